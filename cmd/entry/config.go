@@ -1,0 +1,3 @@
+package main
+
+func runConfig(args []string) int { return fail(exitFailure, "config: not built yet") }

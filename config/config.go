@@ -1,0 +1,142 @@
+// Package config reads entry.yml, the one file that says what entry does at
+// start-up and how the application's roles run.
+//
+// The file is strict: an unknown key, a value of the wrong type or a role
+// without processes is an error naming the file and line, because a typo
+// must not silently disable a hook. The types here are plain data; the
+// command wires them into the domain packages (prehook, render, secrets,
+// assets, supervise, deploy), which do not depend on this package.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultPath is where entry looks for its config file when neither --config
+// nor ENTRY_CONFIG names one.
+const DefaultPath = "entry.yml"
+
+// File is a parsed entry.yml. The zero value is the configuration of an
+// absent file: load .env if present, run nothing else.
+type File struct {
+	// Path is the file the configuration was read from ("" when none).
+	Path string `yaml:"-"`
+
+	// EnvFiles are the .env files to load, in order; nil means ".env" when
+	// it exists. The real environment always wins.
+	EnvFiles []string `yaml:"env_files"`
+
+	Render  Render  `yaml:"render"`
+	Secrets Secrets `yaml:"secrets"`
+	Assets  Assets  `yaml:"assets"`
+	Hooks   []Hook  `yaml:"hooks"`
+
+	// DefaultRole is the role started when none is named; "" means "web"
+	// when such a role exists.
+	DefaultRole string `yaml:"default_role"`
+	Roles       Roles  `yaml:"roles"`
+	// LogFormat is how supervised processes' output is written: prefix
+	// (default), raw or json.
+	LogFormat string `yaml:"log_format"`
+
+	Deploy Deploy `yaml:"deploy"`
+}
+
+// An Error is a problem at a place in the config file.
+type Error struct {
+	File string
+	Line int // 0 when the problem has no single place
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Load reads and validates the config file at path. When optional is true
+// and the file does not exist, Load returns the zero File.
+func Load(path string, optional bool) (*File, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && optional {
+		return &File{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates config file data; name is used in errors.
+func Parse(name string, data []byte) (*File, error) {
+	f := &File{Path: name}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, errorsEOF) {
+			return f, nil // an empty file configures nothing
+		}
+		return nil, yamlError(name, err)
+	}
+	if len(doc.Content) == 0 {
+		return f, nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return f, nil
+	}
+	if err := decodeStrict(root, f, "top level"); err != nil {
+		return nil, withFile(name, err)
+	}
+	if err := f.validate(); err != nil {
+		return nil, withFile(name, err)
+	}
+	return f, nil
+}
+
+// validate checks what the YAML types cannot express.
+func (f *File) validate() error {
+	for _, check := range []func() error{f.Roles.validate, f.validateDefaultRole, f.validateLogFormat} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *File) validateDefaultRole() error {
+	if f.DefaultRole != "" && f.Roles.Get(f.DefaultRole) == nil {
+		return &Error{Msg: fmt.Sprintf("default_role %q is not one of the roles (%s)", f.DefaultRole, f.Roles.namesList())}
+	}
+	return nil
+}
+
+func (f *File) validateLogFormat() error {
+	switch f.LogFormat {
+	case "", "prefix", "raw", "json":
+		return nil
+	}
+	return &Error{Msg: fmt.Sprintf("log_format %q: want prefix, raw or json", f.LogFormat)}
+}
+
+// DefaultRoleName is the role started when none is named: default_role, else
+// "web" when configured, else the only role, else "".
+func (f *File) DefaultRoleName() string {
+	switch {
+	case f.DefaultRole != "":
+		return f.DefaultRole
+	case f.Roles.Get("web") != nil:
+		return "web"
+	case len(f.Roles) == 1:
+		return f.Roles[0].Name
+	}
+	return ""
+}

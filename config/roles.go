@@ -1,0 +1,251 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/sys/unix"
+)
+
+// Roles are the named sets of processes, in the order the file lists them.
+//
+//	roles:
+//	  web:
+//	    puma: bundle exec puma -C config/puma.rb
+//	  job:
+//	    sidekiq: {command: bundle exec sidekiq, stop_timeout: 25s}
+//	    cron: {crontab: config/crontab}
+type Roles []Role
+
+// A Role is one named set of processes started together.
+type Role struct {
+	Name      string
+	Line      int
+	Processes []Process
+}
+
+// A Process is one supervised process of a role: a command, or the built-in
+// cron scheduler when Crontab is set. Zero values mean the supervisor's
+// defaults (see docs/supervise.md).
+type Process struct {
+	Name string `yaml:"-"`
+	Line int    `yaml:"-"`
+
+	Command Command `yaml:"command"`
+	// Crontab makes this process entry's built-in cron scheduler running the
+	// jobs of that file.
+	Crontab string `yaml:"crontab"`
+
+	Dir string            `yaml:"dir"`
+	Env map[string]string `yaml:"env"`
+
+	StopSignal  string        `yaml:"stop_signal"`
+	StopTimeout time.Duration `yaml:"stop_timeout"`
+	// Signals rewrites forwarded signals for this process: {HUP: USR1}.
+	Signals map[string]string `yaml:"signals"`
+
+	Essential     *bool         `yaml:"essential"`
+	Restart       string        `yaml:"restart"`
+	MaxRestarts   int           `yaml:"max_restarts"`
+	RestartWindow time.Duration `yaml:"restart_window"`
+	After         []string      `yaml:"after"`
+}
+
+// A Command is a shell command line (run through /bin/sh -c) or an argument
+// list (run directly).
+type Command struct {
+	Shell string
+	Argv  []string
+}
+
+// IsZero reports whether no command was given.
+func (c Command) IsZero() bool { return c.Shell == "" && len(c.Argv) == 0 }
+
+// String returns the command as a user wrote it, for logs and plans.
+func (c Command) String() string {
+	if c.Shell != "" {
+		return c.Shell
+	}
+	return strings.Join(c.Argv, " ")
+}
+
+// UnmarshalYAML accepts a string or a list of strings.
+func (c *Command) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		c.Shell = n.Value
+		return nil
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			if item.Kind != yaml.ScalarNode {
+				return &Error{Line: item.Line, Msg: "command: each argument must be a string"}
+			}
+			c.Argv = append(c.Argv, item.Value)
+		}
+		return nil
+	}
+	return &Error{Line: n.Line, Msg: "command: want a string or a list of strings"}
+}
+
+// UnmarshalYAML reads the roles mapping, keeping file order.
+func (r *Roles) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return kindError(n, "roles", "a mapping of role names to processes")
+	}
+	if err := checkDuplicateKeys(n, "roles"); err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i], n.Content[i+1]
+		role := Role{Name: key.Value, Line: key.Line}
+		where := "roles." + key.Value
+		if val.Kind == yaml.AliasNode {
+			val = val.Alias
+		}
+		if !isNull(val) {
+			if val.Kind != yaml.MappingNode {
+				return kindError(val, where, "a mapping of process names to commands")
+			}
+			if err := checkDuplicateKeys(val, where); err != nil {
+				return err
+			}
+			for j := 0; j+1 < len(val.Content); j += 2 {
+				pk, pv := val.Content[j], val.Content[j+1]
+				p := Process{Name: pk.Value, Line: pk.Line}
+				if err := p.decode(pv, where+"."+pk.Value); err != nil {
+					return err
+				}
+				role.Processes = append(role.Processes, p)
+			}
+		}
+		*r = append(*r, role)
+	}
+	return nil
+}
+
+// decode accepts the three forms of a process: a shell string, an argv
+// list, or a mapping of process keys.
+func (p *Process) decode(n *yaml.Node, where string) error {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.ScalarNode, yaml.SequenceNode:
+		return p.Command.UnmarshalYAML(n)
+	case yaml.MappingNode:
+		type plain Process // no methods: decoded field by field
+		name, line := p.Name, p.Line
+		if err := decodeStruct(n, reflectValue((*plain)(p)), where); err != nil {
+			return err
+		}
+		p.Name, p.Line = name, line
+		return nil
+	}
+	return kindError(n, where, "a command or a mapping")
+}
+
+// Get returns the role called name, or nil.
+func (r Roles) Get(name string) *Role {
+	for i := range r {
+		if r[i].Name == name {
+			return &r[i]
+		}
+	}
+	return nil
+}
+
+// Names lists the role names in file order.
+func (r Roles) Names() []string {
+	names := make([]string, len(r))
+	for i, role := range r {
+		names[i] = role.Name
+	}
+	return names
+}
+
+func (r Roles) namesList() string {
+	if len(r) == 0 {
+		return "no roles are configured"
+	}
+	return strings.Join(r.Names(), ", ")
+}
+
+func (r Roles) validate() error {
+	for _, role := range r {
+		if len(role.Processes) == 0 {
+			return &Error{Line: role.Line, Msg: fmt.Sprintf("role %q has no processes; give it at least one, e.g. %s: {app: \"bundle exec puma\"}", role.Name, role.Name)}
+		}
+		names := map[string]bool{}
+		for _, p := range role.Processes {
+			names[p.Name] = true
+		}
+		for _, p := range role.Processes {
+			if err := p.validate(role.Name, names); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Process) validate(role string, siblings map[string]bool) error {
+	where := "roles." + role + "." + p.Name
+	bad := func(format string, args ...any) error {
+		return &Error{Line: p.Line, Msg: where + ": " + fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case p.Command.IsZero() && p.Crontab == "":
+		return bad("no command; give a command, or crontab: FILE for the cron scheduler")
+	case !p.Command.IsZero() && p.Crontab != "":
+		return bad("give either command or crontab, not both")
+	}
+	if p.StopSignal != "" {
+		if _, err := ParseSignal(p.StopSignal); err != nil {
+			return bad("stop_signal: %v", err)
+		}
+	}
+	for from, to := range p.Signals {
+		if _, err := ParseSignal(from); err != nil {
+			return bad("signals: %v", err)
+		}
+		if _, err := ParseSignal(to); err != nil {
+			return bad("signals: %v", err)
+		}
+	}
+	switch p.Restart {
+	case "", "always", "on-failure", "never":
+	default:
+		return bad("restart: %q: want always, on-failure or never", p.Restart)
+	}
+	if p.MaxRestarts < 0 {
+		return bad("max_restarts must not be negative")
+	}
+	if p.StopTimeout < 0 || p.RestartWindow < 0 {
+		return bad("durations must not be negative")
+	}
+	for _, dep := range p.After {
+		if !siblings[dep] || dep == p.Name {
+			return bad("after: %q is not another process of role %s", dep, role)
+		}
+	}
+	return nil
+}
+
+// ParseSignal accepts a signal name with or without SIG (TERM, SIGTERM) or a
+// number.
+func ParseSignal(s string) (unix.Signal, error) {
+	name := strings.ToUpper(strings.TrimSpace(s))
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && n > 0 && n < 65 && fmt.Sprint(n) == strings.TrimSpace(s) {
+		return unix.Signal(n), nil
+	}
+	return 0, fmt.Errorf("unknown signal %q (use a name such as TERM, QUIT or USR1)", s)
+}

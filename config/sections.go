@@ -1,0 +1,135 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// A Hook is a user command run at start-up, after the other steps, through
+// /bin/sh -c. It is written as a string, or as a mapping with a name and a
+// timeout.
+type Hook struct {
+	Name    string        `yaml:"name"`
+	Run     string        `yaml:"run"`
+	Timeout time.Duration `yaml:"timeout"`
+	Line    int           `yaml:"-"`
+}
+
+// UnmarshalYAML accepts "cmd" or {run: cmd, name: x, timeout: 1m}.
+func (h *Hook) UnmarshalYAML(n *yaml.Node) error {
+	h.Line = n.Line
+	if n.Kind == yaml.ScalarNode {
+		h.Run = n.Value
+		return nil
+	}
+	type plain Hook
+	line := h.Line
+	if err := decodeStruct(n, reflectValue((*plain)(h)), "hooks"); err != nil {
+		return err
+	}
+	h.Line = line
+	if h.Run == "" {
+		return &Error{Line: n.Line, Msg: "hooks: a hook needs run: COMMAND"}
+	}
+	return nil
+}
+
+// A FileMode is a permission written in octal, such as 0640.
+type FileMode os.FileMode
+
+// UnmarshalYAML reads the mode as octal whether or not it is quoted.
+func (m *FileMode) UnmarshalYAML(n *yaml.Node) error {
+	v, err := strconv.ParseUint(n.Value, 8, 32)
+	if err != nil || v > 0o7777 {
+		return &Error{Line: n.Line, Msg: fmt.Sprintf("mode: %q is not an octal file mode such as 0640", n.Value)}
+	}
+	*m = FileMode(v)
+	return nil
+}
+
+// Render lists the templates rendered at start (see docs/render.md).
+type Render struct {
+	// Strict makes ENV['X'] on an unset variable an error; nil means the
+	// default of the start-up pipeline.
+	Strict    *bool      `yaml:"strict"`
+	Templates []Template `yaml:"templates"`
+}
+
+// A Template maps a source to a destination: a file to a file, or a glob to
+// a directory (the .erb suffix dropped).
+type Template struct {
+	Src   string    `yaml:"src"`
+	Dst   string    `yaml:"dst"`
+	Mode  *FileMode `yaml:"mode"`
+	Owner string    `yaml:"owner"`
+}
+
+// Secrets lists the age vaults decrypted at start (see docs/secrets.md).
+type Secrets struct {
+	// KeyFile, KeySSM: where the age identity comes from when ENTRY_AGE_KEY
+	// and ENTRY_AGE_KEY_FILE are unset.
+	KeyFile string  `yaml:"key_file"`
+	KeySSM  string  `yaml:"key_ssm"`
+	Vaults  []Vault `yaml:"vaults"`
+}
+
+// A Vault is one encrypted file: written decrypted to Dst, exported into the
+// processes' environment (Env), or both.
+type Vault struct {
+	Src   string    `yaml:"src"`
+	Dst   string    `yaml:"dst"`
+	Env   bool      `yaml:"env"`
+	Mode  *FileMode `yaml:"mode"`
+	Owner string    `yaml:"owner"`
+}
+
+// Assets says where the per-environment, per-commit assets manifest lives
+// (see docs/assets.md).
+type Assets struct {
+	Bucket string `yaml:"bucket"`
+	Prefix string `yaml:"prefix"`
+	// Key is the object key template; {env}, {sha} and {name} are replaced.
+	Key string `yaml:"key"`
+	// EnvVar names the variable holding the environment (RAILS_ENV).
+	EnvVar   string `yaml:"env_var"`
+	Revision string `yaml:"revision"`
+	// SkipEnvs are environments that skip the fetch (development, test).
+	SkipEnvs  []string      `yaml:"skip_envs"`
+	Skip      bool          `yaml:"skip"`
+	Timeout   time.Duration `yaml:"timeout"`
+	Manifests []Manifest    `yaml:"manifests"`
+	Fetch     []Fetch       `yaml:"fetch"`
+}
+
+// A Manifest is one manifest file: its name in S3 and where it goes.
+type Manifest struct {
+	Name string `yaml:"name"`
+	Dst  string `yaml:"dst"`
+}
+
+// A Fetch is any other per-environment file copied from S3 at start.
+type Fetch struct {
+	Src string `yaml:"src"`
+	Dst string `yaml:"dst"`
+}
+
+// Deploy holds the defaults of `entry deploy` (see docs/deploy.md); its
+// flags override them.
+type Deploy struct {
+	Region           string        `yaml:"region"`
+	Cluster          string        `yaml:"cluster"`
+	Services         []string      `yaml:"services"`
+	Containers       []string      `yaml:"containers"`
+	Image            string        `yaml:"image"`
+	ImageDefinitions string        `yaml:"image_definitions"`
+	TaskDefinition   string        `yaml:"task_definition"`
+	Migrate          string        `yaml:"migrate"`
+	MigrateContainer string        `yaml:"migrate_container"`
+	Timeout          time.Duration `yaml:"timeout"`
+	Keep             int           `yaml:"keep"`
+	NoRollback       bool          `yaml:"no_rollback"`
+}
