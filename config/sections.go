@@ -88,30 +88,46 @@ type Vault struct {
 }
 
 // Assets says where the per-environment, per-commit assets manifest lives
-// (see docs/assets.md).
+// and how the start-up step fetches it (see docs/assets.md).
 type Assets struct {
 	Bucket string `yaml:"bucket"`
 	Prefix string `yaml:"prefix"`
-	// Key is the object key template; {env}, {sha} and {name} are replaced.
+	// Key is the object key template below Prefix; {env}, {sha} and {name}
+	// are replaced. "" means "{env}/{sha}/{name}".
 	Key string `yaml:"key"`
-	// EnvVar names the variable holding the environment (RAILS_ENV).
-	EnvVar   string `yaml:"env_var"`
+	// EnvVar names the variable holding the environment; "" means RAILS_ENV.
+	EnvVar string `yaml:"env_var"`
+	// Revision is the commit used when neither ENTRY_REVISION nor a REVISION
+	// file gives one.
 	Revision string `yaml:"revision"`
-	// SkipEnvs are environments that skip the fetch (development, test).
-	SkipEnvs  []string      `yaml:"skip_envs"`
-	Skip      bool          `yaml:"skip"`
-	Timeout   time.Duration `yaml:"timeout"`
-	Manifests []Manifest    `yaml:"manifests"`
-	Fetch     []Fetch       `yaml:"fetch"`
+	// SkipEnvs are environments that skip the fetch; nil means development
+	// and test.
+	SkipEnvs []string `yaml:"skip_envs"`
+	Skip     bool     `yaml:"skip"`
+	// Timeout bounds the whole fetch, retries included; 0 means 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Cache skips a download when the destination already holds the stored
+	// checksum; nil means true.
+	Cache *bool `yaml:"cache"`
+	// Region, Endpoint and PathStyle override the AWS SDK's own settings
+	// (AWS_REGION, AWS_ENDPOINT_URL_S3, ...). PathStyle nil means path-style
+	// addressing exactly when a custom endpoint is set.
+	Region    string     `yaml:"region"`
+	Endpoint  string     `yaml:"endpoint"`
+	PathStyle *bool      `yaml:"path_style"`
+	Manifests []Manifest `yaml:"manifests"`
+	Fetch     []Fetch    `yaml:"fetch"`
 }
 
-// A Manifest is one manifest file: its name in S3 and where it goes.
+// A Manifest is one manifest file: its name in S3 (the {name} of the key;
+// "" means the base name of Dst) and where it goes.
 type Manifest struct {
 	Name string `yaml:"name"`
 	Dst  string `yaml:"dst"`
 }
 
-// A Fetch is any other per-environment file copied from S3 at start.
+// A Fetch is any other per-environment file copied from S3 at start. Src is
+// an s3:// URL; both may use {env} and {sha}.
 type Fetch struct {
 	Src string `yaml:"src"`
 	Dst string `yaml:"dst"`

@@ -99,3 +99,12 @@ func (e *Env) Clone() *Env {
 	}
 	return c
 }
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

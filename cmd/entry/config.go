@@ -1,3 +1,120 @@
 package main
 
-func runConfig(args []string) int { return fail(exitFailure, "config: not built yet") }
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/prehook"
+)
+
+const configUsage = `Usage: entry config check [flags] [role=NAME | NAME] [-- CMD ARGS...]
+
+Validates entry.yml and prints the effective start-up plan: the env files
+that will be loaded, each start-up step's actions in the order they run,
+and the role's processes or the command that follows. Nothing is run,
+written or fetched. Exit status 2 when the config is invalid.
+
+Example:
+  entry config check --config docker/entry.yml role=job
+`
+
+// runConfig is `entry config check`.
+func runConfig(args []string) int {
+	if len(args) == 0 || (args[0] != "check" && !strings.HasPrefix(args[0], "-")) {
+		if len(args) > 0 {
+			return fail(exitUsage, "config: unknown subcommand %q (the only one is check; see 'entry config --help')", args[0])
+		}
+		return fail(exitUsage, "config: missing subcommand (run 'entry config check')")
+	}
+	if args[0] == "check" {
+		args = args[1:]
+	}
+	fs, sf := newStartFlags()
+	fs.FlagSet.Init("entry config", 0)
+	fs.usage = configUsage
+	fs.MarkHidden("symlink")
+	if code := fs.parseOrExit(args); code >= 0 {
+		return code
+	}
+	cfg, err := loadConfig(fs, sf.configPath)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	env := prehook.OSEnv()
+	envFiles := cfg.EnvFiles
+	if fs.isSet("env-file") {
+		envFiles = sf.envFiles
+	}
+	loaded, err := prehook.LoadEnvFiles(env, envFiles)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	tgt, err := chooseTarget(cfg, fs, sf, env)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	pipeline, err := buildPipeline(cfg)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	printPlan(os.Stdout, cfg, loaded, pipeline.Plan(env), tgt)
+	return exitOK
+}
+
+// printPlan writes the start-up plan, numbered in the order it runs.
+func printPlan(w io.Writer, cfg *config.File, envFiles, steps []string, tgt target) {
+	if cfg.Path != "" {
+		fmt.Fprintf(w, "config %s: valid\n", cfg.Path)
+	} else {
+		fmt.Fprintln(w, "config: none found; using defaults")
+	}
+	n := 0
+	line := func(format string, args ...any) {
+		n++
+		fmt.Fprintf(w, "%2d. %s\n", n, fmt.Sprintf(format, args...))
+	}
+	for _, f := range envFiles {
+		line("env: load %s (the real environment wins)", f)
+	}
+	for _, s := range steps {
+		line("%s", s)
+	}
+	if tgt.role == nil {
+		line("exec %s (supervised as a one-process role when entry is PID 1)", shellJoin(tgt.command))
+		return
+	}
+	line("start role %s:", tgt.role.Name)
+	for _, p := range tgt.role.Processes {
+		fmt.Fprintf(w, "      %s: %s\n", p.Name, describeProcess(p))
+	}
+}
+
+func describeProcess(p config.Process) string {
+	what := p.Command.String()
+	if p.Crontab != "" {
+		what = "cron scheduler for " + p.Crontab
+	}
+	var opts []string
+	if p.StopSignal != "" {
+		opts = append(opts, "stop_signal "+p.StopSignal)
+	}
+	if p.StopTimeout > 0 {
+		opts = append(opts, "stop_timeout "+p.StopTimeout.String())
+	}
+	if p.Essential != nil && !*p.Essential {
+		opts = append(opts, "not essential")
+	}
+	if p.Restart != "" {
+		opts = append(opts, "restart "+p.Restart)
+	}
+	if len(p.After) > 0 {
+		opts = append(opts, "after "+strings.Join(p.After, ", "))
+	}
+	if len(opts) == 0 {
+		return what
+	}
+	return what + " (" + strings.Join(opts, "; ") + ")"
+}

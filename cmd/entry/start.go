@@ -1,6 +1,301 @@
 package main
 
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/prehook"
+	"golang.org/x/sys/unix"
+)
+
 const startUsage = `Usage: entry [flags] [role=NAME | NAME] [-- CMD ARGS...]
+
+Loads .env files, runs the start-up pipeline (secrets, render, assets,
+hooks; see docs/config.md), then starts a role's processes under entry's
+supervision, or execs a command.
+
+  entry                 start the default role (default_role, else "web")
+  entry role=job        start the job role
+  entry job             the same, when "job" is a configured role
+  entry bash            run the pipeline, then exec bash
+  entry -- rake db:migrate
+                        run the pipeline, then exec the command
+
+A command replaces entry (exec) so that it keeps PID 1's place; when entry
+itself is PID 1 it supervises the command instead, so that zombies are
+still reaped and signals forwarded (the tini model).
+
+The role is taken from, in order: role=NAME or NAME, --role, ENTRY_ROLE,
+ROLE, default_role.
+
+Example (Dockerfile):
+  ENTRYPOINT ["entry"]
+  CMD ["role=web"]
 `
 
-func runStart(args []string) int { return fail(exitFailure, "start: not built yet") }
+// startFlags are the start command's settings.
+type startFlags struct {
+	configPath string
+	role       string
+	envFiles   []string
+	logFormat  string
+	symlinkDir string
+}
+
+func newStartFlags() (*flagSet, *startFlags) {
+	sf := &startFlags{}
+	fs := newFlagSet("", startUsage)
+	fs.SetInterspersed(false) // `entry bash -c x`: -c belongs to bash
+	fs.addConfigFlag(&sf.configPath)
+	fs.StringVar(&sf.role, "role", "", "role to start when none is named in the arguments")
+	fs.StringSliceVar(&sf.envFiles, "env-file", nil, "env file to load (repeatable; replaces env_files; the real environment wins)")
+	fs.StringVar(&sf.logFormat, "log-format", "", "how process output is written: prefix, raw or json (default prefix)")
+	fs.StringVar(&sf.symlinkDir, "symlink", "", "create EntryKit symlinks (prehook, codep, switch, render) in DIR and exit")
+	return fs, sf
+}
+
+// A target is what the start command runs after the pipeline: a role or a
+// command.
+type target struct {
+	role    *config.Role
+	command []string
+}
+
+// runStart is entry with no subcommand: the ENTRYPOINT.
+func runStart(args []string) int {
+	// Subscribe to every signal before anything else: as PID 1, a signal
+	// with no handler is dropped by the kernel, and one that arrives
+	// before a child exists must not be lost.
+	signals := make(chan os.Signal, 64)
+	signal.Notify(signals)
+
+	fs, sf := newStartFlags()
+	if code := fs.parseOrExit(args); code >= 0 {
+		return code
+	}
+	if sf.symlinkDir != "" {
+		return createSymlinks(sf.symlinkDir)
+	}
+	cfg, err := loadConfig(fs, sf.configPath)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if sf.logFormat == "" {
+		sf.logFormat = cfg.LogFormat
+	}
+	switch sf.logFormat {
+	case "", "prefix", "raw", "json":
+	default:
+		return fail(exitUsage, "--log-format %q: want prefix, raw or json", sf.logFormat)
+	}
+
+	env := prehook.OSEnv()
+	envFiles := cfg.EnvFiles
+	if fs.isSet("env-file") {
+		envFiles = sf.envFiles
+	}
+	if _, err := prehook.LoadEnvFiles(env, envFiles); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	tgt, err := chooseTarget(cfg, fs, sf, env)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	pipeline, err := buildPipeline(cfg)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if code, _ := runPipeline(pipeline, env, signals); code != exitOK {
+		return code
+	}
+
+	opts := roleOptions{LogFormat: sf.logFormat}
+	if tgt.role != nil {
+		return startRole(cfg, tgt.role, env, opts, signals)
+	}
+	if os.Getpid() == 1 {
+		return superviseCommand(tgt.command, env, opts, signals)
+	}
+	signal.Reset()
+	return execCommand(tgt.command, env)
+}
+
+// loadConfig reads the config file; the default path may be absent, a path
+// given by flag or environment may not.
+func loadConfig(fs *flagSet, path string) (*config.File, error) {
+	return config.Load(path, !fs.isSet("config"))
+}
+
+// chooseTarget decides between a role and a command from the arguments
+// left after the flags.
+func chooseTarget(cfg *config.File, fs *flagSet, sf *startFlags, env *prehook.Env) (target, error) {
+	args := fs.Args()
+	if fs.ArgsLenAtDash() == 0 {
+		if len(args) == 0 {
+			return target{}, errors.New("nothing after --: give a command to run, e.g. entry -- bash")
+		}
+		return target{command: args}, nil
+	}
+	if len(args) > 0 {
+		if name, ok := strings.CutPrefix(args[0], "role="); ok {
+			if len(args) > 1 {
+				return target{}, fmt.Errorf("role=%s takes no further arguments, got %q (use entry -- CMD to run a command)", name, strings.Join(args[1:], " "))
+			}
+			return roleTarget(cfg, name, "role="+name)
+		}
+		if role := cfg.Roles.Get(args[0]); role != nil && len(args) == 1 {
+			return target{role: role}, nil
+		}
+		return target{command: args}, nil
+	}
+	if sf.role != "" {
+		return roleTarget(cfg, sf.role, "--role")
+	}
+	for _, v := range []string{"ENTRY_ROLE", "ROLE"} {
+		if name := env.Get(v); name != "" {
+			return roleTarget(cfg, name, v)
+		}
+	}
+	if name := cfg.DefaultRoleName(); name != "" {
+		return roleTarget(cfg, name, "default role")
+	}
+	return target{}, fmt.Errorf("nothing to run: %s configures no roles and no command was given (add roles to entry.yml, see docs/config.md, or run entry -- CMD)", configName(cfg))
+}
+
+func roleTarget(cfg *config.File, name, from string) (target, error) {
+	role := cfg.Roles.Get(name)
+	if role == nil {
+		return target{}, fmt.Errorf("%s: role %q is not configured in %s (roles: %s)", from, name, configName(cfg), rolesList(cfg))
+	}
+	return target{role: role}, nil
+}
+
+func configName(cfg *config.File) string {
+	if cfg.Path == "" {
+		return "the config (no entry.yml found)"
+	}
+	return cfg.Path
+}
+
+func rolesList(cfg *config.File) string {
+	if len(cfg.Roles) == 0 {
+		return "none"
+	}
+	return strings.Join(cfg.Roles.Names(), ", ")
+}
+
+// buildPipeline wires the domain packages into the start-up steps.
+func buildPipeline(cfg *config.File) (*prehook.Pipeline, error) {
+	secrets, err := newSecretsStep(cfg)
+	if err != nil {
+		return nil, err
+	}
+	render, err := newRenderStep(cfg)
+	if err != nil {
+		return nil, err
+	}
+	assets, err := newAssetsStep(cfg)
+	if err != nil {
+		return nil, err
+	}
+	steps := []prehook.Step{secrets, render, assets}
+	if len(cfg.Hooks) > 0 {
+		steps = append(steps, hooksStep(cfg.Hooks))
+	}
+	return prehook.NewPipeline(prehook.StderrLogger, steps...), nil
+}
+
+func hooksStep(hooks []config.Hook) *prehook.Hooks {
+	h := &prehook.Hooks{}
+	for _, c := range hooks {
+		h.List = append(h.List, prehook.Hook{Name: c.Name, Command: c.Run, Timeout: c.Timeout})
+	}
+	return h
+}
+
+// runPipeline runs the start-up steps and prints the failure, if any. TERM,
+// INT or QUIT during start-up interrupts it (a running hook is stopped) and
+// entry exits 128+N. It returns the exit code and the step's error.
+func runPipeline(p *prehook.Pipeline, env *prehook.Env, signals <-chan os.Signal) (int, error) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	done := make(chan struct{})
+	stopped := make(chan syscall.Signal, 1)
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-signals:
+				if s, ok := sig.(syscall.Signal); ok && isStopSignal(s) {
+					stopped <- s
+					cancel(fmt.Errorf("received %v", sig))
+					return
+				}
+			}
+		}
+	}()
+	err := p.Run(ctx, env)
+	close(done)
+	sig, interrupted := <-stopped // waits for the goroutine to let go of signals
+	switch {
+	case interrupted:
+		return fail(128+int(sig), "start-up interrupted by %s; nothing was started", signalName(sig)), err
+	case err != nil:
+		return fail(exitFailure, "%v", err), err
+	}
+	return exitOK, nil
+}
+
+func signalName(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name
+	}
+	return fmt.Sprintf("signal %d", int(sig))
+}
+
+func isStopSignal(s syscall.Signal) bool {
+	return s == syscall.SIGTERM || s == syscall.SIGINT || s == syscall.SIGQUIT
+}
+
+// execCommand replaces entry with argv, looked up in the pipeline's PATH.
+func execCommand(argv []string, env *prehook.Env) int {
+	path, err := lookPath(argv[0], env.Get("PATH"))
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return fail(127, "%s: command not found (PATH=%s)", argv[0], env.Get("PATH"))
+		}
+		return fail(126, "%s: %v", argv[0], err)
+	}
+	err = syscall.Exec(path, argv, env.List())
+	return fail(126, "exec %s: %v", argv[0], err)
+}
+
+// lookPath is exec.LookPath against a PATH other than entry's own.
+func lookPath(file, pathEnv string) (string, error) {
+	if strings.Contains(file, "/") {
+		return exec.LookPath(file)
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			if st.Mode()&0o111 == 0 {
+				return "", fmt.Errorf("%s is not executable", p)
+			}
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}

@@ -1,0 +1,65 @@
+package prehook
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/joho/godotenv"
+)
+
+// DefaultEnvFile is loaded when no env files are configured and it exists.
+const DefaultEnvFile = ".env"
+
+// LoadEnvFiles reads .env files into env beneath what it already holds: a
+// variable set by the real environment, or by an earlier file, keeps its
+// value. A listed file that does not exist is an error, because a typo must
+// not silently drop configuration; when files is nil, DefaultEnvFile is
+// loaded if present. It returns the files it loaded.
+func LoadEnvFiles(env *Env, files []string) ([]string, error) {
+	if files == nil {
+		if _, err := os.Stat(DefaultEnvFile); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		files = []string{DefaultEnvFile}
+	}
+	var loaded []string
+	for _, name := range files {
+		vars, err := readEnvFile(name)
+		if err != nil {
+			return loaded, err
+		}
+		for _, k := range sortedKeys(vars) {
+			env.SetDefault(k, vars[k])
+		}
+		loaded = append(loaded, name)
+	}
+	return loaded, nil
+}
+
+func readEnvFile(name string) (map[string]string, error) {
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("env file %s: does not exist (create it, or remove it from env_files / --env-file)", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("env file %s: %v", name, unwrapPath(err))
+	}
+	defer f.Close()
+	vars, err := godotenv.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("env file %s: %v (see https://github.com/joho/godotenv for the syntax)", name, unwrapPath(err))
+	}
+	return vars, nil
+}
+
+// unwrapPath drops the path from an *fs.PathError, which the caller
+// already names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,164 @@
+package prehook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// A Hook is a user command run at start-up through /bin/sh -c, so shell
+// syntax works.
+type Hook struct {
+	// Name labels the hook in logs; "" means its position ("hook 2").
+	Name    string
+	Command string
+	// Timeout bounds the hook's run; 0 means no limit. On timeout the
+	// hook's process group gets SIGTERM, then SIGKILL after KillGrace.
+	Timeout time.Duration
+}
+
+// KillGrace is how long a hook that timed out or was interrupted has
+// between SIGTERM and SIGKILL.
+const KillGrace = 5 * time.Second
+
+// Hooks is the pipeline step that runs the user's hook commands in order,
+// each in its own process group with the pipeline's environment, its output
+// passed through.
+type Hooks struct {
+	List           []Hook
+	Stdout, Stderr io.Writer // nil means os.Stdout, os.Stderr
+	// KillGrace overrides the package's KillGrace (for tests).
+	KillGrace time.Duration
+}
+
+// A HookError is a hook that did not succeed. Code is the hook's exit code
+// (128+N for a signal), which EntryKit's prehook passes out.
+type HookError struct {
+	Index   int // 1-based
+	Hook    Hook
+	Code    int
+	Problem string // "exited 3", "timed out after 1m0s", ...
+}
+
+func (e *HookError) Error() string {
+	return fmt.Sprintf("%s %s", e.Hook.label(e.Index), e.Problem)
+}
+
+func (h Hook) label(i int) string {
+	if h.Name != "" {
+		return fmt.Sprintf("hook %q (%s)", h.Name, strconv.Quote(h.Command))
+	}
+	return fmt.Sprintf("hook %d %s", i, strconv.Quote(h.Command))
+}
+
+// Name implements Step.
+func (h *Hooks) Name() string { return "hooks" }
+
+// Plan implements Step.
+func (h *Hooks) Plan(*Env) []string {
+	lines := make([]string, len(h.List))
+	for i, hook := range h.List {
+		lines[i] = "run " + hook.label(i+1)
+		if hook.Timeout > 0 {
+			lines[i] += fmt.Sprintf(" (timeout %s)", hook.Timeout)
+		}
+	}
+	return lines
+}
+
+// Run implements Step: it runs the hooks in order and stops at the first
+// that fails.
+func (h *Hooks) Run(ctx context.Context, env *Env, log Logger) error {
+	for i, hook := range h.List {
+		log("%s", hook.label(i+1))
+		if err := h.run(ctx, i+1, hook, env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Hooks) run(ctx context.Context, index int, hook Hook, env *Env) error {
+	cmd := exec.Command("/bin/sh", "-c", hook.Command)
+	cmd.Env = env.List()
+	cmd.Stdin = os.Stdin
+	cmd.Stdout, cmd.Stderr = orStd(h.Stdout, os.Stdout), orStd(h.Stderr, os.Stderr)
+	// Its own process group, so that a timeout or a stop reaches the
+	// commands the shell started too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	fail := func(code int, problem string) error {
+		return &HookError{Index: index, Hook: hook, Code: code, Problem: problem}
+	}
+	if err := cmd.Start(); err != nil {
+		return fail(126, fmt.Sprintf("could not start /bin/sh: %v", err))
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var timeout <-chan time.Time
+	if hook.Timeout > 0 {
+		t := time.NewTimer(hook.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case err := <-done:
+		return hookResult(err, fail)
+	case <-timeout:
+		h.stop(cmd.Process.Pid, done)
+		return fail(124, fmt.Sprintf("timed out after %s; its process group was stopped (raise the hook's timeout if it needs longer)", hook.Timeout))
+	case <-ctx.Done():
+		h.stop(cmd.Process.Pid, done)
+		return fail(130, fmt.Sprintf("interrupted: %v", context.Cause(ctx)))
+	}
+}
+
+// stop sends the hook's group SIGTERM, then SIGKILL after the grace period,
+// and waits for the shell to be reaped.
+func (h *Hooks) stop(pgid int, done <-chan error) {
+	grace := h.KillGrace
+	if grace == 0 {
+		grace = KillGrace
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-done
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL) // anything the shell left behind
+}
+
+func hookResult(err error, fail func(int, string) error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return fail(1, err.Error())
+	}
+	ws := ee.Sys().(syscall.WaitStatus)
+	switch {
+	case ws.Signaled():
+		return fail(128+int(ws.Signal()), fmt.Sprintf("was killed by %s", signalName(ws.Signal())))
+	case ws.ExitStatus() == 127:
+		return fail(127, "exited 127 (command not found: check the command and PATH)")
+	case ws.ExitStatus() == 126:
+		return fail(126, "exited 126 (command not executable: check its mode)")
+	}
+	return fail(ws.ExitStatus(), fmt.Sprintf("exited %d", ws.ExitStatus()))
+}
+
+func orStd(w, std io.Writer) io.Writer {
+	if w == nil {
+		return std
+	}
+	return w
+}
