@@ -39,15 +39,14 @@ func LoadEnvFiles(env *Env, files []string) ([]string, error) {
 }
 
 func readEnvFile(name string) (map[string]string, error) {
-	f, err := os.Open(name)
+	data, err := os.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("env file %s: does not exist (create it, or remove it from env_files / --env-file)", name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("env file %s: %v", name, unwrapPath(err))
 	}
-	defer f.Close()
-	vars, err := godotenv.Parse(f)
+	vars, err := godotenv.UnmarshalBytes(data)
 	if err != nil {
 		return nil, fmt.Errorf("env file %s: %v (see https://github.com/joho/godotenv for the syntax)", name, unwrapPath(err))
 	}

@@ -1,0 +1,250 @@
+package prehook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func chdir(t *testing.T, dir string) {
+	t.Helper()
+	old, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chdir(old) })
+}
+
+func TestLoadEnvFilesPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	chdir(t, dir)
+	os.WriteFile(".env", []byte("A=from-env-file\nB=first\nexport C=\"quoted value\"\n"), 0o644)
+	os.WriteFile(".env.local", []byte("B=second\nD=${B}-expanded\n"), 0o644)
+
+	env := EnvFromList([]string{"A=real"})
+	loaded, err := LoadEnvFiles(env, []string{".env", ".env.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"A": "real", "B": "first", "C": "quoted value", "D": "second-expanded"}
+	for k, v := range want {
+		if got := env.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if strings.Join(loaded, ",") != ".env,.env.local" {
+		t.Errorf("loaded %v", loaded)
+	}
+}
+
+func TestLoadEnvFilesDefault(t *testing.T) {
+	dir := t.TempDir()
+	chdir(t, dir)
+	env := &Env{}
+	if loaded, err := LoadEnvFiles(env, nil); err != nil || loaded != nil {
+		t.Fatalf("no .env: %v, %v", loaded, err)
+	}
+	os.WriteFile(".env", []byte("X=1\n"), 0o644)
+	if loaded, err := LoadEnvFiles(env, nil); err != nil || len(loaded) != 1 || env.Get("X") != "1" {
+		t.Fatalf(".env present: %v, %v, X=%q", loaded, err, env.Get("X"))
+	}
+}
+
+func TestLoadEnvFilesErrors(t *testing.T) {
+	dir := t.TempDir()
+	chdir(t, dir)
+	os.WriteFile("bad.env", []byte("GOOD=1\nthis is not an assignment\n"), 0o644)
+	os.WriteFile("unreadable.env", []byte("A=1\n"), 0o000)
+	os.Mkdir("adir", 0o755)
+	tests := []struct{ file, want string }{
+		{"missing.env", "env file missing.env: does not exist (create it, or remove it from env_files / --env-file)"},
+		{"bad.env", "env file bad.env: unexpected character"},
+		{"adir", "env file adir: is a directory"},
+	}
+	if os.Geteuid() != 0 { // root reads mode 000 files
+		tests = append(tests, struct{ file, want string }{"unreadable.env", "env file unreadable.env: permission denied"})
+	}
+	for _, tt := range tests {
+		env := EnvFromList([]string{"KEEP=1"})
+		_, err := LoadEnvFiles(env, []string{tt.file})
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want prefix %q", tt.file, err, tt.want)
+		}
+		if env.Get("KEEP") != "1" || len(env.List()) != 1 {
+			t.Errorf("%s: the environment changed on failure: %v", tt.file, env.List())
+		}
+	}
+}
+
+func TestEnv(t *testing.T) {
+	e := EnvFromList([]string{"B=1", "A=2", "B=3", "bogus", "=x"})
+	if got := strings.Join(e.List(), " "); got != "B=3 A=2" {
+		t.Errorf("List = %q", got)
+	}
+	e.SetDefault("A", "no")
+	e.SetDefault("C", "yes")
+	e.Unset("B")
+	e.Unset("missing")
+	if got := strings.Join(e.List(), " "); got != "A=2 C=yes" {
+		t.Errorf("after edits: %q", got)
+	}
+	c := e.Clone()
+	c.Set("A", "changed")
+	if e.Get("A") != "2" {
+		t.Error("Clone shares state")
+	}
+	if _, ok := e.Lookup("B"); ok {
+		t.Error("B still set")
+	}
+}
+
+func runHooks(t *testing.T, ctx context.Context, hooks ...Hook) (stdout string, logs []string, err error) {
+	t.Helper()
+	var out bytes.Buffer
+	h := &Hooks{List: hooks, Stdout: &out, Stderr: &out, KillGrace: 200 * time.Millisecond}
+	err = h.Run(ctx, EnvFromList([]string{"PATH=" + os.Getenv("PATH"), "GREETING=hi"}), func(f string, a ...any) {
+		logs = append(logs, fmt.Sprintf(f, a...))
+	})
+	return out.String(), logs, err
+}
+
+func TestHooksRunInOrderWithShellSyntax(t *testing.T) {
+	out, logs, err := runHooks(t, context.Background(),
+		Hook{Command: `echo "$GREETING" one | tr a-z A-Z`},
+		Hook{Command: "echo two"},
+		Hook{Name: "three", Command: "echo two"}, // same first word: still its own hook
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "HI ONE\ntwo\ntwo\n" {
+		t.Errorf("output %q", out)
+	}
+	want := []string{`hook 1 "echo \"$GREETING\" one | tr a-z A-Z"`, `hook 2 "echo two"`, `hook "three" ("echo two")`}
+	if strings.Join(logs, "\n") != strings.Join(want, "\n") {
+		t.Errorf("logs:\n%s\nwant:\n%s", strings.Join(logs, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestHookFailures(t *testing.T) {
+	tests := []struct {
+		hook Hook
+		code int
+		msg  string
+	}{
+		{Hook{Command: "exit 3"}, 3, `hook 2 "exit 3" exited 3`},
+		{Hook{Command: "no-such-command-entry-test"}, 127, `hook 2 "no-such-command-entry-test" exited 127 (command not found: check the command and PATH)`},
+		{Hook{Command: "kill -USR1 $$"}, 128 + 10, `hook 2 "kill -USR1 $$" was killed by SIGUSR1`},
+		{Hook{Command: "sleep 30", Timeout: 100 * time.Millisecond}, 124, `hook 2 "sleep 30" timed out after 100ms; its process group was stopped (raise the hook's timeout if it needs longer)`},
+	}
+	for _, tt := range tests {
+		out, _, err := runHooks(t, context.Background(), Hook{Command: "echo first"}, tt.hook, Hook{Command: "echo never"})
+		var he *HookError
+		if !errors.As(err, &he) {
+			t.Fatalf("%q: error %v", tt.hook.Command, err)
+		}
+		if he.Code != tt.code || err.Error() != tt.msg {
+			t.Errorf("%q: code %d %q; want %d %q", tt.hook.Command, he.Code, err, tt.code, tt.msg)
+		}
+		if strings.Contains(out, "never") {
+			t.Errorf("%q: a hook after the failure ran", tt.hook.Command)
+		}
+	}
+}
+
+// A timeout stops the whole process group, not just the shell.
+func TestHookTimeoutKillsGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	_, _, err := runHooks(t, context.Background(), Hook{
+		Command: "trap '' TERM; sleep 30 & echo $! > " + pidFile + "; wait",
+		Timeout: 200 * time.Millisecond,
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	fmt.Sscan(string(data), &pid)
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Errorf("background sleep %d survived the hook's timeout", pid)
+	}
+}
+
+func TestHookInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(100*time.Millisecond, func() { cancel(errors.New("received terminated")) })
+	_, _, err := runHooks(t, ctx, Hook{Command: "sleep 30"})
+	if err == nil || err.Error() != `hook 1 "sleep 30" interrupted: received terminated` {
+		t.Errorf("error %v", err)
+	}
+}
+
+type fakeStep struct {
+	name string
+	err  error
+	ran  *[]string
+}
+
+func (s fakeStep) Name() string       { return s.name }
+func (s fakeStep) Plan(*Env) []string { return []string{"do " + s.name} }
+func (s fakeStep) Run(_ context.Context, env *Env, _ Logger) error {
+	*s.ran = append(*s.ran, s.name)
+	env.Set("RAN_"+s.name, "1")
+	return s.err
+}
+
+func TestPipelineOrderAndStop(t *testing.T) {
+	var ran []string
+	p := NewPipeline(func(string, ...any) {},
+		fakeStep{"hooks", nil, &ran},
+		nil,
+		fakeStep{"assets", errors.New("assets: no manifest"), &ran},
+		fakeStep{"secrets", nil, &ran},
+		fakeStep{"render", nil, &ran},
+	)
+	if got := strings.Join(p.Plan(&Env{}), "; "); got != "secrets: do secrets; render: do render; assets: do assets; hooks: do hooks" {
+		t.Errorf("plan %q", got)
+	}
+	env := &Env{}
+	err := p.Run(context.Background(), env)
+	if err == nil || err.Error() != "assets: no manifest" {
+		t.Errorf("error %v", err)
+	}
+	if strings.Join(ran, ",") != "secrets,render,assets" {
+		t.Errorf("ran %v; hooks must not run after a failure", ran)
+	}
+	if env.Get("RAN_render") != "1" {
+		t.Error("steps do not share the environment")
+	}
+}
+
+func TestPipelineUnknownStepPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic for a step outside Order")
+		}
+	}()
+	var ran []string
+	NewPipeline(nil, fakeStep{"bogus", nil, &ran})
+}
