@@ -1,0 +1,300 @@
+package supervise
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// A LogFormat is how processes' output lines and entry's own events are
+// written.
+type LogFormat int
+
+const (
+	// LogPrefix writes "name | line" (the default).
+	LogPrefix LogFormat = iota
+	// LogRaw writes each line unchanged.
+	LogRaw
+	// LogJSON writes one JSON object a line with time, role, process,
+	// stream and line, for awslogs and fluentd.
+	LogJSON
+)
+
+// ParseLogFormat accepts prefix, raw or json; "" means prefix.
+func ParseLogFormat(s string) (LogFormat, error) {
+	switch s {
+	case "", "prefix":
+		return LogPrefix, nil
+	case "raw":
+		return LogRaw, nil
+	case "json":
+		return LogJSON, nil
+	}
+	return 0, fmt.Errorf("log format %q: want prefix, raw or json", s)
+}
+
+// maxLine is the longest line kept whole. Lines up to it are written as one
+// record however long they are (well past the 64 KiB of bufio.Scanner);
+// a longer line is written in maxLine pieces so that one runaway process
+// cannot exhaust memory.
+const maxLine = 4 << 20
+
+// readSize is the pipe read buffer; one read usually holds many lines, which
+// are then written with one write.
+const readSize = 64 << 10
+
+// An output is one of entry's own output streams. Its mutex makes every
+// record (a batch of whole lines) one uninterrupted write, so lines of two
+// processes never mix.
+type output struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (o *output) write(p []byte) {
+	o.mu.Lock()
+	o.w.Write(p) // a broken stdout must not stop the children: keep draining
+	o.mu.Unlock()
+}
+
+// A logger formats and writes process output and entry's events.
+type logger struct {
+	format         LogFormat
+	role           string
+	stdout, stderr *output
+}
+
+// newLogger writes to stdout and stderr. When both are the same file (a
+// container runtime may give one pipe for both), they share one lock so that
+// records never interleave.
+func newLogger(format LogFormat, role string, stdout, stderr io.Writer) *logger {
+	outMu := &sync.Mutex{}
+	errMu := outMu
+	if !sameFile(stdout, stderr) {
+		errMu = &sync.Mutex{}
+	}
+	return &logger{
+		format: format,
+		role:   role,
+		stdout: &output{mu: outMu, w: stdout},
+		stderr: &output{mu: errMu, w: stderr},
+	}
+}
+
+func sameFile(a, b io.Writer) bool {
+	fa, ok1 := a.(*os.File)
+	fb, ok2 := b.(*os.File)
+	if !ok1 || !ok2 {
+		return a == b
+	}
+	sa, err1 := fa.Stat()
+	sb, err2 := fb.Stat()
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if os.SameFile(sa, sb) {
+		return true
+	}
+	// Pipes have no SameFile identity through Stat on every platform; the
+	// device and inode numbers still tell.
+	ra, ok1 := sa.Sys().(*syscall.Stat_t)
+	rb, ok2 := sb.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && ra.Dev == rb.Dev && ra.Ino == rb.Ino
+}
+
+// eventf writes one of entry's own event lines on stderr. process is ""
+// for events of the role as a whole.
+func (l *logger) eventf(process, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	var b []byte
+	if l.format == LogJSON {
+		name := process
+		if name == "" {
+			name = "entry"
+		}
+		b = l.appendJSON(nil, name, "entry", []byte(msg))
+	} else {
+		b = append(b, "entry: "...)
+		if process != "" {
+			b = append(b, process...)
+			b = append(b, ": "...)
+		}
+		b = append(b, msg...)
+		b = append(b, '\n')
+	}
+	l.stderr.write(b)
+}
+
+// A lineWriter turns one process stream into whole-line records.
+type lineWriter struct {
+	l      *logger
+	out    *output
+	name   string
+	stream string // "stdout" or "stderr"
+	prefix []byte // "name | " for LogPrefix
+	buf    []byte // pending bytes: an incomplete last line
+	rec    []byte // scratch for formatting records
+}
+
+func (l *logger) lineWriter(name, stream string) *lineWriter {
+	out := l.stdout
+	if stream == "stderr" {
+		out = l.stderr
+	}
+	return &lineWriter{l: l, out: out, name: name, stream: stream, prefix: []byte(name + " | ")}
+}
+
+// pump copies r to the output line by line until r ends, then writes a
+// last unterminated line, if any, with a newline added.
+func (w *lineWriter) pump(r io.Reader) {
+	w.buf = make([]byte, 0, readSize)
+	for {
+		if len(w.buf) == cap(w.buf) {
+			if cap(w.buf) >= maxLine {
+				w.emit(w.buf, true) // a runaway line: write this piece on its own
+				w.buf = w.buf[:0]
+			} else {
+				w.buf = append(w.buf, 0)[:len(w.buf)] // grow for a long line
+			}
+		}
+		n, err := r.Read(w.buf[len(w.buf):cap(w.buf)])
+		if n > 0 {
+			start := len(w.buf)
+			w.buf = w.buf[:start+n]
+			if i := bytes.LastIndexByte(w.buf[start:], '\n'); i >= 0 {
+				end := start + i + 1
+				w.emit(w.buf[:end], false)
+				rest := copy(w.buf, w.buf[end:])
+				w.buf = w.buf[:rest]
+				if cap(w.buf) > readSize && rest < readSize {
+					// A long line is done: give its memory back.
+					w.buf = append(make([]byte, 0, readSize), w.buf...)
+				}
+			}
+		}
+		if err != nil {
+			if len(w.buf) > 0 {
+				w.emit(w.buf, true)
+			}
+			w.buf = nil
+			return
+		}
+	}
+}
+
+// emit writes complete lines (p ends in '\n', unless partial is set: then p
+// is one piece of a line and gets a newline).
+func (w *lineWriter) emit(p []byte, partial bool) {
+	if w.l.format == LogRaw {
+		if partial {
+			w.rec = append(append(w.rec[:0], p...), '\n')
+			w.out.write(w.rec)
+			return
+		}
+		w.out.write(p)
+		return
+	}
+	rec := w.rec[:0]
+	for len(p) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			line, p = p[:i], p[i+1:]
+		} else {
+			line, p = p, nil
+		}
+		if w.l.format == LogJSON {
+			rec = w.l.appendJSON(rec, w.name, w.stream, line)
+		} else {
+			rec = append(rec, w.prefix...)
+			rec = append(rec, line...)
+			rec = append(rec, '\n')
+		}
+	}
+	w.out.write(rec)
+	if cap(rec) > 4*readSize {
+		rec = nil // do not keep a long line's buffer
+	}
+	w.rec = rec
+}
+
+// appendJSON appends one JSON log record and a newline.
+func (l *logger) appendJSON(b []byte, process, stream string, line []byte) []byte {
+	b = append(b, `{"time":"`...)
+	b = time.Now().UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+	b = append(b, `","role":`...)
+	b = appendJSONString(b, l.role)
+	b = append(b, `,"process":`...)
+	b = appendJSONString(b, process)
+	b = append(b, `,"stream":"`...)
+	b = append(b, stream...)
+	b = append(b, `","line":`...)
+	b = appendJSONString(b, line)
+	return append(b, "}\n"...)
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD, as encoding/json does; unlike encoding/json, <, > and & are kept
+// as they are, because log lines are not embedded in HTML.
+func appendJSONString[T string | []byte](b []byte, s T) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, `\u202`...)
+			b = append(b, hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// describe says how a process ended, for event lines.
+func describe(st ExitStatus) string {
+	if st.Signal != 0 {
+		return "killed by " + signalName(st.Signal) + " (exit code " + strconv.Itoa(st.Code) + ")"
+	}
+	return "exited with " + strconv.Itoa(st.Code)
+}
