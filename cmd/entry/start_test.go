@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestStartExecsCommandAfterEnvFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		".env":      "FROM_FILE=dotenv\nREAL=from-file\n",
+		"other.env": "FROM_FILE=other\n",
+		"entry.yml": "hooks:\n  - echo hook ran\n",
+		"script.sh": "",
+	})
+	// The real environment wins over .env; the command is exec'd with the result.
+	r := runEntry(t, dir, []string{"REAL=real"}, "--", "sh", "-c", `echo "$FROM_FILE $REAL"`)
+	if r.code != 0 || r.stdout != "hook ran\ndotenv real\n" {
+		t.Fatalf("got %+v", r)
+	}
+	if !strings.Contains(r.stderr, `entry: hook 1 "echo hook ran"`) {
+		t.Errorf("no hook log line: %q", r.stderr)
+	}
+	// A bare command that is not a role is a command too; ENTRY_ENV_FILE
+	// chooses the env file, and --env-file beats it.
+	r = runEntry(t, dir, []string{"ENTRY_ENV_FILE=other.env"}, "sh", "-c", `echo "$FROM_FILE"`)
+	if r.code != 0 || !strings.HasSuffix(r.stdout, "other\n") {
+		t.Errorf("ENTRY_ENV_FILE: %+v", r)
+	}
+	r = runEntry(t, dir, []string{"ENTRY_ENV_FILE=other.env"}, "--env-file", ".env", "--", "sh", "-c", `echo "$FROM_FILE"`)
+	if r.code != 0 || !strings.HasSuffix(r.stdout, "dotenv\n") {
+		t.Errorf("--env-file over ENTRY_ENV_FILE: %+v", r)
+	}
+}
+
+// The command keeps entry's PID: it is exec'd, not run as a child.
+func TestStartExecReplacesEntry(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(entryBin, "--", "sh", "-c", "echo $$")
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != strconv.Itoa(cmd.Process.Pid) {
+		t.Errorf("command ran as pid %s, entry was %d", got, cmd.Process.Pid)
+	}
+}
+
+func TestStartFailures(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		args  []string
+		code  int
+		msg   string
+	}{
+		{"hook fails", map[string]string{"entry.yml": "hooks:\n  - echo one\n  - sh -c 'exit 3'\n  - touch after-hook\n"},
+			[]string{"--", "touch", "ran"}, 1, `entry: hook 2 "sh -c 'exit 3'" exited 3`},
+		{"hook not found", map[string]string{"entry.yml": "hooks: [no-such-program-xyz]\n"},
+			[]string{"--", "touch", "ran"}, 1, `entry: hook 1 "no-such-program-xyz" exited 127 (command not found: check the command and PATH)`},
+		{"bad config", map[string]string{"entry.yml": "hooks: [touch hooked]\nrolez: {}\n"},
+			[]string{"--", "touch", "ran"}, 2, `entry: entry.yml:2: unknown key "rolez" in top level (did you mean "roles"?)`},
+		{"missing explicit config", nil,
+			[]string{"--config", "nope.yml", "--", "touch", "ran"}, 2, `entry: config: open nope.yml: no such file or directory`},
+		{"unknown role", map[string]string{"entry.yml": "hooks: [touch hooked]\nroles: {web: {app: touch ran}}\n"},
+			[]string{"role=nope"}, 2, `entry: role=nope: role "nope" is not configured in entry.yml (roles: web)`},
+		{"unknown role from env", map[string]string{"entry.yml": "roles: {web: {app: touch ran}}\n", ".env": "ROLE=jobs\n"},
+			nil, 2, `entry: ROLE: role "jobs" is not configured in entry.yml (roles: web)`},
+		{"nothing to run", map[string]string{"entry.yml": "hooks: [touch hooked]\n"},
+			nil, 2, `entry: nothing to run: entry.yml configures no roles and no command was given (add roles to entry.yml, see docs/config.md, or run entry -- CMD)`},
+		{"nothing after dash", nil, []string{"--"}, 2, `entry: nothing after --: give a command to run, e.g. entry -- bash`},
+		{"role with arguments", map[string]string{"entry.yml": "roles: {web: {app: touch ran}}\n"},
+			[]string{"role=web", "extra"}, 2, `entry: role=web takes no further arguments, got "extra" (use entry -- CMD to run a command)`},
+		{"unknown flag", nil, []string{"--bogus"}, 2, `entry: unknown flag: --bogus (see 'entry --help')`},
+		{"bad log format", nil, []string{"--log-format", "xml", "--", "touch", "ran"}, 2, `entry: --log-format "xml": want prefix, raw or json`},
+		{"missing env file", map[string]string{"entry.yml": "env_files: [.env.production]\n"},
+			[]string{"--", "touch", "ran"}, 2, `entry: env file .env.production: does not exist (create it, or remove it from env_files / --env-file)`},
+		{"command not found", nil, []string{"--", "no-such-program-xyz"}, 127, `entry: no-such-program-xyz: command not found (PATH=`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, tt.files)
+			r := runEntry(t, dir, nil, tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", r.code, tt.code, r.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, tt.msg) {
+				t.Errorf("last stderr line:\n got %s\nwant %s", last, tt.msg)
+			}
+			for _, f := range []string{"ran", "after-hook"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+					t.Errorf("%s exists: something ran after the failure", f)
+				}
+			}
+			if tt.code == 2 {
+				if _, err := os.Stat(filepath.Join(dir, "hooked")); err == nil {
+					t.Error("a hook ran although the command line or config was invalid")
+				}
+			}
+		})
+	}
+}
+
+// TERM during a hook stops the hook's whole group and entry exits 143
+// without starting anything.
+func TestStartInterruptedDuringHook(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "hooks:\n  - 'sleep 30 & echo $! > bg.pid; wait'\n"})
+	cmd := exec.Command(entryBin, "--", "touch", "ran")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(dir, "bg.pid")
+	for i := 0; i < 200; i++ { // up to 10s for the hook to start
+		if data, err := os.ReadFile(pidFile); err == nil && len(data) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 143 {
+		t.Fatalf("exit: %v (stderr %q)", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "entry: start-up interrupted by SIGTERM; nothing was started") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	data, _ := os.ReadFile(pidFile)
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err != nil || !processGone(pid, 5*time.Second) {
+		t.Errorf("the hook's background process %q survived", data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Error("the command ran after the interruption")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := runEntry(t, t.TempDir(), nil, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "entry dev (commit unknown, go1.") || !strings.Contains(r.stdout, "linux/") {
+		t.Errorf("version: %+v", r)
+	}
+}
+
+// processGone waits up to d for pid to exit; a zombie counts as gone (its
+// reaper is not ours).
+func processGone(pid int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return true
+		}
+		if _, rest, ok := strings.Cut(string(stat), ") "); ok && strings.HasPrefix(rest, "Z") {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
