@@ -38,8 +38,11 @@ func isEntryKitTool(name string) bool {
 
 // An entryKitTask is one task of an EntryKit argument list: [name=]"command".
 type entryKitTask struct {
-	Name  string
+	Name  string // given as name=, or the first word's base name
 	Shell string
+	// Named reports whether the name was given (name=task, TOOL_NAME=task)
+	// rather than derived from the command.
+	Named bool
 }
 
 // An entryKitCall is one tool's parsed arguments.
@@ -117,7 +120,11 @@ func runFinal(argv []string, env *prehook.Env, signals chan os.Signal) int {
 func runEntryKitPrehook(call entryKitCall, env *prehook.Env, signals chan os.Signal) int {
 	hooks := &prehook.Hooks{}
 	for _, t := range call.tasks {
-		hooks.List = append(hooks.List, prehook.Hook{Name: t.Name, Command: t.Shell})
+		hook := prehook.Hook{Command: t.Shell}
+		if t.Named {
+			hook.Name = t.Name
+		}
+		hooks.List = append(hooks.List, hook)
 	}
 	code, err := runPipeline(prehook.NewPipeline(prehook.StderrLogger, hooks), env, signals)
 	// A failed task's own exit code is passed out (EntryKit always exited 1).
@@ -211,7 +218,7 @@ func parseEntryKitTask(arg string) (entryKitTask, error) {
 		if strings.TrimSpace(task) == "" {
 			return entryKitTask{}, fmt.Errorf("task %q has a name but no command", arg)
 		}
-		return entryKitTask{Name: name, Shell: task}, nil
+		return entryKitTask{Name: name, Shell: task, Named: true}, nil
 	}
 	first := strings.Fields(arg)[0]
 	name, _, _ := strings.Cut(filepath.Base(first), ".")
@@ -226,7 +233,7 @@ func entryKitEnvTasks(tool string, env *prehook.Env, namespaced bool) []entryKit
 	var tasks []entryKitTask
 	for _, k := range env.Keys() {
 		if name, ok := strings.CutPrefix(strings.ToLower(k), prefix); ok && name != "" {
-			tasks = append(tasks, entryKitTask{Name: name, Shell: env.Get(k)})
+			tasks = append(tasks, entryKitTask{Name: name, Shell: env.Get(k), Named: true})
 		}
 	}
 	return tasks
@@ -250,7 +257,7 @@ func entryKitFileTasks(tool, file string) ([]entryKitTask, error) {
 		if !ok || !match || name == "" {
 			return nil, fmt.Errorf("%s:%d: want %s_NAME=command", file, line, strings.ToUpper(tool))
 		}
-		tasks = append(tasks, entryKitTask{Name: name, Shell: v})
+		tasks = append(tasks, entryKitTask{Name: name, Shell: v, Named: true})
 	}
 	return tasks, sc.Err()
 }
