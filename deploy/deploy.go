@@ -1,0 +1,572 @@
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Default timings. Polling starts at PollInterval and backs off by half
+// while nothing changes, up to PollMax; any change brings it back.
+const (
+	DefaultTimeout       = 10 * time.Minute
+	DefaultPollInterval  = 5 * time.Second
+	DefaultPollMax       = 15 * time.Second
+	DefaultProgressEvery = 5 * time.Second
+)
+
+// A Deployer drives one cluster's services through the ECS API.
+type Deployer struct {
+	Client *ecs.Client
+	// Out receives progress lines, one event a line.
+	Out io.Writer
+	// PollInterval and PollMax bound the polling interval (defaults
+	// above); ProgressEvery is the least time between two progress lines
+	// of a service.
+	PollInterval, PollMax, ProgressEvery time.Duration
+}
+
+// A Spec says what to deploy.
+type Spec struct {
+	Cluster  string
+	Services []string
+
+	// The new images: Image (for Containers, or every container whose
+	// repository matches), ImageDefinitions, or whole TaskDefinitions
+	// (one per family). Exactly one must be set.
+	Image            string
+	Containers       []string
+	ImageDefinitions []ImageDefinition
+	TaskDefinitions  []*ecs.RegisterTaskDefinitionInput
+
+	// Migrate is the migration command (exec form) run as a one-off task
+	// of the first service's new revision, in MigrateContainer (default:
+	// the first container whose image changed).
+	Migrate          []string
+	MigrateContainer string
+
+	// Timeout bounds each wait: the migration, the rollout, the rollback.
+	Timeout    time.Duration
+	Keep       int
+	NoRollback bool
+	DryRun     bool
+}
+
+// Validate checks the spec before any API call.
+func (s *Spec) Validate() error {
+	if s.Cluster == "" {
+		return errors.New("no cluster (--cluster)")
+	}
+	if len(s.Services) == 0 {
+		return errors.New("no service (--service, repeatable)")
+	}
+	seen := map[string]bool{}
+	for _, name := range s.Services {
+		if seen[name] {
+			return fmt.Errorf("service %q named twice", name)
+		}
+		seen[name] = true
+	}
+	n := 0
+	for _, set := range []bool{s.Image != "", len(s.ImageDefinitions) > 0, len(s.TaskDefinitions) > 0} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return errors.New("name the new image with exactly one of --image, --image-definitions or --task-definition")
+	}
+	if len(s.Containers) > 0 && s.Image == "" {
+		return errors.New("--container goes with --image")
+	}
+	if s.Keep < 0 {
+		return errors.New("--keep must be 0 (keep all) or more")
+	}
+	return nil
+}
+
+// A Failure is a deploy that did not reach its goal. Its message is the
+// summary of what failed and what was restored.
+type Failure struct{ Summary string }
+
+func (f *Failure) Error() string { return f.Summary }
+
+// family is one task definition family being deployed, shared by the
+// services that run it.
+type family struct {
+	name     string
+	base     *types.TaskDefinition // the live revision the new one is built from
+	baseIn   *ecs.RegisterTaskDefinitionInput
+	newIn    *ecs.RegisterTaskDefinitionInput
+	target   string // ARN of the revision to deploy
+	register bool   // whether the target still has to be registered
+	changed  []string
+}
+
+// unit is one service being deployed.
+type unit struct {
+	name    string
+	svc     types.Service
+	fam     *family
+	current string // ARN it runs now
+	updated bool   // UpdateService done
+	noop    bool
+}
+
+func (d *Deployer) out(format string, args ...any) {
+	fmt.Fprintf(d.Out, format+"\n", args...)
+}
+
+func (d *Deployer) poll() (time.Duration, time.Duration) {
+	lo, hi := d.PollInterval, d.PollMax
+	if lo <= 0 {
+		lo = DefaultPollInterval
+	}
+	if hi < lo {
+		hi = max(lo, DefaultPollMax)
+		if d.PollInterval > 0 && d.PollMax <= 0 {
+			hi = lo
+		}
+	}
+	return lo, hi
+}
+
+// Deploy runs the whole flow: build and register the new revisions, run
+// the migration, update the services, wait, roll back on failure and
+// deregister old revisions.
+func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	if spec.Timeout <= 0 {
+		spec.Timeout = DefaultTimeout
+	}
+	svcs, err := d.describeServices(ctx, spec.Cluster, spec.Services)
+	if err != nil {
+		return err
+	}
+	units, fams, err := d.plan(ctx, spec, svcs)
+	if err != nil {
+		return err
+	}
+	var todo []*unit
+	for _, u := range units {
+		if !u.noop {
+			todo = append(todo, u)
+		}
+	}
+	if len(todo) == 0 {
+		var revs []string
+		for _, u := range units {
+			revs = append(revs, u.name+" "+shortARN(u.current))
+		}
+		d.out("every service already runs these images (%s); nothing to do", strings.Join(revs, ", "))
+		return nil
+	}
+	migrateIn, migrateContainer, err := d.migrationInput(spec, units[0], svcs[units[0].name])
+	if err != nil {
+		return err
+	}
+	if spec.DryRun {
+		d.printPlan(spec, units, fams, migrateContainer)
+		return nil
+	}
+
+	var registered []string
+	for _, f := range fams {
+		if !f.register {
+			continue
+		}
+		out, err := d.Client.RegisterTaskDefinition(ctx, f.newIn)
+		if err != nil {
+			return callError(f.name, "RegisterTaskDefinition", err)
+		}
+		f.target = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+		registered = append(registered, f.target)
+		d.out("%s: registered %s (%s)", f.name, shortARN(f.target), strings.Join(f.changed, ", "))
+	}
+
+	if migrateIn != nil {
+		migrateIn.TaskDefinition = aws.String(units[0].fam.target)
+		if err := d.migrate(ctx, spec, migrateIn, migrateContainer); err != nil {
+			d.dropRevisions(ctx, registered, nil)
+			return &Failure{Summary: err.Error() + "; no service was changed"}
+		}
+	}
+
+	watches, err := d.update(ctx, spec, todo)
+	if err == nil {
+		err = d.wait(ctx, spec.Cluster, watches, spec.Timeout)
+	}
+	if err != nil {
+		return d.fail(ctx, spec, todo, watches, registered, err)
+	}
+	var done []string
+	for _, u := range todo {
+		done = append(done, fmt.Sprintf("%s %s", u.name, shortARN(u.fam.target)))
+	}
+	d.out("deployed: %s", strings.Join(done, ", "))
+	if spec.Keep > 0 {
+		if err := d.housekeep(ctx, spec, units); err != nil {
+			d.out("warning: housekeeping: %v (the deploy itself succeeded)", err)
+		}
+	}
+	return nil
+}
+
+// describeServices describes services, at most 10 a call, and fails on a
+// missing or inactive one.
+func (d *Deployer) describeServices(ctx context.Context, cluster string, names []string) (map[string]types.Service, error) {
+	out := map[string]types.Service{}
+	for start := 0; start < len(names); start += 10 {
+		batch := names[start:min(start+10, len(names))]
+		resp, err := d.Client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
+		if err != nil {
+			return nil, callError(strings.Join(batch, ","), "DescribeServices", err)
+		}
+		for _, f := range resp.Failures {
+			return nil, fmt.Errorf("%s: DescribeServices: service not found in cluster %s (%s)", lastPart(aws.ToString(f.Arn)), cluster, aws.ToString(f.Reason))
+		}
+		for _, s := range resp.Services {
+			out[aws.ToString(s.ServiceName)] = s
+		}
+	}
+	for _, name := range names {
+		s, ok := out[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: DescribeServices: service not found in cluster %s", name, cluster)
+		}
+		if st := aws.ToString(s.Status); st != "ACTIVE" {
+			return nil, fmt.Errorf("%s: DescribeServices: service is %s in cluster %s, not ACTIVE", name, st, cluster)
+		}
+	}
+	return out, nil
+}
+
+// plan builds each family's new definition and decides which services
+// need a deployment.
+func (d *Deployer) plan(ctx context.Context, spec Spec, svcs map[string]types.Service) ([]*unit, []*family, error) {
+	files := map[string]*ecs.RegisterTaskDefinitionInput{}
+	for _, in := range spec.TaskDefinitions {
+		files[aws.ToString(in.Family)] = in
+	}
+	described := map[string]*ecs.DescribeTaskDefinitionOutput{}
+	describe := func(service, arn string) (*ecs.DescribeTaskDefinitionOutput, error) {
+		if out, ok := described[arn]; ok {
+			return out, nil
+		}
+		out, err := d.Client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+			TaskDefinition: aws.String(arn), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+		})
+		if err != nil {
+			return nil, callError(service, "DescribeTaskDefinition", err)
+		}
+		described[arn] = out
+		return out, nil
+	}
+	var units []*unit
+	byFamily := map[string]*family{}
+	var fams []*family
+	for _, name := range spec.Services {
+		s := svcs[name]
+		cur := aws.ToString(s.TaskDefinition)
+		out, err := describe(name, cur)
+		if err != nil {
+			return nil, nil, err
+		}
+		fname := aws.ToString(out.TaskDefinition.Family)
+		f := byFamily[fname]
+		if f == nil {
+			f = &family{name: fname}
+			byFamily[fname] = f
+			fams = append(fams, f)
+		}
+		// Services that share a family share one new revision, built
+		// from the newest revision any of them runs.
+		if f.base == nil || out.TaskDefinition.Revision > f.base.Revision {
+			if f.base != nil {
+				d.out("warning: services of family %s run different revisions; building on the newest, %s", fname, shortARN(cur))
+			}
+			f.base = out.TaskDefinition
+			f.baseIn = registerInput(out.TaskDefinition, out.Tags)
+		}
+		units = append(units, &unit{name: name, svc: s, fam: f, current: cur})
+	}
+	used := map[string]bool{}
+	for _, f := range fams {
+		if err := d.buildFamily(spec, f, files, used); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, def := range spec.ImageDefinitions {
+		if !used[def.Name] {
+			return nil, nil, fmt.Errorf("image definitions: no container named %q in the task definitions of %s", def.Name, strings.Join(spec.Services, ", "))
+		}
+	}
+	for fam := range files {
+		if byFamily[fam] == nil {
+			return nil, nil, fmt.Errorf("task definition file for family %s: none of the services (%s) runs that family", fam, strings.Join(spec.Services, ", "))
+		}
+	}
+	for _, u := range units {
+		// Up to date: the service runs the target and its last rollout
+		// did not fail.
+		if u.current == u.fam.target && !rolloutFailed(u.svc) {
+			u.noop = true
+		}
+	}
+	return units, fams, nil
+}
+
+func rolloutFailed(s types.Service) bool {
+	for _, dep := range s.Deployments {
+		if aws.ToString(dep.Status) == "PRIMARY" && dep.RolloutState == types.DeploymentRolloutStateFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// buildFamily computes f.newIn and f.target.
+func (d *Deployer) buildFamily(spec Spec, f *family, files map[string]*ecs.RegisterTaskDefinitionInput, used map[string]bool) error {
+	baseARN := aws.ToString(f.base.TaskDefinitionArn)
+	if len(spec.TaskDefinitions) > 0 {
+		in, ok := files[f.name]
+		if !ok {
+			return fmt.Errorf("%s: no --task-definition file for family %s", shortARN(baseARN), f.name)
+		}
+		sum := digest(in)
+		n := *in
+		n.Tags = append(withoutTag(in.Tags, DigestTag), types.Tag{Key: aws.String(DigestTag), Value: aws.String(sum)})
+		f.newIn = &n
+		f.changed = []string{"from file"}
+		if tagValue(f.baseIn.Tags, DigestTag) == sum || canonical(f.baseIn) == canonical(in) {
+			f.target = baseARN
+		} else {
+			f.register = true
+		}
+		return nil
+	}
+	n := *f.baseIn
+	n.ContainerDefinitions = append([]types.ContainerDefinition(nil), f.baseIn.ContainerDefinitions...)
+	n.Tags = withoutTag(f.baseIn.Tags, DigestTag) // the definition no longer matches a file
+	matched := 0
+	for i := range n.ContainerDefinitions {
+		c := &n.ContainerDefinitions[i]
+		name, image := aws.ToString(c.Name), aws.ToString(c.Image)
+		want := ""
+		switch {
+		case spec.Image != "" && len(spec.Containers) > 0:
+			for _, cn := range spec.Containers {
+				if cn == name {
+					want = spec.Image
+					used[cn] = true
+				}
+			}
+		case spec.Image != "":
+			if repository(image) == repository(spec.Image) {
+				want = spec.Image
+			}
+		default:
+			for _, def := range spec.ImageDefinitions {
+				if def.Name == name {
+					want = def.ImageURI
+					used[name] = true
+				}
+			}
+		}
+		if want == "" {
+			continue
+		}
+		matched++
+		if want != image {
+			c.Image = aws.String(want)
+			f.changed = append(f.changed, fmt.Sprintf("%s: %s", name, want))
+		}
+	}
+	if matched == 0 {
+		switch {
+		case len(spec.Containers) > 0:
+			return fmt.Errorf("%s: no container named %s", shortARN(baseARN), strings.Join(spec.Containers, " or "))
+		case spec.Image != "":
+			return fmt.Errorf("%s: no container runs an image of repository %s (name the containers with --container)", shortARN(baseARN), repository(spec.Image))
+		default:
+			return fmt.Errorf("%s: none of its containers is named in the image definitions", shortARN(baseARN))
+		}
+	}
+	f.newIn = &n
+	if canonical(&n) == canonical(f.baseIn) {
+		f.target = baseARN
+	} else {
+		f.register = true
+	}
+	return nil
+}
+
+// update calls UpdateService for each unit and returns what to watch.
+func (d *Deployer) update(ctx context.Context, spec Spec, units []*unit) ([]*watch, error) {
+	var watches []*watch
+	for _, u := range units {
+		in := &ecs.UpdateServiceInput{
+			Cluster:        aws.String(spec.Cluster),
+			Service:        aws.String(u.name),
+			TaskDefinition: aws.String(u.fam.target),
+		}
+		if u.current == u.fam.target {
+			in.ForceNewDeployment = true // redeploying after a failed rollout
+		}
+		if u.svc.DesiredCount == 0 {
+			d.out("warning: %s: desired count is 0; setting it to 1 so that the new revision runs", u.name)
+			in.DesiredCount = aws.Int32(1)
+		}
+		out, err := d.Client.UpdateService(ctx, in)
+		if err != nil {
+			return watches, callError(u.name, "UpdateService", err)
+		}
+		u.updated = true
+		d.out("%s: updating %s -> %s", u.name, shortARN(u.current), shortARN(u.fam.target))
+		watches = append(watches, newWatch(u.name, u.fam.target, u.current, *out.Service))
+	}
+	return watches, nil
+}
+
+// fail rolls the updated services back (unless told not to) and returns
+// the summary.
+func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches []*watch, registered []string, cause error) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "deploy failed: %v", cause)
+	var updated []*unit
+	for _, u := range units {
+		if u.updated {
+			updated = append(updated, u)
+		}
+	}
+	if len(updated) == 0 {
+		d.dropRevisions(ctx, registered, nil)
+		b.WriteString("; no service was changed")
+		return &Failure{Summary: b.String()}
+	}
+	if spec.NoRollback || errors.Is(cause, errInterrupted) {
+		why := "--no-rollback"
+		if !spec.NoRollback {
+			why = "interrupted"
+		}
+		var names []string
+		for _, u := range updated {
+			names = append(names, u.name)
+		}
+		fmt.Fprintf(&b, "; not rolled back (%s): %s left on the new revision", why, strings.Join(names, ", "))
+		return &Failure{Summary: b.String()}
+	}
+	// Roll back from a fresh context: the deploy's own may have expired.
+	rctx := context.WithoutCancel(ctx)
+	var back []*watch
+	var restored []string
+	for _, u := range updated {
+		w := findWatch(watches, u.name)
+		if w != nil && w.ecsRolledBack {
+			d.out("%s: ECS is already rolling back to %s", u.name, shortARN(u.current))
+			back = append(back, &watch{name: u.name, target: u.current, seen: w.seen, last: w.last})
+		} else {
+			out, err := d.Client.UpdateService(rctx, &ecs.UpdateServiceInput{
+				Cluster: aws.String(spec.Cluster), Service: aws.String(u.name), TaskDefinition: aws.String(u.current),
+			})
+			if err != nil {
+				fmt.Fprintf(&b, "; ROLLBACK FAILED: %v", callError(u.name, "UpdateService", err))
+				continue
+			}
+			d.out("%s: rolling back to %s", u.name, shortARN(u.current))
+			nw := newWatch(u.name, u.current, u.fam.target, *out.Service)
+			if w != nil {
+				nw.seen = w.seen
+			}
+			back = append(back, nw)
+		}
+		restored = append(restored, u.name+" "+shortARN(u.current))
+	}
+	if err := d.wait(rctx, spec.Cluster, back, spec.Timeout); err != nil {
+		fmt.Fprintf(&b, "; rollback did not finish: %v", err)
+		return &Failure{Summary: b.String()}
+	}
+	if len(restored) > 0 {
+		fmt.Fprintf(&b, "; restored %s", strings.Join(restored, ", "))
+	}
+	// The failed revision must never be a rollback target later.
+	d.dropRevisions(rctx, registered, units)
+	return &Failure{Summary: b.String()}
+}
+
+// dropRevisions deregisters revisions this run registered that no service
+// runs, so that a later `entry deploy rollback` cannot pick a revision that
+// never served.
+func (d *Deployer) dropRevisions(ctx context.Context, arns []string, units []*unit) {
+	for _, arn := range arns {
+		live := false
+		for _, u := range units {
+			if u.updated && u.current == arn {
+				live = true
+			}
+		}
+		if live {
+			continue
+		}
+		if _, err := d.Client.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
+			d.out("warning: %v", callError(shortARN(arn), "DeregisterTaskDefinition", err))
+			continue
+		}
+		d.out("%s: deregistered (it never served)", shortARN(arn))
+	}
+}
+
+// shortARN turns a task definition ARN into family:revision.
+func shortARN(arn string) string {
+	if i := strings.LastIndex(arn, "task-definition/"); i >= 0 {
+		return arn[i+len("task-definition/"):]
+	}
+	return arn
+}
+
+func lastPart(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// revisionOf is the revision number in a task definition ARN.
+func revisionOf(arn string) int {
+	_, rev, _ := strings.Cut(shortARN(arn), ":")
+	n := 0
+	fmt.Sscanf(rev, "%d", &n)
+	return n
+}
+
+func familyOf(arn string) string {
+	fam, _, _ := strings.Cut(shortARN(arn), ":")
+	return fam
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return "entry-" + hex.EncodeToString(b)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,141 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// migrationInput prepares the RunTask call of the migration, with the
+// network configuration and launch type or capacity providers of the
+// first service, and picks the container whose exit code decides. It
+// returns nil when no migration is asked for.
+func (d *Deployer) migrationInput(spec Spec, first *unit, svc types.Service) (*ecs.RunTaskInput, string, error) {
+	if len(spec.Migrate) == 0 {
+		return nil, "", nil
+	}
+	f := first.fam
+	container := spec.MigrateContainer
+	if container != "" {
+		found := false
+		for _, c := range f.newIn.ContainerDefinitions {
+			found = found || aws.ToString(c.Name) == container
+		}
+		if !found {
+			return nil, "", fmt.Errorf("migrate: family %s has no container %q (--migrate-container)", f.name, container)
+		}
+	} else {
+		container = appContainer(f)
+	}
+	in := &ecs.RunTaskInput{
+		Cluster:              aws.String(spec.Cluster),
+		Count:                aws.Int32(1),
+		NetworkConfiguration: svc.NetworkConfiguration,
+		StartedBy:            aws.String("entry-deploy"),
+		ClientToken:          aws.String(newToken()),
+		Overrides: &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{
+			Name: aws.String(container), Command: spec.Migrate,
+		}}},
+	}
+	if len(svc.CapacityProviderStrategy) > 0 {
+		in.CapacityProviderStrategy = svc.CapacityProviderStrategy
+	} else {
+		in.LaunchType = svc.LaunchType
+	}
+	if svc.LaunchType == types.LaunchTypeFargate || len(svc.CapacityProviderStrategy) > 0 {
+		in.PlatformVersion = svc.PlatformVersion
+	}
+	return in, container, nil
+}
+
+// appContainer is the container a migration runs in by default: the first
+// whose image changes, else the first essential one.
+func appContainer(f *family) string {
+	for i, c := range f.newIn.ContainerDefinitions {
+		if i < len(f.baseIn.ContainerDefinitions) && aws.ToString(f.baseIn.ContainerDefinitions[i].Image) != aws.ToString(c.Image) {
+			return aws.ToString(c.Name)
+		}
+	}
+	for _, c := range f.newIn.ContainerDefinitions {
+		if c.Essential == nil || *c.Essential {
+			return aws.ToString(c.Name)
+		}
+	}
+	return aws.ToString(f.newIn.ContainerDefinitions[0].Name)
+}
+
+// migrate runs the migration task, waits until it stopped and checks the
+// exit code of its container, not a sidecar's.
+func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput, container string) error {
+	rev := shortARN(aws.ToString(in.TaskDefinition))
+	out, err := d.Client.RunTask(ctx, in)
+	if err != nil {
+		return fmt.Errorf("migrate: %v", callError(rev, "RunTask", err))
+	}
+	if len(out.Failures) > 0 {
+		var reasons []string
+		for _, f := range out.Failures {
+			r := aws.ToString(f.Reason)
+			if f.Detail != nil {
+				r += " (" + *f.Detail + ")"
+			}
+			if f.Arn != nil {
+				r += " on " + *f.Arn
+			}
+			reasons = append(reasons, r)
+		}
+		return fmt.Errorf("migrate: RunTask of %s: %s", rev, strings.Join(reasons, "; "))
+	}
+	if len(out.Tasks) != 1 {
+		return fmt.Errorf("migrate: RunTask of %s started %d tasks, not 1", rev, len(out.Tasks))
+	}
+	arn := aws.ToString(out.Tasks[0].TaskArn)
+	id := lastPart(arn)
+	d.out("migrate: task %s of %s started: %s (container %s); waiting up to %v for it to stop", id, rev, strings.Join(spec.Migrate, " "), container, spec.Timeout)
+
+	lo, hi := d.poll()
+	waiter := ecs.NewTasksStoppedWaiter(d.Client, func(o *ecs.TasksStoppedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = lo, hi
+		next := o.Retryable
+		o.Retryable = func(ctx context.Context, in *ecs.DescribeTasksInput, out *ecs.DescribeTasksOutput, err error) (bool, error) {
+			if err == nil && len(out.Failures) > 0 {
+				return false, fmt.Errorf("task %s: %s", id, aws.ToString(out.Failures[0].Reason))
+			}
+			return next(ctx, in, out, err)
+		}
+	})
+	res, err := waiter.WaitForOutput(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(spec.Cluster), Tasks: []string{arn}}, spec.Timeout)
+	if err != nil {
+		if strings.Contains(err.Error(), "exceeded max wait time") {
+			return fmt.Errorf("migrate: task %s did not stop within %v; it is left running so that a migration is never cut in half (stop it with `aws ecs stop-task --cluster %s --task %s` if it hangs)", id, spec.Timeout, spec.Cluster, id)
+		}
+		return fmt.Errorf("migrate: %v", callError("task "+id, "DescribeTasks", err))
+	}
+	t := res.Tasks[0]
+	reason := aws.ToString(t.StoppedReason)
+	if t.StopCode == types.TaskStopCodeTaskFailedToStart {
+		return fmt.Errorf("migrate: task %s failed to start (TaskFailedToStart): %s", id, reason)
+	}
+	for _, c := range t.Containers {
+		if aws.ToString(c.Name) != container {
+			continue
+		}
+		if c.ExitCode == nil {
+			why := aws.ToString(c.Reason)
+			if why == "" {
+				why = reason
+			}
+			return fmt.Errorf("migrate: container %s of task %s stopped without an exit code (%s: %s)", container, id, t.StopCode, why)
+		}
+		if *c.ExitCode != 0 {
+			return fmt.Errorf("migrate: container %s of task %s exited %d (%s); see its logs", container, id, *c.ExitCode, reason)
+		}
+		d.out("migrate: container %s exited 0", container)
+		return nil
+	}
+	return fmt.Errorf("migrate: task %s has no container %s (%s)", id, container, reason)
+}

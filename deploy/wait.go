@@ -1,0 +1,253 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// A watch follows one service until its deployment of target is done.
+//
+// ServicesStable is not enough: it reports success once running equals
+// desired with one deployment left, which is also the state after the
+// circuit breaker rolled the new revision back. A watch succeeds only when
+// the PRIMARY deployment is the one it started, runs target, has
+// rolloutState COMPLETED (where ECS reports one) and is the only
+// deployment with running == desired.
+type watch struct {
+	name         string
+	target, prev string // ARNs: the revision wanted, the one replaced
+	deploymentID string // "" until the deployment running target is known
+	seen         map[string]bool
+	last         string    // last state printed
+	lastPrint    time.Time // when it was printed
+	state        string    // last state seen
+	done         bool
+	// ecsRolledBack: ECS's circuit breaker is rolling back (or has rolled
+	// back) to prev, so entry must not issue its own rollback.
+	ecsRolledBack bool
+}
+
+func newWatch(name, target, prev string, svc types.Service) *watch {
+	w := &watch{name: name, target: target, prev: prev, seen: map[string]bool{}}
+	for _, e := range svc.Events {
+		w.seen[aws.ToString(e.Id)] = true
+	}
+	for _, dep := range svc.Deployments {
+		if aws.ToString(dep.Status) == "PRIMARY" && aws.ToString(dep.TaskDefinition) == target {
+			w.deploymentID = aws.ToString(dep.Id)
+		}
+	}
+	return w
+}
+
+func findWatch(ws []*watch, name string) *watch {
+	for _, w := range ws {
+		if w.name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// deploymentLines is the progress of each deployment, PRIMARY first:
+// "web: PRIMARY rev 42 desired 2 pending 1 running 1 IN_PROGRESS".
+func deploymentLines(name string, svc types.Service) string {
+	var lines []string
+	for _, dep := range svc.Deployments {
+		line := fmt.Sprintf("%s: %s rev %d desired %d pending %d running %d", name, aws.ToString(dep.Status),
+			revisionOf(aws.ToString(dep.TaskDefinition)), dep.DesiredCount, dep.PendingCount, dep.RunningCount)
+		if dep.FailedTasks > 0 {
+			line += fmt.Sprintf(" failed %d", dep.FailedTasks)
+		}
+		if dep.RolloutState != "" {
+			line += " " + string(dep.RolloutState)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// newEvents returns the service events not printed yet, oldest first.
+func (w *watch) newEvents(svc types.Service) []string {
+	var msgs []string
+	for _, e := range svc.Events { // newest first
+		id := aws.ToString(e.Id)
+		if w.seen[id] {
+			continue
+		}
+		w.seen[id] = true
+		msgs = append(msgs, strings.TrimPrefix(aws.ToString(e.Message), "(service "+aws.ToString(svc.ServiceName)+") "))
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs
+}
+
+// evaluate decides from one description whether the watch succeeded,
+// failed or goes on.
+func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
+	var primary, ours *types.Deployment
+	for i := range svc.Deployments {
+		dep := &svc.Deployments[i]
+		if aws.ToString(dep.Status) == "PRIMARY" {
+			primary = dep
+		}
+		if w.deploymentID != "" && aws.ToString(dep.Id) == w.deploymentID {
+			ours = dep
+		}
+	}
+	if w.deploymentID == "" {
+		if primary == nil || aws.ToString(primary.TaskDefinition) != w.target {
+			return false, nil // ECS has not started the deployment yet
+		}
+		ours = primary
+		w.deploymentID = aws.ToString(primary.Id)
+	}
+	if ours == nil || aws.ToString(ours.Status) != "PRIMARY" {
+		now := "none"
+		if primary != nil {
+			now = shortARN(aws.ToString(primary.TaskDefinition))
+			if aws.ToString(primary.TaskDefinition) == w.prev {
+				w.ecsRolledBack = true
+				return false, fmt.Errorf("ECS rolled the deployment of %s back to %s (deployment circuit breaker)", shortARN(w.target), now)
+			}
+		}
+		return false, fmt.Errorf("the deployment of %s was replaced by another one (PRIMARY now runs %s)", shortARN(w.target), now)
+	}
+	if ours.RolloutState == types.DeploymentRolloutStateFailed {
+		if cb := circuitBreaker(svc); cb != nil && cb.Rollback {
+			w.ecsRolledBack = true
+		}
+		return false, fmt.Errorf("rollout of %s FAILED: %s", shortARN(w.target), aws.ToString(ours.RolloutStateReason))
+	}
+	for _, msg := range events {
+		if strings.Contains(msg, "unable to place a task") {
+			return false, fmt.Errorf("ECS is unable to place tasks of %s: %s", shortARN(w.target), msg)
+		}
+	}
+	complete := ours.RolloutState == "" || ours.RolloutState == types.DeploymentRolloutStateCompleted
+	return complete && len(svc.Deployments) == 1 && ours.RunningCount == ours.DesiredCount && svc.RunningCount == svc.DesiredCount, nil
+}
+
+func circuitBreaker(svc types.Service) *types.DeploymentCircuitBreaker {
+	if svc.DeploymentConfiguration == nil {
+		return nil
+	}
+	return svc.DeploymentConfiguration.DeploymentCircuitBreaker
+}
+
+// wait polls until every watch is done, one watch fails, or timeout. It
+// calls DescribeServices once per poll for up to 10 services, and acts on
+// a failure in the poll that reports it.
+func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, timeout time.Duration) error {
+	if len(watches) == 0 {
+		return nil
+	}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	lo, hi := d.poll()
+	interval := lo
+	every := d.ProgressEvery
+	if every == 0 {
+		every = DefaultProgressEvery
+	}
+	for {
+		var active []*watch
+		for _, w := range watches {
+			if !w.done {
+				active = append(active, w)
+			}
+		}
+		if len(active) == 0 {
+			return nil
+		}
+		changed := false
+		for start := 0; start < len(active); start += 10 {
+			batch := active[start:min(start+10, len(active))]
+			names := make([]string, len(batch))
+			for i, w := range batch {
+				names[i] = w.name
+			}
+			out, err := d.Client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: names})
+			if err != nil {
+				if ctx.Err() != nil {
+					return waitError(parent, batch, timeout)
+				}
+				return callError(strings.Join(names, ","), "DescribeServices", err)
+			}
+			for _, f := range out.Failures {
+				return fmt.Errorf("%s: DescribeServices: service disappeared (%s)", lastPart(aws.ToString(f.Arn)), aws.ToString(f.Reason))
+			}
+			for _, svc := range out.Services {
+				w := findWatch(batch, aws.ToString(svc.ServiceName))
+				if w == nil {
+					continue
+				}
+				events := w.newEvents(svc)
+				for _, e := range events {
+					d.out("%s: %s", w.name, e)
+				}
+				state := deploymentLines(w.name, svc)
+				if state != w.state {
+					changed = true
+					w.state = state
+				}
+				ok, ferr := w.evaluate(svc, events)
+				if w.state != w.last && (ok || ferr != nil || time.Since(w.lastPrint) >= every) {
+					d.out("%s", w.state)
+					w.last, w.lastPrint = w.state, time.Now()
+				}
+				if ferr != nil {
+					return fmt.Errorf("%s: %v", w.name, ferr)
+				}
+				if ok {
+					w.done = true
+					d.out("%s: %s is serving", w.name, shortARN(w.target))
+				}
+			}
+		}
+		if changed {
+			interval = lo
+		} else {
+			interval = min(interval*3/2, hi)
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return waitError(parent, active, timeout)
+		case <-t.C:
+		}
+	}
+}
+
+// errInterrupted marks a wait cut short by the caller (a signal), as
+// opposed to the timeout.
+var errInterrupted = errors.New("interrupted")
+
+func waitError(parent context.Context, active []*watch, timeout time.Duration) error {
+	var parts []string
+	for _, w := range active {
+		if w.done {
+			continue
+		}
+		st := w.state
+		if st == "" {
+			st = w.name + ": no description yet"
+		}
+		parts = append(parts, strings.ReplaceAll(st, "\n", "; "))
+	}
+	if parent.Err() != nil {
+		return fmt.Errorf("%w while waiting (%s)", errInterrupted, strings.Join(parts, "; "))
+	}
+	return fmt.Errorf("not stable after %v (%s)", timeout, strings.Join(parts, "; "))
+}
