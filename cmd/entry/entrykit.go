@@ -220,8 +220,11 @@ func parseEntryKitTask(arg string) (entryKitTask, error) {
 		}
 		return entryKitTask{Name: name, Shell: task, Named: true}, nil
 	}
-	first := strings.Fields(arg)[0]
-	name, _, _ := strings.Cut(filepath.Base(first), ".")
+	base := filepath.Base(strings.Fields(arg)[0])
+	name, _, _ := strings.Cut(base, ".")
+	if name == "" { // ".hidden" or ".."
+		name = base
+	}
 	return entryKitTask{Name: name, Shell: arg}, nil
 }
 
