@@ -1,0 +1,321 @@
+package cron
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/entryhq/entry/supervise"
+)
+
+// DefaultStopTimeout is how long running jobs get between the stop signal
+// and SIGKILL when the process sets no stop_timeout. It matches
+// supervisord's stopwaitsecs and leaves room inside ECS's 30s stop timeout.
+const DefaultStopTimeout = 10 * time.Second
+
+// maxSleep caps one sleep of the scheduler so that a step of the wall clock
+// (an NTP correction, a resumed host) is noticed within a minute. It costs
+// one wake-up a minute, not a polling loop.
+const maxSleep = time.Minute
+
+// A Clock is the scheduler's source of time; tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+	NewTimer(d time.Duration) Timer
+}
+
+// A Timer fires once on C after its duration.
+type Timer interface {
+	C() <-chan time.Time
+	Stop() bool
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) NewTimer(d time.Duration) Timer {
+	return realTimer{time.NewTimer(d)}
+}
+
+type realTimer struct{ t *time.Timer }
+
+func (t realTimer) C() <-chan time.Time { return t.t.C }
+func (t realTimer) Stop() bool          { return t.t.Stop() }
+
+// A Service runs a crontab's jobs as a supervise.Service: each run is a
+// child process group started through the supervisor's Spawner.
+type Service struct {
+	Crontab *Crontab
+	// Dir is the jobs' working directory ("" means entry's).
+	Dir string
+	// Env is added to the role's environment before each job's crontab
+	// variables (the process's env: from entry.yml).
+	Env []string
+	// StopSignal is sent to running jobs on stop and on timeout; 0 means
+	// SIGTERM.
+	StopSignal syscall.Signal
+	// StopTimeout is the wait between StopSignal and SIGKILL; 0 means
+	// DefaultStopTimeout.
+	StopTimeout time.Duration
+	// Clock is nil for the real clock.
+	Clock Clock
+}
+
+// A jobState is the scheduler's view of one job.
+type jobState struct {
+	job     *Job
+	next    time.Time
+	note    string
+	running []*run
+}
+
+// A run is one started execution of a job.
+type run struct {
+	state   *jobState
+	child   supervise.Child
+	due     time.Time
+	started time.Time
+}
+
+// A runEnd reports a finished run to the scheduler loop.
+type runEnd struct {
+	run  *run
+	exit supervise.ExitStatus
+}
+
+// scheduler is one Run of a Service.
+type scheduler struct {
+	*Service
+	clock       Clock
+	sp          supervise.Spawner
+	stopSignal  syscall.Signal
+	stopTimeout time.Duration
+	stopping    chan struct{} // closed when the role stops
+	ended       chan runEnd
+	active      int
+}
+
+// Run schedules the jobs until ctx is cancelled, then stops running jobs
+// (stop signal, stop timeout, SIGKILL) and returns once all have exited.
+// Runs missed while entry was not running, or while the clock jumped, are
+// not replayed. @reboot jobs run once, at the start of Run.
+func (s *Service) Run(ctx context.Context, sp supervise.Spawner) error {
+	sc := &scheduler{
+		Service:     s,
+		clock:       s.Clock,
+		sp:          sp,
+		stopSignal:  s.StopSignal,
+		stopTimeout: s.StopTimeout,
+		stopping:    make(chan struct{}),
+		ended:       make(chan runEnd),
+	}
+	if sc.clock == nil {
+		sc.clock = realClock{}
+	}
+	if sc.stopSignal == 0 {
+		sc.stopSignal = syscall.SIGTERM
+	}
+	if sc.stopTimeout <= 0 {
+		sc.stopTimeout = DefaultStopTimeout
+	}
+	return sc.loop(ctx)
+}
+
+func (sc *scheduler) loop(ctx context.Context) error {
+	now := sc.clock.Now()
+	var states []*jobState
+	for _, j := range sc.Crontab.Jobs {
+		st := &jobState{job: j}
+		states = append(states, st)
+		switch {
+		case j.Reboot:
+			sc.sp.Logf("cron:%s: @reboot: running once now", j.Name)
+			sc.start(st, now, "")
+			continue
+		}
+		st.next, st.note = j.next(now)
+		if st.next.IsZero() {
+			sc.sp.Logf("cron:%s: %q never runs again; ignoring it", j.Name, j.Schedule)
+			continue
+		}
+		sc.sp.Logf("cron:%s: %q in %s, next run %s", j.Name, j.Schedule, j.loc, stamp(st.next))
+	}
+
+	for {
+		earliest := time.Time{}
+		for _, st := range states {
+			if !st.next.IsZero() && (earliest.IsZero() || st.next.Before(earliest)) {
+				earliest = st.next
+			}
+		}
+		var wake <-chan time.Time
+		var timer Timer
+		if !earliest.IsZero() {
+			timer = sc.clock.NewTimer(min(earliest.Sub(sc.clock.Now()), maxSleep))
+			wake = timer.C()
+		}
+		select {
+		case <-ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			return sc.shutdown()
+		case e := <-sc.ended:
+			if timer != nil {
+				timer.Stop()
+			}
+			sc.finish(e)
+		case <-wake:
+			now := sc.clock.Now()
+			for _, st := range states {
+				if st.next.IsZero() || st.next.After(now) {
+					continue
+				}
+				sc.fire(st, st.next, st.note)
+				sc.advance(st, now)
+			}
+		}
+	}
+}
+
+// advance sets st's next run after the one just due, skipping (and
+// logging) any runs whose time has already passed.
+func (sc *scheduler) advance(st *jobState, now time.Time) {
+	due := st.next
+	next, note := st.job.next(due)
+	missed := 0
+	for !next.IsZero() && !next.After(now) && missed < 1000 {
+		missed++
+		next, note = st.job.next(next)
+	}
+	if missed > 0 {
+		next, note = st.job.next(now)
+		sc.sp.Logf("cron:%s: missed %d run(s) between %s and %s (entry was busy or the clock jumped); not replaying them",
+			st.job.Name, missed, stamp(due), stamp(now))
+	}
+	st.next, st.note = next, note
+}
+
+// fire starts a due run unless the previous one is still going.
+func (sc *scheduler) fire(st *jobState, due time.Time, note string) {
+	if len(st.running) > 0 && !st.job.Overlap {
+		prev := st.running[0]
+		sc.sp.Logf("cron:%s: skipped the run due %s: the previous run (pid %d, started %s) is still going (\"# entry: overlap=allow\" above the job allows overlapping runs)",
+			st.job.Name, stamp(due), prev.child.Pid(), stamp(prev.started))
+		return
+	}
+	sc.start(st, due, note)
+}
+
+func (sc *scheduler) start(st *jobState, due time.Time, note string) {
+	j := st.job
+	cmd := supervise.Command{
+		Name: "cron:" + j.Name,
+		Env:  append(append([]string(nil), sc.Env...), j.Env...),
+		Dir:  sc.Dir,
+	}
+	if j.Shell != "" && j.Shell != "/bin/sh" {
+		cmd.Argv = []string{j.Shell, "-c", j.Command}
+	} else {
+		cmd.Shell = j.Command
+	}
+	child, err := sc.sp.Spawn(cmd)
+	if err != nil {
+		sc.sp.Logf("cron:%s: cannot start the run due %s: %v", j.Name, stamp(due), err)
+		return
+	}
+	r := &run{state: st, child: child, due: due, started: sc.clock.Now()}
+	st.running = append(st.running, r)
+	sc.active++
+	if note != "" {
+		sc.sp.Logf("cron:%s: started pid %d (due %s; %s)", j.Name, child.Pid(), stamp(due), note)
+	} else {
+		sc.sp.Logf("cron:%s: started pid %d (due %s)", j.Name, child.Pid(), stamp(due))
+	}
+	go sc.watch(r)
+}
+
+// watch waits for r's child to exit, stopping it on timeout or when the
+// role stops, and reports the end to the loop.
+func (sc *scheduler) watch(r *run) {
+	var timeout <-chan time.Time
+	if d := r.state.job.Timeout; d > 0 {
+		t := sc.clock.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C()
+	}
+	select {
+	case <-r.child.Done():
+	case <-timeout:
+		sc.stop(r, fmt.Sprintf("still running after its timeout of %s", r.state.job.Timeout))
+	case <-sc.stopping:
+		sc.stop(r, "entry is stopping")
+	}
+	sc.ended <- runEnd{run: r, exit: r.child.Exit()}
+}
+
+// stop sends the stop signal to r's process group, then SIGKILL after the
+// stop timeout, and waits for the child to exit.
+func (sc *scheduler) stop(r *run, why string) {
+	name, pid := r.state.job.Name, r.child.Pid()
+	sc.sp.Logf("cron:%s: %s; sending %s to pid %d's process group", name, why, signalName(sc.stopSignal), pid)
+	if err := r.child.Signal(sc.stopSignal); err != nil {
+		sc.sp.Logf("cron:%s: signalling pid %d: %v", name, pid, err)
+	}
+	grace := sc.clock.NewTimer(sc.stopTimeout)
+	defer grace.Stop()
+	select {
+	case <-r.child.Done():
+		return
+	case <-grace.C():
+	}
+	sc.sp.Logf("cron:%s: pid %d still running %s after %s; sending SIGKILL to its process group", name, pid, sc.stopTimeout, signalName(sc.stopSignal))
+	if err := r.child.Signal(syscall.SIGKILL); err != nil {
+		sc.sp.Logf("cron:%s: killing pid %d: %v", name, pid, err)
+	}
+	<-r.child.Done()
+}
+
+// finish logs a run's end and forgets it.
+func (sc *scheduler) finish(e runEnd) {
+	r := e.run
+	st := r.state
+	for i, x := range st.running {
+		if x == r {
+			st.running = append(st.running[:i], st.running[i+1:]...)
+			break
+		}
+	}
+	sc.active--
+	took := sc.clock.Now().Sub(r.started).Round(time.Millisecond)
+	if e.exit.Signal != 0 {
+		sc.sp.Logf("cron:%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signalName(e.exit.Signal), took, e.exit.Code)
+		return
+	}
+	sc.sp.Logf("cron:%s: pid %d exited with code %d after %s", st.job.Name, r.child.Pid(), e.exit.Code, took)
+}
+
+// shutdown stops every running job and waits until all have exited.
+func (sc *scheduler) shutdown() error {
+	close(sc.stopping)
+	if sc.active > 0 {
+		sc.sp.Logf("cron: stopping: no new runs; stopping %d running job(s) (%s, then SIGKILL after %s)", sc.active, signalName(sc.stopSignal), sc.stopTimeout)
+	}
+	for sc.active > 0 {
+		sc.finish(<-sc.ended)
+	}
+	return nil
+}
+
+// stamp formats a run time for the log, in the job's zone.
+func stamp(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") }
+
+func signalName(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name
+	}
+	return fmt.Sprintf("signal %d", int(sig))
+}
