@@ -1,0 +1,256 @@
+package secrets
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// yamlDoc is a YAML secret file kept as a node tree, so that comments, key
+// order, styles, anchors and aliases survive encryption.
+type yamlDoc struct {
+	doc    *yaml.Node // DocumentNode
+	root   *yaml.Node // its MappingNode
+	m      *metadata
+	indent int
+}
+
+func parseYAML(data []byte) (*yamlDoc, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	err := dec.Decode(&doc)
+	if errors.Is(err, io.EOF) {
+		// An empty file is an empty mapping.
+		root := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		return &yamlDoc{doc: &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}, root: root, indent: 2}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: not valid YAML: %s", ErrMalformed, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: the file holds more than one YAML document (use one file per document)", ErrMalformed)
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%w: the top level must be a mapping of keys to values", ErrMalformed)
+	}
+	y := &yamlDoc{doc: &doc, root: doc.Content[0], indent: detectIndent(data)}
+	c := y.root.Content
+	for i := 0; i+1 < len(c); i += 2 {
+		if c[i].Kind == yaml.ScalarNode && c[i].Value == metaKey {
+			m, err := metadataFromNode(c[i+1])
+			if err != nil {
+				return nil, err
+			}
+			y.m = m
+			y.root.Content = append(c[:i:i], c[i+2:]...)
+			break
+		}
+	}
+	return y, nil
+}
+
+// detectIndent returns the indentation of the first indented line, so the
+// rewritten file keeps the author's 2 or 4 spaces.
+func detectIndent(data []byte) int {
+	for _, line := range strings.Split(string(data), "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		n := len(line) - len(trimmed)
+		if n == 0 || trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "- ") {
+			continue
+		}
+		if n >= 2 && n <= 8 {
+			return n
+		}
+		break
+	}
+	return 2
+}
+
+func (y *yamlDoc) format() Format      { return YAML }
+func (y *yamlDoc) meta() *metadata     { return y.m }
+func (y *yamlDoc) setMeta(m *metadata) { y.m = m }
+
+func (y *yamlDoc) marshal() ([]byte, error) {
+	saved := y.root.Content
+	if y.m != nil {
+		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: metaKey}
+		y.root.Content = append(append(make([]*yaml.Node, 0, len(saved)+2), saved...), key, y.m.node())
+	}
+	defer func() { y.root.Content = saved }()
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(y.indent)
+	if len(y.root.Content) == 0 && y.doc.HeadComment == "" && y.doc.FootComment == "" {
+		return []byte("{}\n"), nil
+	}
+	if err := enc.Encode(y.doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (y *yamlDoc) hasEncValues() bool {
+	found := false
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if found {
+			return
+		}
+		if n.Kind == yaml.ScalarNode && isEnc(n.Value) {
+			found = true
+		}
+		if n.Kind != yaml.AliasNode {
+			for _, c := range n.Content {
+				walk(c)
+			}
+		}
+	}
+	walk(y.root)
+	return found
+}
+
+// styleName names a scalar's presentation for the MAC.
+func styleName(n *yaml.Node) string {
+	var s string
+	switch {
+	case n.Style&yaml.DoubleQuotedStyle != 0:
+		s = "double"
+	case n.Style&yaml.SingleQuotedStyle != 0:
+		s = "single"
+	case n.Style&yaml.LiteralStyle != 0:
+		s = "literal"
+	case n.Style&yaml.FoldedStyle != 0:
+		s = "folded"
+	default:
+		s = "plain"
+	}
+	if n.Style&yaml.TaggedStyle != 0 {
+		s += ",tagged"
+	}
+	return s
+}
+
+func (y *yamlDoc) leaves(plainKey func(string) bool) ([]*leaf, error) {
+	var out []*leaf
+	var walk func(n *yaml.Node, path string, plain bool) error
+	walk = func(n *yaml.Node, path string, plain bool) error {
+		switch n.Kind {
+		case yaml.MappingNode:
+			seen := make(map[string]bool, len(n.Content)/2)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if k.Kind != yaml.ScalarNode {
+					return fmt.Errorf("%w: line %d: a key must be a plain scalar, not a %s", ErrMalformed, k.Line, kindName(k))
+				}
+				if seen[k.Value] {
+					return fmt.Errorf("%w: line %d: key %q appears twice in the same mapping", ErrMalformed, k.Line, k.Value)
+				}
+				seen[k.Value] = true
+				if path == "" && k.Value == metaKey {
+					return fmt.Errorf("%w: line %d: the top-level key %q is reserved for the vault's metadata", ErrMalformed, k.Line, metaKey)
+				}
+				if err := walk(v, path+"/"+pointerToken(k.Value), plain || plainKey(k.Value)); err != nil {
+					return err
+				}
+			}
+		case yaml.SequenceNode:
+			for i, v := range n.Content {
+				if err := walk(v, path+"/"+indexToken(i), plain); err != nil {
+					return err
+				}
+			}
+		case yaml.AliasNode:
+			out = append(out, &leaf{path: path, value: n.Value, alias: true, plain: true})
+		case yaml.ScalarNode:
+			l := &leaf{path: path, style: styleName(n), value: n.Value, plain: plain}
+			tag := n.ShortTag()
+			if t, ok := strings.CutPrefix(tag, "!!"); ok && validType(t) {
+				l.typ = t
+			} else if plain {
+				l.typ = tag // a custom tag is fine on a value that stays plain
+			} else {
+				return fmt.Errorf("%w: line %d: value %s has the tag %q; only standard YAML types can be encrypted (add the %s suffix to its key to keep it plain)", ErrMalformed, n.Line, path, tag, UnencryptedSuffix)
+			}
+			node := n
+			l.set = func(typ, value string) {
+				node.Tag = "!!" + typ
+				node.Value = value
+				switch {
+				case isEnc(value):
+					// A ciphertext is one line: drop block and tag
+					// presentation, keep quoting (it matters to YAML 1.1
+					// readers such as Ruby's Psych: "yes", "0x1F").
+					node.Style &^= yaml.LiteralStyle | yaml.FoldedStyle | yaml.TaggedStyle
+				case typ == "str" && strings.Contains(value, "\n") && node.Style == 0:
+					node.Style = yaml.LiteralStyle
+				}
+				l.style = styleName(node)
+			}
+			out = append(out, l)
+		default:
+			return fmt.Errorf("%w: unexpected YAML node at %s", ErrMalformed, path)
+		}
+		return nil
+	}
+	if err := walk(y.root, "", false); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "scalar"
+}
+
+func (y *yamlDoc) flat() ([]KeyValue, error) {
+	c := y.root.Content
+	out := make([]KeyValue, 0, len(c)/2)
+	for i := 0; i+1 < len(c); i += 2 {
+		k, v := c[i], c[i+1]
+		if v.Kind == yaml.AliasNode {
+			v = v.Alias
+		}
+		if v.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("key %q holds a %s; env: true needs a flat file of KEY: value lines", k.Value, kindName(v))
+		}
+		if !validEnvName(k.Value) {
+			return nil, fmt.Errorf("key %q is not a valid environment variable name", k.Value)
+		}
+		val := v.Value
+		if v.ShortTag() == "!!null" {
+			val = ""
+		}
+		out = append(out, KeyValue{k.Value, val})
+	}
+	return out, nil
+}
+
+// validEnvName accepts POSIX-portable variable names.
+func validEnvName(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
