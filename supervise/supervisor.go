@@ -107,6 +107,10 @@ type Role struct {
 	// status even when entry was asked to stop (the tini model), instead of
 	// 0 for a clean stop.
 	ChildExitCode bool
+	// Quiet leaves out the routine events (started, exited, stopping) and
+	// keeps the ones an operator must see (cannot start, restarting,
+	// killed, leftovers): the tini model prints nothing when all is well.
+	Quiet bool
 }
 
 // A Supervisor runs one role. Create it with New, run it once with Run.
@@ -237,7 +241,11 @@ func New(role Role) (*Supervisor, error) {
 		if p.BackoffMax < p.BackoffMin {
 			p.BackoffMax = p.BackoffMin
 		}
-		env := mergeEnv(role.Env, p.Env, []string{"ENTRY_ROLE=" + role.Name, "ENTRY_PROCESS=" + p.Name})
+		var own []string
+		if role.Name != "" {
+			own = []string{"ENTRY_ROLE=" + role.Name, "ENTRY_PROCESS=" + p.Name}
+		}
+		env := mergeEnv(role.Env, p.Env, own)
 		s.procs = append(s.procs, &proc{Process: p, env: env, children: map[*child]struct{}{}})
 	}
 	stdout, stderr := role.Stdout, role.Stderr
@@ -249,6 +257,13 @@ func New(role Role) (*Supervisor, error) {
 	}
 	s.log = newLogger(role.LogFormat, role.Name, stdout, stderr)
 	return s, nil
+}
+
+// infof writes a routine event, left out when the role is Quiet.
+func (s *Supervisor) infof(process, format string, args ...any) {
+	if !s.role.Quiet {
+		s.log.eventf(process, format, args...)
+	}
 }
 
 func defaultDuration(d *time.Duration, def time.Duration) {
@@ -346,7 +361,7 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 		for i, p := range s.procs {
 			names[i] = p.Name
 		}
-		s.log.eventf("", "starting role %s: %s", s.role.Name, strings.Join(names, ", "))
+		s.infof("", "starting role %s: %s", s.role.Name, strings.Join(names, ", "))
 		s.startReady()
 	}
 	for !s.finished() {
@@ -366,7 +381,7 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 	s.waitPumps(time.Second)
 	s.reaper.close()
 	code := s.exitCode()
-	s.log.eventf("", "role %s stopped, exit code %d", s.role.Name, code)
+	s.infof("", "role %s stopped, exit code %d", s.role.Name, code)
 	return code
 }
 
@@ -424,7 +439,7 @@ func (s *Supervisor) start(p *proc) {
 		ctx, cancel := context.WithCancel(context.Background())
 		p.cancel = cancel
 		p.state = stRunning
-		s.log.eventf(p.Name, "started")
+		s.infof(p.Name, "started")
 		sp := &spawner{s: s, p: p}
 		go func() {
 			err := p.Service.Run(ctx, sp)
@@ -455,7 +470,7 @@ func (s *Supervisor) start(p *proc) {
 	}
 	p.child = c
 	p.state = stRunning
-	s.log.eventf(p.Name, "started (pid %d)", c.pid)
+	s.infof(p.Name, "started (pid %d)", c.pid)
 	s.startReady()
 }
 
@@ -513,7 +528,7 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 	}
 	if s.stopping {
 		p.state = stDone
-		s.log.eventf(p.Name, "%s", what)
+		s.infof(p.Name, "%s", what)
 		s.advanceStop()
 		return
 	}
@@ -546,7 +561,7 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 	}
 	p.state = stDone
 	if !p.failed {
-		s.log.eventf(p.Name, "%s", what)
+		s.infof(p.Name, "%s", what)
 	}
 	if p.Essential {
 		s.cause = p
@@ -635,9 +650,9 @@ func (s *Supervisor) beginStop(sig syscall.Signal) {
 		why = s.cause.Name + " is essential: " + why
 	}
 	if longest > 0 {
-		s.log.eventf("", "%s (up to %s)", why, longest)
+		s.infof("", "%s (up to %s)", why, longest)
 	} else {
-		s.log.eventf("", "%s", why)
+		s.infof("", "%s", why)
 	}
 	s.advanceStop()
 }
@@ -660,7 +675,7 @@ func (s *Supervisor) advanceStop() {
 		}
 		p.signalled = true
 		if p.Service != nil {
-			s.log.eventf(p.Name, "stopping (stop_timeout %s)", p.StopTimeout)
+			s.infof(p.Name, "stopping (stop_timeout %s)", p.StopTimeout)
 			p.cancel()
 			continue
 		}
@@ -669,7 +684,7 @@ func (s *Supervisor) advanceStop() {
 			sig = s.stopSignal
 		}
 		p.stopSent = sig
-		s.log.eventf(p.Name, "sending %s (stop_timeout %s)", signalName(sig), p.StopTimeout)
+		s.infof(p.Name, "sending %s (stop_timeout %s)", signalName(sig), p.StopTimeout)
 		p.child.Signal(sig)
 	}
 }

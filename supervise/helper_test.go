@@ -1,0 +1,237 @@
+package supervise
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/entryhq/entry/internal/testtool"
+)
+
+// The test binary doubles as a PID-1 helper: run with SUPERVISE_TEST_HELPER
+// set to a JSON helperSpec, it supervises that role as the process it is
+// (PID 1 under unshare) and afterwards checks that nothing else is left in
+// its PID namespace.
+const helperEnv = "SUPERVISE_TEST_HELPER"
+
+type helperSpec struct {
+	Role Role
+	// TermBeforeStart sends entry a TERM before the supervisor exists.
+	TermBeforeStart bool
+}
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(helperEnv); spec != "" {
+		os.Exit(helperMain(spec))
+	}
+	os.Exit(m.Run())
+}
+
+func helperMain(spec string) int {
+	signals := make(chan os.Signal, 64)
+	signal.Notify(signals)
+	var h helperSpec
+	if err := json.Unmarshal([]byte(spec), &h); err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		return 98
+	}
+	if h.TermBeforeStart {
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		time.Sleep(50 * time.Millisecond)
+	}
+	s, err := New(h.Role)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		return 98
+	}
+	code := s.Run(signals)
+	if os.Getpid() == 1 {
+		if left := otherProcesses(); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "LEFTOVER: %s\n", strings.Join(left, "; "))
+			return 99
+		}
+	}
+	return code
+}
+
+// otherProcesses describes every process in /proc but this one, zombies
+// included.
+func otherProcesses() []string {
+	var out []string
+	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		pid, ppid, state, ok := parseStat(data)
+		if !ok || pid == os.Getpid() {
+			continue
+		}
+		out = append(out, fmt.Sprintf("pid %d ppid %d state %c %s", pid, ppid, state, bytes.TrimSpace(data)))
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls until b holds s, for at most d.
+func (b *syncBuffer) waitFor(t *testing.T, s string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !strings.Contains(b.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within %s; output:\n%s", s, d, b.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A pid1 is the helper running as PID 1 of a new PID namespace.
+type pid1 struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	out     syncBuffer // stdout and stderr together, in order
+	started time.Time
+	pid     int // the helper's pid as seen from the test
+}
+
+func startPID1(t *testing.T, spec helperSpec) *pid1 {
+	t.Helper()
+	testtool.RequireRoot(t)
+	unshare := testtool.Require(t, "unshare")
+	data, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pid1{t: t}
+	p.cmd = exec.Command(unshare, "--pid", "--fork", "--mount-proc", "--kill-child", os.Args[0], "-test.run=^$")
+	p.cmd.Env = append(os.Environ(), helperEnv+"="+string(data))
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.started = time.Now()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	// unshare --fork's child is the helper; signals must go to it, since
+	// unshare does not forward them.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.pid == 0 {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid))
+		if f := strings.Fields(string(data)); len(f) > 0 {
+			p.pid, _ = strconv.Atoi(f[0])
+		} else if time.Now().After(deadline) {
+			t.Fatalf("unshare started no helper; output:\n%s", p.out.String())
+		} else {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	return p
+}
+
+func (p *pid1) signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := syscall.Kill(p.pid, sig); err != nil {
+		p.t.Fatalf("signalling PID 1: %v", err)
+	}
+}
+
+// wait waits at most d for the helper to exit and returns its exit code.
+func (p *pid1) wait(d time.Duration) int {
+	p.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		p.cmd.Process.Kill()
+		<-done
+		p.t.Fatalf("PID 1 still running after %s; output:\n%s", d, p.out.String())
+	}
+	out := p.out.String()
+	if strings.Contains(out, "LEFTOVER") {
+		p.t.Fatalf("processes were left behind:\n%s", out)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// zombiesOf lists the zombie children of pid, seen from the test.
+func zombiesOf(pid int) []int {
+	var z []int
+	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		if cpid, ppid, state, ok := parseStat(data); ok && ppid == pid && state == 'Z' {
+			z = append(z, cpid)
+		}
+	}
+	return z
+}
+
+// checkNoChildren fails the test when the test process itself has any
+// child left, zombie or not (after an in-process supervisor ran).
+func checkNoChildren(t *testing.T) {
+	t.Helper()
+	if kids := liveChildren(); len(kids) > 0 {
+		t.Errorf("leftover children: %v", kids)
+	}
+	if z := zombiesOf(os.Getpid()); len(z) > 0 {
+		t.Errorf("zombie children: %v", z)
+	}
+}
+
+// runRole runs role in the test process (not PID 1: as child subreaper)
+// and returns the exit code and the output (stdout and stderr together).
+func runRole(t *testing.T, role Role, signals <-chan os.Signal) (int, string) {
+	t.Helper()
+	var out syncBuffer
+	role.Stdout, role.Stderr = &out, &out
+	s, err := New(role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() { done <- s.Run(signals) }()
+	select {
+	case code := <-done:
+		checkNoChildren(t)
+		return code, out.String()
+	case <-time.After(30 * time.Second):
+		t.Fatalf("role still running after 30s; output:\n%s", out.String())
+	}
+	return 0, ""
+}
