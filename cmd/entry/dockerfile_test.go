@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Dockerfile.example is documentation that cannot be built here (no Docker
+// engine), so this test checks what it names: the application files it
+// copies exist in examples/rails, and every entry command it runs — RUN
+// lines, ENTRYPOINT and CMD — succeeds against that tree with this binary.
+func TestDockerfileExample(t *testing.T) {
+	data, err := os.ReadFile("../../Dockerfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := t.TempDir()
+	if out, err := exec.Command("cp", "-a", "../../examples/rails/.", app).CombinedOutput(); err != nil {
+		t.Fatalf("copying examples/rails: %v\n%s", err, out)
+	}
+	var entrypoint, cmd []string
+	ran := 0
+	for _, ins := range dockerInstructions(string(data)) {
+		word, rest, _ := strings.Cut(ins, " ")
+		switch strings.ToUpper(word) {
+		case "COPY":
+			args := strings.Fields(rest)
+			if strings.HasPrefix(args[0], "--from=") {
+				continue
+			}
+			for _, src := range args[:len(args)-1] {
+				if _, err := os.Stat(filepath.Join(app, src)); err != nil {
+					t.Errorf("COPY %s: not in examples/rails", src)
+				}
+			}
+		case "RUN":
+			for _, part := range strings.Split(rest, "&&") {
+				fields := strings.Fields(part)
+				if len(fields) == 0 || fields[0] != "entry" {
+					continue
+				}
+				args := fields[1:]
+				for i, a := range args {
+					if a == "/usr/local/bin" {
+						args[i] = t.TempDir()
+					}
+				}
+				if r := runEntry(t, app, []string{"RAILS_ENV=production"}, args...); r.code != 0 {
+					t.Errorf("RUN entry %s: exit %d\n%s%s", strings.Join(fields[1:], " "), r.code, r.stdout, r.stderr)
+				}
+				ran++
+			}
+		case "ENTRYPOINT":
+			entrypoint = jsonArgs(t, rest)
+		case "CMD":
+			cmd = jsonArgs(t, rest)
+		}
+	}
+	if ran < 5 {
+		t.Errorf("found only %d entry commands in RUN lines; the parser lost some", ran)
+	}
+	if len(entrypoint) != 1 || entrypoint[0] != "entry" {
+		t.Fatalf("ENTRYPOINT %q, want [\"entry\"]", entrypoint)
+	}
+	// What the container starts with: check it as entry would run it.
+	if r := runEntry(t, app, []string{"RAILS_ENV=production"}, append([]string{"config", "check"}, cmd...)...); r.code != 0 || !strings.Contains(r.stdout, "start role web") {
+		t.Errorf("ENTRYPOINT+CMD %q: exit %d\n%s%s", cmd, r.code, r.stdout, r.stderr)
+	}
+}
+
+// dockerInstructions joins continuation lines and drops comments.
+func dockerInstructions(src string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "#") || (trimmed == "" && cur.Len() == 0) {
+			continue
+		}
+		if strings.HasSuffix(trimmed, "\\") {
+			cur.WriteString(strings.TrimSuffix(trimmed, "\\") + " ")
+			continue
+		}
+		cur.WriteString(trimmed)
+		if s := strings.TrimSpace(cur.String()); s != "" {
+			out = append(out, s)
+		}
+		cur.Reset()
+	}
+	return out
+}
+
+func jsonArgs(t *testing.T, s string) []string {
+	t.Helper()
+	var args []string
+	if err := json.Unmarshal([]byte(s), &args); err != nil {
+		t.Fatalf("%s: not an exec-form JSON array: %v", s, err)
+	}
+	return args
+}
