@@ -8,7 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	_ "time/tzdata" // zones work in images without /usr/share/zoneinfo
+	_ "time/tzdata"
+	"unicode" // zones work in images without /usr/share/zoneinfo
 )
 
 // A Crontab is a parsed crontab file.
@@ -280,6 +281,9 @@ func (p *parser) job(n int, text string) error {
 	if len(rest) == 0 {
 		return fmt.Errorf("no command after the schedule %q", j.Schedule)
 	}
+	if rest[0] == "root" && len(rest) > 1 {
+		return fmt.Errorf("%q looks like the user column of a system crontab (/etc/crontab, /etc/cron.d); remove it: jobs run as entry's user", rest[0])
+	}
 	j.Command = commandAfter(text, len(fields)-len(rest))
 	if err := p.applyOptions(j); err != nil {
 		return err
@@ -330,13 +334,13 @@ func parseSchedule(fields []string, loc *time.Location) (*Expr, int, error) {
 	return nil, 0, bestErr
 }
 
-// commandAfter returns text after its first skip whitespace-separated
-// fields, with its own spacing kept.
+// commandAfter returns text after its first skip fields (separated as
+// strings.Fields separates them), with the command's own spacing kept.
 func commandAfter(text string, skip int) string {
 	s := text
 	for range skip {
-		s = strings.TrimLeft(s, " \t")
-		i := strings.IndexAny(s, " \t")
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		i := strings.IndexFunc(s, unicode.IsSpace)
 		if i < 0 {
 			return ""
 		}
