@@ -73,6 +73,7 @@ func ParseTaskDefinition(name string, data []byte) (*ecs.RegisterTaskDefinitionI
 	body := top
 	if inner, ok := top["taskDefinition"]; ok {
 		// describe-task-definition output: {"taskDefinition": {...}, "tags": [...]}
+		body = nil
 		if err := json.Unmarshal(inner, &body); err != nil {
 			return nil, fmt.Errorf("%s: taskDefinition: %v", name, err)
 		}

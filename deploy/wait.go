@@ -111,6 +111,14 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 		ours = primary
 		w.deploymentID = aws.ToString(primary.Id)
 	}
+	if ours != nil && ours.RolloutState == types.DeploymentRolloutStateFailed {
+		msg := fmt.Sprintf("rollout of %s FAILED: %s", shortARN(w.target), aws.ToString(ours.RolloutStateReason))
+		if cb := circuitBreaker(svc); (cb != nil && cb.Rollback) || (primary != nil && aws.ToString(primary.TaskDefinition) == w.prev) {
+			w.ecsRolledBack = true
+			msg += fmt.Sprintf(" (the circuit breaker rolls back to %s)", shortARN(w.prev))
+		}
+		return false, errors.New(msg)
+	}
 	if ours == nil || aws.ToString(ours.Status) != "PRIMARY" {
 		now := "none"
 		if primary != nil {
@@ -121,12 +129,6 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 			}
 		}
 		return false, fmt.Errorf("the deployment of %s was replaced by another one (PRIMARY now runs %s)", shortARN(w.target), now)
-	}
-	if ours.RolloutState == types.DeploymentRolloutStateFailed {
-		if cb := circuitBreaker(svc); cb != nil && cb.Rollback {
-			w.ecsRolledBack = true
-		}
-		return false, fmt.Errorf("rollout of %s FAILED: %s", shortARN(w.target), aws.ToString(ours.RolloutStateReason))
 	}
 	for _, msg := range events {
 		if strings.Contains(msg, "unable to place a task") {

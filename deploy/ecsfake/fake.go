@@ -165,6 +165,9 @@ type ServiceSpec struct {
 func (f *Fake) AddService(spec ServiceSpec) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if td := f.lookup(spec.TaskDefinition); td != nil {
+		spec.TaskDefinition = aws.ToString(td.def.TaskDefinitionArn)
+	}
 	now := f.clock
 	s := &service{steps: map[string]int{}, plans: map[string]Rollout{}}
 	s.svc = types.Service{
