@@ -51,12 +51,13 @@ func (j *Job) Location() *time.Location { return j.loc }
 // Next returns the job's first run time strictly after t, or the zero Time
 // when it has none (@reboot, or an expression that never matches again).
 func (j *Job) Next(t time.Time) time.Time {
-	next, _ := j.next(t)
+	next, _ := j.NextWithNote(t)
 	return next
 }
 
-// next is Next with a note when a DST change moved or merged the run.
-func (j *Job) next(t time.Time) (time.Time, string) {
+// NextWithNote is Next plus a note, for logs, when a DST change moved the
+// run or made its wall-clock time occur twice (see Expr.Next).
+func (j *Job) NextWithNote(t time.Time) (time.Time, string) {
 	switch {
 	case j.Reboot:
 		return time.Time{}, ""

@@ -511,12 +511,6 @@ func (e *Expr) nextCivil(c civil) (civil, bool) {
 
 // Next returns the first run time strictly after t, or the zero Time when
 // the expression never matches again.
-func (e *Expr) Next(t time.Time) time.Time {
-	next, _ := e.next(t)
-	return next
-}
-
-// next is Next plus a note, for the log, when DST moved or merged the run.
 //
 // The rule (Vixie cron's, which supercronic users also get from most
 // crons): a job at a fixed time (minute and hour fields without *) runs
@@ -527,6 +521,13 @@ func (e *Expr) Next(t time.Time) time.Time {
 // clock: times skipped by a gap do not exist for it, and a repeated hour
 // is run again, so an hourly or every-5-minutes job keeps its real-time
 // rhythm.
+func (e *Expr) Next(t time.Time) time.Time {
+	next, _ := e.next(t)
+	return next
+}
+
+// next is Next plus a note, for the log, when DST moved the run or its
+// wall-clock time occurs twice.
 func (e *Expr) next(t time.Time) (time.Time, string) {
 	after := t.Unix() // runs are on whole seconds: u > t  <=>  u > floor(t)
 	if e.wildcardTime() {

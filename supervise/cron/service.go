@@ -49,11 +49,6 @@ func (t realTimer) Stop() bool          { return t.t.Stop() }
 // child process group started through the supervisor's Spawner.
 type Service struct {
 	Crontab *Crontab
-	// Dir is the jobs' working directory ("" means entry's).
-	Dir string
-	// Env is added to the role's environment before each job's crontab
-	// variables (the process's env: from entry.yml).
-	Env []string
 	// StopSignal is sent to running jobs on stop and on timeout; 0 means
 	// SIGTERM.
 	StopSignal syscall.Signal
@@ -132,16 +127,16 @@ func (sc *scheduler) loop(ctx context.Context) error {
 		states = append(states, st)
 		switch {
 		case j.Reboot:
-			sc.sp.Logf("cron:%s: @reboot: running once now", j.Name)
-			sc.start(st, now, "")
+			sc.sp.Logf("%s: @reboot: running once now", j.Name)
+			sc.start(st, now.In(j.loc), "")
 			continue
 		}
-		st.next, st.note = j.next(now)
+		st.next, st.note = j.NextWithNote(now)
 		if st.next.IsZero() {
-			sc.sp.Logf("cron:%s: %q never runs again; ignoring it", j.Name, j.Schedule)
+			sc.sp.Logf("%s: %q never runs again; ignoring it", j.Name, j.Schedule)
 			continue
 		}
-		sc.sp.Logf("cron:%s: %q in %s, next run %s", j.Name, j.Schedule, j.loc, stamp(st.next))
+		sc.sp.Logf("%s: %q in %s, next run %s", j.Name, j.Schedule, j.loc, stamp(st.next))
 	}
 
 	for {
@@ -185,15 +180,15 @@ func (sc *scheduler) loop(ctx context.Context) error {
 // logging) any runs whose time has already passed.
 func (sc *scheduler) advance(st *jobState, now time.Time) {
 	due := st.next
-	next, note := st.job.next(due)
+	next, note := st.job.NextWithNote(due)
 	missed := 0
 	for !next.IsZero() && !next.After(now) && missed < 1000 {
 		missed++
-		next, note = st.job.next(next)
+		next, note = st.job.NextWithNote(next)
 	}
 	if missed > 0 {
-		next, note = st.job.next(now)
-		sc.sp.Logf("cron:%s: missed %d run(s) between %s and %s (entry was busy or the clock jumped); not replaying them",
+		next, note = st.job.NextWithNote(now)
+		sc.sp.Logf("%s: missed %d run(s) between %s and %s (entry was busy or the clock jumped); not replaying them",
 			st.job.Name, missed, stamp(due), stamp(now))
 	}
 	st.next, st.note = next, note
@@ -203,8 +198,8 @@ func (sc *scheduler) advance(st *jobState, now time.Time) {
 func (sc *scheduler) fire(st *jobState, due time.Time, note string) {
 	if len(st.running) > 0 && !st.job.Overlap {
 		prev := st.running[0]
-		sc.sp.Logf("cron:%s: skipped the run due %s: the previous run (pid %d, started %s) is still going (\"# entry: overlap=allow\" above the job allows overlapping runs)",
-			st.job.Name, stamp(due), prev.child.Pid(), stamp(prev.started))
+		sc.sp.Logf("%s: skipped the run due %s: the previous run (pid %d, started %s) is still going (\"# entry: overlap=allow\" above the job allows overlapping runs)",
+			st.job.Name, stamp(due), prev.child.Pid(), stamp(prev.started.In(st.job.loc)))
 		return
 	}
 	sc.start(st, due, note)
@@ -214,8 +209,7 @@ func (sc *scheduler) start(st *jobState, due time.Time, note string) {
 	j := st.job
 	cmd := supervise.Command{
 		Name: "cron:" + j.Name,
-		Env:  append(append([]string(nil), sc.Env...), j.Env...),
-		Dir:  sc.Dir,
+		Env:  j.Env,
 	}
 	if j.Shell != "" && j.Shell != "/bin/sh" {
 		cmd.Argv = []string{j.Shell, "-c", j.Command}
@@ -224,16 +218,16 @@ func (sc *scheduler) start(st *jobState, due time.Time, note string) {
 	}
 	child, err := sc.sp.Spawn(cmd)
 	if err != nil {
-		sc.sp.Logf("cron:%s: cannot start the run due %s: %v", j.Name, stamp(due), err)
+		sc.sp.Logf("%s: cannot start the run due %s: %v", j.Name, stamp(due), err)
 		return
 	}
 	r := &run{state: st, child: child, due: due, started: sc.clock.Now()}
 	st.running = append(st.running, r)
 	sc.active++
 	if note != "" {
-		sc.sp.Logf("cron:%s: started pid %d (due %s; %s)", j.Name, child.Pid(), stamp(due), note)
+		sc.sp.Logf("%s: started pid %d (due %s; %s)", j.Name, child.Pid(), stamp(due), note)
 	} else {
-		sc.sp.Logf("cron:%s: started pid %d (due %s)", j.Name, child.Pid(), stamp(due))
+		sc.sp.Logf("%s: started pid %d (due %s)", j.Name, child.Pid(), stamp(due))
 	}
 	go sc.watch(r)
 }
@@ -261,9 +255,9 @@ func (sc *scheduler) watch(r *run) {
 // stop timeout, and waits for the child to exit.
 func (sc *scheduler) stop(r *run, why string) {
 	name, pid := r.state.job.Name, r.child.Pid()
-	sc.sp.Logf("cron:%s: %s; sending %s to pid %d's process group", name, why, signalName(sc.stopSignal), pid)
+	sc.sp.Logf("%s: %s; sending %s to pid %d's process group", name, why, signalName(sc.stopSignal), pid)
 	if err := r.child.Signal(sc.stopSignal); err != nil {
-		sc.sp.Logf("cron:%s: signalling pid %d: %v", name, pid, err)
+		sc.sp.Logf("%s: signalling pid %d: %v", name, pid, err)
 	}
 	grace := sc.clock.NewTimer(sc.stopTimeout)
 	defer grace.Stop()
@@ -272,9 +266,9 @@ func (sc *scheduler) stop(r *run, why string) {
 		return
 	case <-grace.C():
 	}
-	sc.sp.Logf("cron:%s: pid %d still running %s after %s; sending SIGKILL to its process group", name, pid, sc.stopTimeout, signalName(sc.stopSignal))
+	sc.sp.Logf("%s: pid %d still running %s after %s; sending SIGKILL to its process group", name, pid, sc.stopTimeout, signalName(sc.stopSignal))
 	if err := r.child.Signal(syscall.SIGKILL); err != nil {
-		sc.sp.Logf("cron:%s: killing pid %d: %v", name, pid, err)
+		sc.sp.Logf("%s: killing pid %d: %v", name, pid, err)
 	}
 	<-r.child.Done()
 }
@@ -290,19 +284,19 @@ func (sc *scheduler) finish(e runEnd) {
 		}
 	}
 	sc.active--
-	took := sc.clock.Now().Sub(r.started).Round(time.Millisecond)
+	took := sc.clock.Now().Sub(r.started).Round(100 * time.Microsecond)
 	if e.exit.Signal != 0 {
-		sc.sp.Logf("cron:%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signalName(e.exit.Signal), took, e.exit.Code)
+		sc.sp.Logf("%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signalName(e.exit.Signal), took, e.exit.Code)
 		return
 	}
-	sc.sp.Logf("cron:%s: pid %d exited with code %d after %s", st.job.Name, r.child.Pid(), e.exit.Code, took)
+	sc.sp.Logf("%s: pid %d exited with code %d after %s", st.job.Name, r.child.Pid(), e.exit.Code, took)
 }
 
 // shutdown stops every running job and waits until all have exited.
 func (sc *scheduler) shutdown() error {
 	close(sc.stopping)
 	if sc.active > 0 {
-		sc.sp.Logf("cron: stopping: no new runs; stopping %d running job(s) (%s, then SIGKILL after %s)", sc.active, signalName(sc.stopSignal), sc.stopTimeout)
+		sc.sp.Logf("stopping: no new runs; stopping %d running job(s) (%s, then SIGKILL after %s)", sc.active, signalName(sc.stopSignal), sc.stopTimeout)
 	}
 	for sc.active > 0 {
 		sc.finish(<-sc.ended)
