@@ -1,0 +1,300 @@
+package render
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// This file holds Ruby's String semantics for the methods entry supports,
+// each checked byte for byte against Ruby by the conformance tests.
+
+// stringToI is Ruby's String#to_i: leading whitespace, an optional sign, an
+// optional 0d prefix, digits with single underscores between them; it
+// stops at the first other character. The result is canonical decimal.
+func stringToI(s string) string {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	if i+1 < len(s) && s[i] == '0' && (s[i+1] == 'd' || s[i+1] == 'D') {
+		i += 2
+	}
+	var digits []byte
+	for i < len(s) {
+		c := s[i]
+		if isDigit(c) {
+			digits = append(digits, c)
+			i++
+			continue
+		}
+		if c == '_' && len(digits) > 0 && i+1 < len(s) && isDigit(s[i+1]) {
+			i++
+			continue
+		}
+		break
+	}
+	n := strings.TrimLeft(string(digits), "0")
+	if n == "" {
+		return "0"
+	}
+	if neg {
+		return "-" + n
+	}
+	return n
+}
+
+// isRubySpace is the whitespace String#strip removes: NUL, \t \n \v \f \r
+// and space.
+func isRubySpace(c byte) bool { return c == 0 || c == ' ' || c >= '\t' && c <= '\r' }
+
+// strip is Ruby's String#strip.
+func strip(s string) string {
+	i, j := 0, len(s)
+	for i < j && isRubySpace(s[i]) {
+		i++
+	}
+	for j > i && isRubySpace(s[j-1]) {
+		j--
+	}
+	return s[i:j]
+}
+
+// splitAwk is Ruby's String#split with no argument or " ": split on runs
+// of ASCII whitespace, ignoring leading and trailing whitespace.
+func splitAwk(s string) []string {
+	var out []string
+	for i := 0; i < len(s); {
+		for i < len(s) && isAwkSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isAwkSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, s[i:j])
+		}
+		i = j
+	}
+	return out
+}
+
+func isAwkSpace(c byte) bool { return c == ' ' || c >= '\t' && c <= '\r' || c == 0 }
+
+// splitString is Ruby's String#split(sep) for a string separator: trailing
+// empty fields are dropped; "" splits into characters; " " splits like awk.
+func splitString(s, sep string) []string {
+	switch sep {
+	case " ":
+		return splitAwk(s)
+	case "":
+		var out []string
+		for len(s) > 0 {
+			_, n := utf8.DecodeRuneInString(s)
+			out = append(out, s[:n])
+			s = s[n:]
+		}
+		return out
+	}
+	out := strings.Split(s, sep)
+	for len(out) > 0 && out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// blankString is ActiveSupport's String#blank?: empty or only Unicode
+// whitespace (/\A[[:space:]]*\z/).
+func blankString(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
+}
+
+// upcase and downcase are Ruby's full Unicode case mappings for the
+// characters config values contain; Unicode's special cases other than
+// ß and İ map one character to one.
+func upcase(s string) string {
+	if isASCII(s) {
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r == 'ß' {
+			b.WriteString("SS")
+			continue
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
+}
+
+func downcase(s string) string {
+	if isASCII(s) {
+		return strings.ToLower(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r == 'İ' {
+			b.WriteString("i\u0307")
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// inspectArray is Ruby's Array#inspect (and so Array#to_s) for an array of
+// strings: ["a", "b"].
+func inspectArray(a []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range a {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		inspectString(&b, s)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// inspectString is Ruby's String#inspect for a UTF-8 string under a UTF-8
+// locale.
+func inspectString(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		c := s[i]
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteString(`\x`)
+			b.WriteString(strings.ToUpper(strconv.FormatUint(uint64(c)|0x100, 16)[1:]))
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '#' && i+1 < len(s) && (s[i+1] == '{' || s[i+1] == '$' || s[i+1] == '@'):
+			b.WriteString(`\#`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c == '\f':
+			b.WriteString(`\f`)
+		case c == '\v':
+			b.WriteString(`\v`)
+		case c == '\b':
+			b.WriteString(`\b`)
+		case c == '\a':
+			b.WriteString(`\a`)
+		case c == 0x1b:
+			b.WriteString(`\e`)
+		case !rubyPrintable(r):
+			h := strings.ToUpper(strconv.FormatInt(int64(r), 16))
+			if r > 0xFFFF {
+				b.WriteString(`\u{` + h + `}`)
+			} else {
+				b.WriteString(`\u` + strings.Repeat("0", 4-len(h)) + h)
+			}
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	b.WriteByte('"')
+}
+
+// rubyPrintable approximates Onigmo's [[:print:]] for Unicode: everything
+// but controls, line and paragraph separators, surrogates and unassigned
+// code points.
+func rubyPrintable(r rune) bool {
+	switch {
+	case unicode.Is(unicode.Cc, r), r == 0x2028, r == 0x2029, unicode.Is(unicode.Cs, r):
+		return false
+	case r < 0x80:
+		return true
+	}
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs, unicode.Cf, unicode.Co)
+}
+
+// toJSON is Ruby's to_json (json 2.x, as `require "json"` gives it). It
+// reports false for a string that is not valid UTF-8, which Ruby refuses.
+func toJSON(v value) (string, bool) {
+	switch v.k {
+	case kNil:
+		return "null", true
+	case kStr:
+		var b strings.Builder
+		ok := jsonString(&b, v.s)
+		return b.String(), ok
+	case kArr:
+		var b strings.Builder
+		b.WriteByte('[')
+		for i, s := range v.a {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if !jsonString(&b, s) {
+				return "", false
+			}
+		}
+		b.WriteByte(']')
+		return b.String(), true
+	}
+	return v.toS(), true
+}
+
+func jsonString(b *strings.Builder, s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"':
+			b.WriteString(`\"`)
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c == '\b':
+			b.WriteString(`\b`)
+		case c == '\f':
+			b.WriteString(`\f`)
+		case c < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte("0123456789abcdef"[c>>4])
+			b.WriteByte("0123456789abcdef"[c&15])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return true
+}

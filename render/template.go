@@ -1,0 +1,158 @@
+package render
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// A Template is a parsed ERB template. It is safe for concurrent use by
+// several goroutines.
+type Template struct {
+	name   string
+	src    string
+	nodes  []*node
+	nslots int
+}
+
+// Options changes how a template is rendered.
+type Options struct {
+	// Strict makes ENV['X'] on an unset variable an error where its value
+	// is used (output, interpolation, a method other than .nil?, .presence,
+	// .blank?, .present? and .to_s). Tests of it stay allowed: conditions,
+	// !, ==, !=, and the left side of || and &&. Ruby renders "".
+	Strict bool
+}
+
+// Name returns the name the template was parsed under.
+func (t *Template) Name() string { return t.name }
+
+// Parse parses an ERB template in Ruby's trim_mode "-"; name is used in
+// errors. Everything entry cannot render is refused here, before anything
+// is rendered: Ruby outside the supported subset (see docs/render.md),
+// unbalanced tags, an end without if, an unterminated string. Errors are
+// *Error, formatted "name:line:col: message".
+func Parse(name string, src []byte) (*Template, error) {
+	s := string(src)
+	segs, err := scan(name, s)
+	if err != nil {
+		return nil, err
+	}
+	t := &Template{name: name, src: s}
+	type frame struct {
+		kind     stmtKind // stmtIf, stmtUnless or stmtEach
+		n        *node
+		body     *[]*node
+		pos      int
+		seenElse bool
+		scope    *scope
+	}
+	var stack []frame
+	body := &t.nodes
+	var sc *scope
+	for i := range segs {
+		seg := &segs[i]
+		switch seg.kind {
+		case segText:
+			*body = append(*body, &node{kind: nText, text: seg.text})
+		case segComment:
+		case segOutput:
+			p := &parser{name: name, tmpl: s, seg: seg, s: seg.text, scope: sc, nslots: &t.nslots}
+			x, err := p.parseOutput()
+			if err != nil {
+				return nil, unbalanced(name, s, seg, err)
+			}
+			*body = append(*body, &node{kind: nOutput, x: x})
+		case segCode:
+			p := &parser{name: name, tmpl: s, seg: seg, s: seg.text, scope: sc, nslots: &t.nslots}
+			st, err := p.parseStmt()
+			if err != nil {
+				return nil, unbalanced(name, s, seg, err)
+			}
+			switch st.kind {
+			case stmtNone:
+			case stmtExpr:
+				*body = append(*body, &node{kind: nExpr, x: st.x})
+			case stmtIf, stmtUnless:
+				n := &node{kind: nIf, branches: []branch{{cond: st.x, negate: st.kind == stmtUnless}}}
+				*body = append(*body, n)
+				stack = append(stack, frame{kind: st.kind, n: n, body: body, pos: seg.pos, scope: sc})
+				body = &n.branches[0].body
+			case stmtElsif, stmtElse:
+				word := map[stmtKind]string{stmtElsif: "elsif", stmtElse: "else"}[st.kind]
+				if len(stack) == 0 {
+					return nil, errorAt(name, s, st.pos, word+" without if")
+				}
+				f := &stack[len(stack)-1]
+				switch {
+				case f.kind == stmtEach:
+					return nil, errorAt(name, s, st.pos, word+" inside .each (close the loop with <% end %> first)")
+				case f.kind == stmtUnless && st.kind == stmtElsif:
+					return nil, errorAt(name, s, st.pos, "elsif inside unless is a syntax error in Ruby; use if")
+				case f.seenElse:
+					return nil, errorAt(name, s, st.pos, word+" after else")
+				}
+				f.seenElse = st.kind == stmtElse
+				f.n.branches = append(f.n.branches, branch{cond: st.x})
+				body = &f.n.branches[len(f.n.branches)-1].body
+			case stmtEnd:
+				if len(stack) == 0 {
+					return nil, errorAt(name, s, st.pos, "end without if, unless or .each")
+				}
+				f := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				body, sc = f.body, f.scope
+			case stmtEach:
+				n := &node{kind: nEach, x: st.x, slot: t.nslots}
+				t.nslots++
+				*body = append(*body, n)
+				stack = append(stack, frame{kind: stmtEach, n: n, body: body, pos: seg.pos, scope: sc})
+				sc = &scope{name: st.name, slot: n.slot, up: sc}
+				body = &n.body
+			}
+		}
+	}
+	if len(stack) > 0 {
+		f := stack[len(stack)-1]
+		what := map[stmtKind]string{stmtIf: "if", stmtUnless: "unless", stmtEach: ".each"}[f.kind]
+		return nil, errorAt(name, s, f.pos, what+" without end (add <% end %>)")
+	}
+	// Slices of the if branches were appended to while their bodies were
+	// being filled through pointers; nothing else to fix up.
+	return t, nil
+}
+
+// unbalanced explains a parse error in a tag that contains "<%" before the
+// error: the tag's %> is most likely missing, so ERB ran it into the next
+// tag.
+func unbalanced(name, src string, seg *segment, err error) error {
+	j := strings.Index(seg.text, "<%")
+	var perr *Error
+	if j < 0 || !errors.As(err, &perr) {
+		return err
+	}
+	at := seg.srcOffset(j)
+	if l, c := lineCol(src, at); perr.Line < l || perr.Line == l && perr.Col < c {
+		return err
+	}
+	return errorAt(name, src, at, "unbalanced tags: <% inside a tag (is the %> of the tag opened at "+lineColString(src, seg.pos)+" missing?)")
+}
+
+// Execute renders t with variables from env (ENV[...] lookups) and writes
+// the result to w. Nothing is written when rendering fails: the output is
+// built in memory first.
+func (t *Template) Execute(w io.Writer, env func(name string) (string, bool), opts Options) error {
+	st := &state{t: t, env: env, strict: opts.Strict, out: make([]byte, 0, len(t.src)+len(t.src)/4)}
+	if t.nslots > 0 {
+		st.vars = make([]value, t.nslots)
+	}
+	if err := st.run(t.nodes); err != nil {
+		return err
+	}
+	_, err := w.Write(st.out)
+	return err
+}
+
+// validUTF8 reports whether s is valid UTF-8, as JSON requires.
+func validUTF8(s string) bool { return utf8.ValidString(s) }

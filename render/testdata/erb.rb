@@ -1,0 +1,30 @@
+# Renders every template of a corpus directory with Ruby's ERB, for the
+# conformance test of package render (render/conformance_test.go) and for
+# bench/render. Usage: ruby erb.rb DIR  -> JSON on stdout:
+#   {"NAME.erb ENVNAME": {"out": BASE64} | {"error": "Class: message"}}
+#
+# The prelude gives Ruby what Rails' ActiveSupport adds and config
+# templates use (blank?, present?, presence), with ActiveSupport's
+# definitions, and the json library for to_json.
+require 'erb'
+require 'json'
+require 'base64'
+require_relative 'activesupport'
+
+dir = ARGV.fetch(0)
+results = {}
+Dir.glob(File.join(dir, '*.erb')).sort.each do |path|
+  envs = JSON.parse(File.read(path.sub(/\.erb\z/, '.env.json')))
+  src = File.binread(path).force_encoding(Encoding::UTF_8)
+  envs.each do |env_name, vars|
+    ENV.replace(vars)
+    key = "#{File.basename(path)} #{env_name}"
+    begin
+      out = ERB.new(src, trim_mode: '-').result
+      results[key] = { 'out' => Base64.strict_encode64(out.b) }
+    rescue Exception => e
+      results[key] = { 'error' => "#{e.class}: #{e.message.lines.first.to_s.chomp}" }
+    end
+  end
+end
+$stdout.write(JSON.generate(results))
