@@ -731,6 +731,11 @@ func (s *Supervisor) exitCode() int {
 		for _, essential := range []bool{true, false} {
 			for _, p := range s.procs {
 				if p.Essential == essential && p.wasRunning && !s.stoppedCleanly(p) {
+					if p.last.Code == 0 {
+						// A service returning nil after its children
+						// had to be killed did not stop cleanly.
+						return 128 + int(syscall.SIGKILL)
+					}
 					return p.last.Code
 				}
 			}
