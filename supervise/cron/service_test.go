@@ -1,0 +1,462 @@
+package cron
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/entryhq/entry/supervise"
+)
+
+// fakeClock is a Clock the test moves by hand.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c       chan time.Time
+	at      time.Time
+	done    bool
+	clock   *fakeClock
+	stopped bool
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.c }
+func (t *fakeTimer) Stop() bool {
+	t.clock.mu.Lock()
+	defer t.clock.mu.Unlock()
+	was := !t.done
+	t.done = true
+	return was
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: make(chan time.Time, 1), at: c.now.Add(d), clock: c}
+	if d <= 0 {
+		t.done = true
+		t.c <- c.now
+		return t
+	}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	for _, t := range c.timers {
+		if !t.done && !t.at.After(c.now) {
+			t.done = true
+			t.c <- c.now
+		}
+	}
+}
+
+// fakeChild is a child the test ends by hand; SIGKILL ends it, and so does
+// its stop signal when exitOnStop is set.
+type fakeChild struct {
+	pid        int
+	done       chan struct{}
+	exit       supervise.ExitStatus
+	once       sync.Once
+	mu         sync.Mutex
+	signals    []syscall.Signal
+	exitOnStop bool
+}
+
+func (c *fakeChild) Pid() int              { return c.pid }
+func (c *fakeChild) Done() <-chan struct{} { return c.done }
+func (c *fakeChild) Exit() supervise.ExitStatus {
+	return c.exit
+}
+func (c *fakeChild) end(st supervise.ExitStatus) {
+	c.once.Do(func() { c.exit = st; close(c.done) })
+}
+func (c *fakeChild) Signal(sig syscall.Signal) error {
+	c.mu.Lock()
+	c.signals = append(c.signals, sig)
+	stop := c.exitOnStop
+	c.mu.Unlock()
+	if sig == syscall.SIGKILL || stop {
+		c.end(supervise.ExitStatus{Code: 128 + int(sig), Signal: sig})
+	}
+	return nil
+}
+func (c *fakeChild) received() []syscall.Signal {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]syscall.Signal(nil), c.signals...)
+}
+
+// fakeSpawner records what the service starts and logs.
+type fakeSpawner struct {
+	mu       sync.Mutex
+	commands []supervise.Command
+	logs     []string
+	spawned  chan *fakeChild
+	// quick makes every child exit 0 as soon as it starts.
+	quick      bool
+	exitOnStop bool
+}
+
+func newFakeSpawner() *fakeSpawner { return &fakeSpawner{spawned: make(chan *fakeChild, 100)} }
+
+func (s *fakeSpawner) Spawn(c supervise.Command) (supervise.Child, error) {
+	s.mu.Lock()
+	s.commands = append(s.commands, c)
+	ch := &fakeChild{pid: 1000 + len(s.commands), done: make(chan struct{}), exitOnStop: s.exitOnStop}
+	s.mu.Unlock()
+	if s.quick {
+		ch.end(supervise.ExitStatus{})
+	}
+	s.spawned <- ch
+	return ch, nil
+}
+
+func (s *fakeSpawner) Logf(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logs = append(s.logs, fmt.Sprintf(format, args...))
+}
+
+func (s *fakeSpawner) log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.logs, "\n")
+}
+
+// waitLog waits (bounded) until the log contains want.
+func (s *fakeSpawner) waitLog(t *testing.T, want string) {
+	t.Helper()
+	for range 200 {
+		if strings.Contains(s.log(), want) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("log never contained %q; log:\n%s", want, s.log())
+}
+
+func (s *fakeSpawner) next(t *testing.T) *fakeChild {
+	t.Helper()
+	select {
+	case c := <-s.spawned:
+		return c
+	case <-time.After(2 * time.Second):
+		t.Fatalf("no run started; log:\n%s", s.log())
+		return nil
+	}
+}
+
+func (s *fakeSpawner) none(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.spawned:
+		t.Fatalf("an unexpected run started; log:\n%s", s.log())
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// startService runs a Service over crontab text with a fake clock at
+// 2026-01-30 10:00:00.5 UTC; stop cancels it and returns Run's error.
+func startService(t *testing.T, text string, sp *fakeSpawner) (*fakeClock, func() error) {
+	t.Helper()
+	tab, err := Parse("crontab", []byte(text), "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Date(2026, 1, 30, 10, 0, 0, 500e6, time.UTC)}
+	svc := &Service{Crontab: tab, Clock: clock, StopTimeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- svc.Run(ctx, sp) }()
+	sp.waitLog(t, "next run")
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Run did not return after cancel; log:\n%s", sp.log())
+			return nil
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	return clock, stop
+}
+
+func TestServiceRunsOnSchedule(t *testing.T) {
+	sp := newFakeSpawner()
+	sp.quick = true
+	clock, stop := startService(t, "FOO=bar\n# tick\n*/1 * * * * * * echo tick\n", sp)
+	sp.none(t)
+	for i := range 5 {
+		clock.Advance(time.Second)
+		sp.next(t)
+		sp.waitLog(t, fmt.Sprintf("tick: pid %d exited with code 0", 1001+i))
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	c := sp.commands[0]
+	if c.Name != "cron:tick" || c.Shell != "echo tick" || strings.Join(c.Env, " ") != "FOO=bar" {
+		t.Errorf("command %+v", c)
+	}
+	for _, want := range []string{
+		`tick: "*/1 * * * * * *" in UTC, next run 2026-01-30 10:00:01 UTC`,
+		"tick: started pid 1001 (due 2026-01-30 10:00:01 UTC)",
+		"tick: started pid 1005 (due 2026-01-30 10:00:05 UTC)",
+	} {
+		if !strings.Contains(sp.log(), want) {
+			t.Errorf("log lacks %q:\n%s", want, sp.log())
+		}
+	}
+}
+
+func TestServiceSkipsOverlap(t *testing.T) {
+	sp := newFakeSpawner()
+	clock, stop := startService(t, "# slow\n*/1 * * * * * * sleep 10\n", sp)
+	clock.Advance(time.Second)
+	first := sp.next(t)
+	clock.Advance(time.Second)
+	sp.waitLog(t, "slow: skipped the run due 2026-01-30 10:00:02 UTC: the previous run (pid 1001, started 2026-01-30 10:00:01 UTC) is still going")
+	clock.Advance(time.Second)
+	sp.waitLog(t, "skipped the run due 2026-01-30 10:00:03 UTC")
+	sp.none(t)
+	first.end(supervise.ExitStatus{Code: 3})
+	sp.waitLog(t, "slow: pid 1001 exited with code 3 after 2s")
+	clock.Advance(time.Second)
+	sp.next(t).end(supervise.ExitStatus{})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServiceOverlapAllowed(t *testing.T) {
+	sp := newFakeSpawner()
+	clock, stop := startService(t, "# entry: overlap=allow\n*/1 * * * * * * sleep 10\n", sp)
+	clock.Advance(time.Second)
+	a := sp.next(t)
+	clock.Advance(time.Second)
+	b := sp.next(t)
+	a.end(supervise.ExitStatus{})
+	b.end(supervise.ExitStatus{})
+	sp.waitLog(t, "pid 1002 exited")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sp.log(), "skipped") {
+		t.Errorf("overlap=allow skipped a run:\n%s", sp.log())
+	}
+}
+
+func TestServiceTimeout(t *testing.T) {
+	sp := newFakeSpawner()
+	clock, stop := startService(t, "# report\n# entry: timeout=5s\n0 1 10 * * * * ./report\n", sp)
+	clock.Advance(9 * time.Minute)
+	c := sp.next(t)
+	clock.Advance(5 * time.Second)
+	sp.waitLog(t, "report: still running after its timeout of 5s; sending SIGTERM to pid 1001's process group")
+	clock.Advance(10 * time.Second)
+	sp.waitLog(t, "report: pid 1001 still running 10s after SIGTERM; sending SIGKILL to its process group")
+	sp.waitLog(t, "report: pid 1001 killed by SIGKILL after 15s (exit code 137)")
+	if got := fmt.Sprint(c.received()); got != "[terminated killed]" {
+		t.Errorf("signals %s, want TERM then KILL", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServiceShutdownStopsRunsAndStartsNoMore(t *testing.T) {
+	sp := newFakeSpawner()
+	sp.exitOnStop = true
+	clock, stop := startService(t, "# tick\n*/1 * * * * * * sleep 10\n@reboot echo boot\n", sp)
+	boot := sp.next(t)
+	boot.end(supervise.ExitStatus{})
+	clock.Advance(time.Second)
+	c := sp.next(t)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.received()); got != "[terminated]" {
+		t.Errorf("signals %s, want TERM", got)
+	}
+	for _, want := range []string{
+		"line3: @reboot: running once now",
+		"stopping: no new runs; stopping 1 running job(s) (SIGTERM, then SIGKILL after 10s)",
+		"tick: entry is stopping; sending SIGTERM to pid 1002's process group",
+		"tick: pid 1002 killed by SIGTERM after 0s (exit code 143)",
+	} {
+		if !strings.Contains(sp.log(), want) {
+			t.Errorf("log lacks %q:\n%s", want, sp.log())
+		}
+	}
+	clock.Advance(5 * time.Second)
+	sp.none(t)
+}
+
+func TestServiceDoesNotReplayMissedRuns(t *testing.T) {
+	sp := newFakeSpawner()
+	sp.quick = true
+	clock, stop := startService(t, "# tick\n*/1 * * * * * * echo\n", sp)
+	clock.Advance(10 * time.Second) // the host was suspended, say
+	sp.next(t)
+	sp.waitLog(t, "tick: missed 9 run(s) between 2026-01-30 10:00:01 UTC and 2026-01-30 10:00:10 UTC (entry was busy or the clock jumped); not replaying them")
+	sp.none(t)
+	clock.Advance(time.Second)
+	sp.next(t)
+	sp.waitLog(t, "started pid 1002 (due 2026-01-30 10:00:11 UTC)")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServiceShellFromCrontab(t *testing.T) {
+	sp := newFakeSpawner()
+	sp.quick = true
+	clock, stop := startService(t, "SHELL=/bin/bash\n*/1 * * * * * * echo $BASH_VERSION\n", sp)
+	clock.Advance(time.Second)
+	sp.next(t)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(sp.commands[0].Argv); got != "[/bin/bash -c echo $BASH_VERSION]" || sp.commands[0].Shell != "" {
+		t.Errorf("command %+v", sp.commands[0])
+	}
+}
+
+// procSpawner starts real process groups for the real-clock tests. The
+// test owns these children, so it may wait for them itself.
+type procSpawner struct {
+	fakeSpawner
+}
+
+type procChild struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	exit supervise.ExitStatus
+}
+
+func (c *procChild) Pid() int                        { return c.cmd.Process.Pid }
+func (c *procChild) Done() <-chan struct{}           { return c.done }
+func (c *procChild) Exit() supervise.ExitStatus      { return c.exit }
+func (c *procChild) Signal(sig syscall.Signal) error { return syscall.Kill(-c.cmd.Process.Pid, sig) }
+
+func (s *procSpawner) Spawn(c supervise.Command) (supervise.Child, error) {
+	cmd := exec.Command("/bin/sh", "-c", c.Shell)
+	cmd.Env = append(os.Environ(), c.Env...)
+	cmd.Dir = c.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	ch := &procChild{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		ch.exit = supervise.ExitStatus{Code: ws.ExitStatus()}
+		if ws.Signaled() {
+			ch.exit = supervise.ExitStatus{Code: 128 + int(ws.Signal()), Signal: ws.Signal()}
+		}
+		close(ch.done)
+	}()
+	return ch, nil
+}
+
+func runReal(t *testing.T, text string, d time.Duration, stopTimeout time.Duration) (*procSpawner, time.Duration) {
+	t.Helper()
+	tab, err := Parse("crontab", []byte(text), "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &procSpawner{}
+	svc := &Service{Crontab: tab, StopTimeout: stopTimeout}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- svc.Run(ctx, sp) }()
+	<-ctx.Done()
+	stopped := time.Now()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(stopTimeout + 5*time.Second):
+		t.Fatalf("Run did not return; log:\n%s", sp.log())
+	}
+	return sp, time.Since(stopped)
+}
+
+func TestRealClockEverySecond(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "out")
+	sp, _ := runReal(t, "*/1 * * * * * * echo run >> "+out+"\n", 3200*time.Millisecond, time.Second)
+	data, _ := os.ReadFile(out)
+	if n := strings.Count(string(data), "run"); n < 2 || n > 4 {
+		t.Errorf("%d runs in 3.2s, want about 3; log:\n%s", n, sp.log())
+	}
+}
+
+func TestRealClockSlowJobNotOverlapped(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "out")
+	sp, _ := runReal(t, "*/1 * * * * * * echo start >> "+out+"; sleep 1.5; echo end >> "+out+"\n", 4200*time.Millisecond, 3*time.Second)
+	data, _ := os.ReadFile(out)
+	lines := strings.Fields(string(data))
+	for i := 1; i < len(lines); i++ {
+		if lines[i] == lines[i-1] {
+			t.Fatalf("runs overlapped: %q; log:\n%s", lines, sp.log())
+		}
+	}
+	if len(lines) < 2 || !strings.Contains(sp.log(), "skipped the run") {
+		t.Errorf("runs %q; want some runs and skipped ones; log:\n%s", lines, sp.log())
+	}
+}
+
+func TestRealClockStopWaitsForRun(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "out")
+	job := `trap 'sleep 0.3; echo cleaned >> ` + out + `; exit 0' TERM; echo started >> ` + out + `; sleep 30 & wait`
+	sp, took := runReal(t, "@reboot "+job+"\n", 700*time.Millisecond, 5*time.Second)
+	data, _ := os.ReadFile(out)
+	if string(data) != "started\ncleaned\n" {
+		t.Errorf("job wrote %q, want started and cleaned; log:\n%s", data, sp.log())
+	}
+	if took > 4*time.Second {
+		t.Errorf("stop took %s: the job was not signalled", took)
+	}
+	if !strings.Contains(sp.log(), "exited with code 0") {
+		t.Errorf("log:\n%s", sp.log())
+	}
+}
+
+func TestRealClockStopKillsAfterTimeout(t *testing.T) {
+	t.Parallel()
+	sp, took := runReal(t, "@reboot trap '' TERM; sleep 30\n", 300*time.Millisecond, 500*time.Millisecond)
+	if !strings.Contains(sp.log(), "still running 500ms after SIGTERM; sending SIGKILL") || !strings.Contains(sp.log(), "killed by SIGKILL") {
+		t.Errorf("log:\n%s", sp.log())
+	}
+	if took > 3*time.Second {
+		t.Errorf("stop took %s", took)
+	}
+}
