@@ -67,8 +67,7 @@ const UnencryptedSuffix = "_unencrypted"
 // variable.
 type leaf struct {
 	path  string // JSON Pointer (RFC 6901) of the value
-	typ   string // str, int, float, bool, null, timestamp, binary; "" for an alias
-	style string // YAML presentation: plain, single, double, literal, folded (+",tagged"); "" in dotenv
+	typ   string // str, int, ...; with "/single" or "/double" for a quoted YAML scalar; "" for an alias
 	value string // plaintext, or ENC[...] in a vault; the anchor name of an alias
 	alias bool
 	plain bool // under an _unencrypted key or one matching unencrypted_regex
@@ -81,9 +80,9 @@ func (l *leaf) macItem() macItem {
 	case l.alias:
 		return macItem{"alias", l.path, l.value}
 	case l.plain:
-		return macItem{"plain", l.path, l.typ, l.style, l.value}
+		return macItem{"plain", l.path, l.typ, l.value}
 	default:
-		return macItem{"enc", l.path, l.style, l.value}
+		return macItem{"enc", l.path, l.value}
 	}
 }
 
@@ -142,8 +141,19 @@ func pointerToken(s string) string {
 
 func indexToken(i int) string { return strconv.Itoa(i) }
 
-// validType reports whether typ is a value type of format v1.
+// validType reports whether typ is a value type of format v1: a YAML
+// core type, optionally followed by "/single" or "/double" for a scalar
+// written in quotes.
 func validType(typ string) bool {
+	typ, quote, _ := strings.Cut(typ, "/")
+	if quote != "" && quote != "single" && quote != "double" {
+		return false
+	}
+	return validTag(typ)
+}
+
+// validTag reports whether tag is one of the YAML types format v1 encrypts.
+func validTag(typ string) bool {
 	switch typ {
 	case "str", "int", "float", "bool", "null", "timestamp", "binary":
 		return true

@@ -89,6 +89,9 @@ func parseDotenv(data []byte) (*dotenvDoc, error) {
 			}
 			if after != "" {
 				l.comment = rest
+				if rest[0] != ' ' && rest[0] != '\t' {
+					l.comment = " " + rest // keep it a comment after an unquoted value
+				}
 			}
 		} else {
 			l.value, l.comment = splitComment(rest)

@@ -432,7 +432,9 @@ func TestTamperCases(t *testing.T) {
 		t.Fatalf("no line %q", prefix)
 		return -1
 	}
-	without := func(i int) string { return strings.Join(append(append([]string{}, lines[:i]...), lines[i+1:]...), "\n") }
+	without := func(i int) string {
+		return strings.Join(append(append([]string{}, lines[:i]...), lines[i+1:]...), "\n")
+	}
 	swapLines := func(i, j int) string {
 		l := append([]string{}, lines...)
 		l[i], l[j] = l[j], l[i]
@@ -572,18 +574,18 @@ func TestEncryptRefusals(t *testing.T) {
 		opts EncryptOptions
 		want string
 	}{
-		"twice":       {YAML, string(vault), EncryptOptions{Recipients: []string{ra}}, "already encrypted"},
-		"no rcpt":     {YAML, "a: 1\n", EncryptOptions{}, "no recipients"},
-		"secret key":  {YAML, "a: 1\n", EncryptOptions{Recipients: []string{"AGE-SECRET-KEY-1QQQ"}}, "a recipient is an age secret key"},
-		"bad rcpt":    {YAML, "a: 1\n", EncryptOptions{Recipients: []string{"age1nope"}}, `recipient "age1nope" is not a valid age public key`},
-		"list top":    {YAML, "- a\n- b\n", EncryptOptions{Recipients: []string{ra}}, "the top level must be a mapping"},
-		"dup key":     {YAML, "a: 1\na: 2\n", EncryptOptions{Recipients: []string{ra}}, `key "a" appears twice`},
-		"reserved":    {YAML, "entry_secrets: x\n", EncryptOptions{Recipients: []string{ra}}, "entry_secrets is not a mapping"},
-		"custom tag":  {YAML, "a: !ruby/sym x\n", EncryptOptions{Recipients: []string{ra}}, `has the tag "!ruby/sym"`},
-		"bad regex":   {YAML, "a: 1\n", EncryptOptions{Recipients: []string{ra}, UnencryptedRegex: "("}, "unencrypted_regex"},
-		"two docs":    {YAML, "a: 1\n---\nb: 2\n", EncryptOptions{Recipients: []string{ra}}, "more than one YAML document"},
-		"dotenv dup":  {Dotenv, "A=1\nA=2\n", EncryptOptions{Recipients: []string{ra}}, "A is set twice"},
-		"dotenv junk": {Dotenv, "A=1\nnot a line\n", EncryptOptions{Recipients: []string{ra}}, "line 2: expected = after not"},
+		"twice":        {YAML, string(vault), EncryptOptions{Recipients: []string{ra}}, "already encrypted"},
+		"no rcpt":      {YAML, "a: 1\n", EncryptOptions{}, "no recipients"},
+		"secret key":   {YAML, "a: 1\n", EncryptOptions{Recipients: []string{"AGE-SECRET-KEY-1QQQ"}}, "a recipient is an age secret key"},
+		"bad rcpt":     {YAML, "a: 1\n", EncryptOptions{Recipients: []string{"age1nope"}}, `recipient "age1nope" is not a valid age public key`},
+		"list top":     {YAML, "- a\n- b\n", EncryptOptions{Recipients: []string{ra}}, "the top level must be a mapping"},
+		"dup key":      {YAML, "a: 1\na: 2\n", EncryptOptions{Recipients: []string{ra}}, `key "a" appears twice`},
+		"reserved":     {YAML, "entry_secrets: x\n", EncryptOptions{Recipients: []string{ra}}, "entry_secrets is not a mapping"},
+		"custom tag":   {YAML, "a: !ruby/sym x\n", EncryptOptions{Recipients: []string{ra}}, `has the tag "!ruby/sym"`},
+		"bad regex":    {YAML, "a: 1\n", EncryptOptions{Recipients: []string{ra}, UnencryptedRegex: "("}, "unencrypted_regex"},
+		"two docs":     {YAML, "a: 1\n---\nb: 2\n", EncryptOptions{Recipients: []string{ra}}, "more than one YAML document"},
+		"dotenv dup":   {Dotenv, "A=1\nA=2\n", EncryptOptions{Recipients: []string{ra}}, "A is set twice"},
+		"dotenv junk":  {Dotenv, "A=1\nnot a line\n", EncryptOptions{Recipients: []string{ra}}, "line 2: expected = after not"},
 		"unterminated": {Dotenv, "A=\"open\n", EncryptOptions{Recipients: []string{ra}}, `line 1: the quoted value has no closing "`},
 	}
 	for name, c := range cases {

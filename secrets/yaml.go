@@ -78,6 +78,8 @@ func (y *yamlDoc) setMeta(m *metadata) { y.m = m }
 func (y *yamlDoc) marshal() ([]byte, error) {
 	saved := y.root.Content
 	if y.m != nil {
+		// The metadata must be a block at the end of the file.
+		y.root.Style &^= yaml.FlowStyle
 		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: metaKey}
 		y.root.Content = append(append(make([]*yaml.Node, 0, len(saved)+2), saved...), key, y.m.node())
 	}
@@ -117,25 +119,17 @@ func (y *yamlDoc) hasEncValues() bool {
 	return found
 }
 
-// styleName names a scalar's presentation for the MAC.
-func styleName(n *yaml.Node) string {
-	var s string
+// quoteName returns "/single" or "/double" for a quoted scalar: quoting
+// changes what YAML 1.1 readers such as Ruby's Psych make of yes, on or
+// 0x1F, so it is kept with the value's type.
+func quoteName(n *yaml.Node) string {
 	switch {
 	case n.Style&yaml.DoubleQuotedStyle != 0:
-		s = "double"
+		return "/double"
 	case n.Style&yaml.SingleQuotedStyle != 0:
-		s = "single"
-	case n.Style&yaml.LiteralStyle != 0:
-		s = "literal"
-	case n.Style&yaml.FoldedStyle != 0:
-		s = "folded"
-	default:
-		s = "plain"
+		return "/single"
 	}
-	if n.Style&yaml.TaggedStyle != 0 {
-		s += ",tagged"
-	}
-	return s
+	return ""
 }
 
 func (y *yamlDoc) leaves(plainKey func(string) bool) ([]*leaf, error) {
@@ -170,10 +164,10 @@ func (y *yamlDoc) leaves(plainKey func(string) bool) ([]*leaf, error) {
 		case yaml.AliasNode:
 			out = append(out, &leaf{path: path, value: n.Value, alias: true, plain: true})
 		case yaml.ScalarNode:
-			l := &leaf{path: path, style: styleName(n), value: n.Value, plain: plain}
+			l := &leaf{path: path, value: n.Value, plain: plain}
 			tag := n.ShortTag()
-			if t, ok := strings.CutPrefix(tag, "!!"); ok && validType(t) {
-				l.typ = t
+			if t, ok := strings.CutPrefix(tag, "!!"); ok && validTag(t) {
+				l.typ = t + quoteName(n)
 			} else if plain {
 				l.typ = tag // a custom tag is fine on a value that stays plain
 			} else {
@@ -181,18 +175,21 @@ func (y *yamlDoc) leaves(plainKey func(string) bool) ([]*leaf, error) {
 			}
 			node := n
 			l.set = func(typ, value string) {
-				node.Tag = "!!" + typ
+				tag, quote, _ := strings.Cut(typ, "/")
+				node.Tag = "!!" + tag
 				node.Value = value
 				switch {
-				case isEnc(value):
-					// A ciphertext is one line: drop block and tag
-					// presentation, keep quoting (it matters to YAML 1.1
-					// readers such as Ruby's Psych: "yes", "0x1F").
-					node.Style &^= yaml.LiteralStyle | yaml.FoldedStyle | yaml.TaggedStyle
-				case typ == "str" && strings.Contains(value, "\n") && node.Style == 0:
+				case quote == "double":
+					node.Style = yaml.DoubleQuotedStyle
+				case quote == "single":
+					node.Style = yaml.SingleQuotedStyle
+				case tag == "str" && strings.Contains(value, "\n"):
 					node.Style = yaml.LiteralStyle
+				default:
+					// A ciphertext, or a value whose quoting the encoder
+					// picks (flow context, !!binary).
+					node.Style = 0
 				}
-				l.style = styleName(node)
 			}
 			out = append(out, l)
 		default:
