@@ -414,4 +414,3 @@ func blank(v value) bool {
 	}
 	return false
 }
-

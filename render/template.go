@@ -123,9 +123,8 @@ func Parse(name string, src []byte) (*Template, error) {
 	return t, nil
 }
 
-// unbalanced explains a parse error in a tag that contains "<%" before the
-// error: the tag's %> is most likely missing, so ERB ran it into the next
-// tag.
+// unbalanced explains a parse error in a tag that contains "<%": the tag's
+// %> is most likely missing, so ERB ran it into the next tag.
 func unbalanced(name, src string, seg *segment, err error) error {
 	j := strings.Index(seg.text, "<%")
 	var perr *Error
@@ -133,9 +132,6 @@ func unbalanced(name, src string, seg *segment, err error) error {
 		return err
 	}
 	at := seg.srcOffset(j)
-	if l, c := lineCol(src, at); perr.Line < l || perr.Line == l && perr.Col < c {
-		return err
-	}
 	return errorAt(name, src, at, "unbalanced tags: <% inside a tag (is the %> of the tag opened at "+lineColString(src, seg.pos)+" missing?)")
 }
 
