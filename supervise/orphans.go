@@ -66,7 +66,7 @@ func (s *Supervisor) stopLeftovers(signals <-chan os.Signal) {
 	if s.killedAll {
 		sig = syscall.SIGKILL
 	}
-	s.log.eventf("", "%d leftover process(es) (pids %v): sending %s", len(kids), kids, signalName(sig))
+	s.infof("", "%d leftover process(es) (pids %v): sending %s", len(kids), kids, signalName(sig))
 	signalAll(kids, sig)
 	killDeadline := time.Now().Add(2 * time.Second)
 	for {

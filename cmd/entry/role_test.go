@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/entryhq/entry/internal/testtool"
+)
+
+// lockedBuffer collects a running process's output for polling.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A runningEntry is the entry binary started in the background, optionally
+// as PID 1 of a new PID namespace.
+type runningEntry struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdout lockedBuffer
+	stderr lockedBuffer
+	pid    int // entry's own pid (inside unshare, the forked child)
+}
+
+// startEntry starts entry in dir; asPID1 runs it under
+// unshare --pid --fork --mount-proc.
+func startEntry(t *testing.T, dir string, env []string, asPID1 bool, args ...string) *runningEntry {
+	t.Helper()
+	r := &runningEntry{t: t}
+	if asPID1 {
+		testtool.RequireRoot(t)
+		unshare := testtool.Require(t, "unshare")
+		r.cmd = exec.Command(unshare, append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", entryBin}, args...)...)
+	} else {
+		r.cmd = exec.Command(entryBin, args...)
+	}
+	r.cmd.Dir = dir
+	r.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if r.cmd.ProcessState == nil {
+			r.cmd.Process.Kill()
+			r.cmd.Wait()
+		}
+	})
+	r.pid = r.cmd.Process.Pid
+	if asPID1 {
+		r.pid = 0
+		deadline := time.Now().Add(5 * time.Second)
+		for r.pid == 0 {
+			data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", r.cmd.Process.Pid, r.cmd.Process.Pid))
+			if f := strings.Fields(string(data)); len(f) > 0 {
+				r.pid, _ = strconv.Atoi(f[0])
+			} else if time.Now().After(deadline) {
+				t.Fatal("unshare started nothing")
+			} else {
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+	}
+	return r
+}
+
+// waitFor polls entry's stdout and stderr for s, for at most d.
+func (r *runningEntry) waitFor(s string, d time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(d)
+	for !strings.Contains(r.stdout.String()+r.stderr.String(), s) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("no %q within %s\nstdout:\n%s\nstderr:\n%s", s, d, r.stdout.String(), r.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *runningEntry) signal(sig syscall.Signal) {
+	r.t.Helper()
+	if err := syscall.Kill(r.pid, sig); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// wait waits at most d for entry to exit and returns its exit code.
+func (r *runningEntry) wait(d time.Duration) int {
+	r.t.Helper()
+	done := make(chan struct{})
+	go func() { r.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		r.cmd.Process.Kill()
+		<-done
+		r.t.Fatalf("entry still running after %s\nstdout:\n%s\nstderr:\n%s", d, r.stdout.String(), r.stderr.String())
+	}
+	return r.cmd.ProcessState.ExitCode()
+}
+
+func TestRoleCommandNotFound(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "roles:\n  web:\n    app: [no-such-command-x, --port, \"3000\"]\n"})
+	r := runEntry(t, dir, nil, "role=web")
+	if r.code != 127 {
+		t.Fatalf("exit code %d, want 127\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "entry: app: cannot start: no-such-command-x: command not found in PATH=") {
+		t.Fatalf("the message does not name the process and command:\n%s", r.stderr)
+	}
+}
+
+func TestRoleBadSignalNames(t *testing.T) {
+	for yml, want := range map[string]string{
+		"roles:\n  web:\n    app: {command: x, stop_signal: TERMINATE}\n": `entry.yml:3: roles.web.app: stop_signal: unknown signal "TERMINATE"`,
+		"roles:\n  web:\n    app: {command: x, signals: {HUP: USR3}}\n":     `entry.yml:3: roles.web.app: signals: unknown signal "USR3"`,
+		"roles:\n  web:\n    app: {command: x, restart: sometimes}\n":       `restart: "sometimes": want always, on-failure or never`,
+	} {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{"entry.yml": yml})
+		r := runEntry(t, dir, nil, "role=web")
+		if r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%s: exit code %d, stderr:\n%s\nwant %q", yml, r.code, r.stderr, want)
+		}
+	}
+}
+
+func TestRoleCrashLoopBacksOff(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "roles:\n  web:\n    app: {command: \"echo boom; exit 1\", restart: always}\n"})
+	r := startEntry(t, dir, nil, false, "role=web")
+	r.waitFor("restarting in 2s", 10*time.Second)
+	r.signal(syscall.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d (a crash-looping process in backoff is not running when the stop begins)\n%s", code, r.stderr.String())
+	}
+	errOut := r.stderr.String()
+	if n := strings.Count(errOut, "entry: app: started"); n < 2 || n > 3 {
+		t.Fatalf("started %d times in ~3s; backoff should allow 2 or 3\n%s", n, errOut)
+	}
+	if !strings.Contains(errOut, "entry: app: exited with 1; restarting in 1s (restart: always)") {
+		t.Fatalf("no backoff event:\n%s", errOut)
+	}
+	// A busy loop would burn seconds of CPU; entry used next to none.
+	cpu := r.cmd.ProcessState.UserTime() + r.cmd.ProcessState.SystemTime()
+	if cpu > 500*time.Millisecond {
+		t.Errorf("entry used %s of CPU during the crash loop", cpu)
+	}
+}
+
+func TestRoleAsPID1(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": `roles:
+  web:
+    app: "trap 'echo app stopping; exit 0' TERM; echo \"app up as $ENTRY_ROLE/$ENTRY_PROCESS\"; while :; do sleep 0.05; done"
+    orphans: {command: "(sleep 100 &); (setsid sleep 100 &); echo forked; sleep 100", essential: false, stop_timeout: 300ms}
+`})
+	r := startEntry(t, dir, nil, true, "--log-format", "prefix", "role=web")
+	r.waitFor("app | app up as web/app", 5*time.Second)
+	r.waitFor("orphans | forked", 5*time.Second)
+	r.signal(syscall.SIGTERM)
+	code := r.wait(10 * time.Second)
+	errOut := r.stderr.String()
+	if code != 0 {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, r.stdout.String(), errOut)
+	}
+	for _, s := range []string{"entry: received SIGTERM: stopping role web (up to 25s)", "entry: app: exited with 0", "leftover process(es)", "entry: role web stopped, exit code 0"} {
+		if !strings.Contains(errOut, s) {
+			t.Errorf("missing %q in stderr:\n%s", s, errOut)
+		}
+	}
+	if !strings.Contains(r.stdout.String(), "app | app stopping") {
+		t.Errorf("stdout:\n%s", r.stdout.String())
+	}
+}
+
+func TestSuperviseCommandAsPID1(t *testing.T) {
+	// The tini model: output untouched, the received signal forwarded as
+	// is, the command's own exit code passed out, orphans reaped.
+	dir := t.TempDir()
+	r := startEntry(t, dir, nil, true, "--", "sh", "-c", `trap 'echo got INT; exit 7' INT; (sleep 0.01 &); echo ready; while :; do sleep 0.05; done`)
+	r.waitFor("ready", 5*time.Second)
+	r.signal(syscall.SIGINT)
+	if code := r.wait(10 * time.Second); code != 7 {
+		t.Fatalf("exit code %d, want 7\nstdout:\n%s\nstderr:\n%s", code, r.stdout.String(), r.stderr.String())
+	}
+	if got := r.stdout.String(); got != "ready\ngot INT\n" {
+		t.Errorf("stdout %q, want the command's own output", got)
+	}
+	if e := r.stderr.String(); e != "" {
+		t.Errorf("the tini model printed events when all was well:\n%s", e)
+	}
+
+	r = startEntry(t, dir, nil, true, "--", "sh", "-c", "kill -USR2 $$")
+	if code := r.wait(10 * time.Second); code != 128+int(syscall.SIGUSR2) {
+		t.Fatalf("exit code %d, want %d", code, 128+int(syscall.SIGUSR2))
+	}
+}
+
+func TestCodepFirstExitStopsTheRest(t *testing.T) {
+	dir := entryKitDir(t)
+	start := time.Now()
+	cmd := exec.Command(filepath.Join(dir, "codep"), "sleep 0.3; echo first done; exit 4", "sleep 100", "sleep 100")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 4 {
+		t.Fatalf("codep: %v, want exit 4\n%s", err, out.String())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("codep took %s: the other tasks were not stopped", d)
+	}
+	for _, s := range []string{"sleep | first done", "entry: sleep.2: killed by SIGTERM", "entry: sleep.3: killed by SIGTERM"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("missing %q in:\n%s", s, out.String())
+		}
+	}
+}
+
+func TestRoleJSONLogs(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "log_format: json\nroles:\n  job:\n    w: \"echo 'say \\\"hi\\\"'\"\n"})
+	r := runEntry(t, dir, nil, "role=job")
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, `"role":"job","process":"w","stream":"stdout","line":"say \"hi\""}`) {
+		t.Fatalf("stdout:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, `"process":"w","stream":"entry","line":"exited with 0"}`) {
+		t.Fatalf("stderr:\n%s", r.stderr)
+	}
+}
