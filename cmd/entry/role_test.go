@@ -135,8 +135,8 @@ func TestRoleCommandNotFound(t *testing.T) {
 func TestRoleBadSignalNames(t *testing.T) {
 	for yml, want := range map[string]string{
 		"roles:\n  web:\n    app: {command: x, stop_signal: TERMINATE}\n": `entry.yml:3: roles.web.app: stop_signal: unknown signal "TERMINATE"`,
-		"roles:\n  web:\n    app: {command: x, signals: {HUP: USR3}}\n":     `entry.yml:3: roles.web.app: signals: unknown signal "USR3"`,
-		"roles:\n  web:\n    app: {command: x, restart: sometimes}\n":       `restart: "sometimes": want always, on-failure or never`,
+		"roles:\n  web:\n    app: {command: x, signals: {HUP: USR3}}\n":   `entry.yml:3: roles.web.app: signals: unknown signal "USR3"`,
+		"roles:\n  web:\n    app: {command: x, restart: sometimes}\n":     `restart: "sometimes": want always, on-failure or never`,
 	} {
 		dir := t.TempDir()
 		writeFiles(t, dir, map[string]string{"entry.yml": yml})
