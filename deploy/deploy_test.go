@@ -762,3 +762,44 @@ func FuzzParseImageDefinitions(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitCommand(t *testing.T) {
+	for in, want := range map[string][]string{
+		"bin/rails db:migrate":         {"bin/rails", "db:migrate"},
+		`  sh -c 'rake a && rake b'  `: {"sh", "-c", "rake a && rake b"},
+		`echo "a \"b\" $c" x\ y`:       {"echo", `a "b" $c`, "x y"},
+		`''`:                           {""},
+		"":                             nil,
+	} {
+		got, err := SplitCommand(in)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("SplitCommand(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{`'open`, `"open`, `trail\`} {
+		if _, err := SplitCommand(in); err == nil {
+			t.Errorf("SplitCommand(%q) accepted", in)
+		}
+	}
+}
+
+func FuzzSplitCommand(f *testing.F) {
+	for _, s := range []string{"bin/rails db:migrate", `sh -c 'a && b'`, `"x\"y" z\ w`, `'`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		words, err := SplitCommand(s)
+		if err != nil {
+			return
+		}
+		// Quoting every word again must give the same words back.
+		var q []string
+		for _, w := range words {
+			q = append(q, "'"+strings.ReplaceAll(w, "'", `'\''`)+"'")
+		}
+		again, err := SplitCommand(strings.Join(q, " "))
+		if err != nil || !slices.Equal(again, words) {
+			t.Errorf("%q -> %q -> %q (%v)", s, words, again, err)
+		}
+	})
+}
