@@ -1,6 +1,309 @@
 package main
 
-// OWNED BY THE DEPLOY WORK (issue 8): replace this stub.
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/deploy"
+	"github.com/entryhq/entry/render"
+)
+
+const deployUsage = `Usage: entry deploy --cluster NAME --service NAME... (--image REPO:TAG | --image-definitions FILE | --task-definition FILE...) [flags]
+       entry deploy rollback --cluster NAME --service NAME...
+       entry deploy status --cluster NAME --service NAME...
+
+Deploy an image to Amazon ECS with zero downtime: build a task definition
+revision from each service's live one (every field kept, only the images
+changed), run the migration as a one-off task and check its exit code,
+update the services, wait until the new deployment really serves, and roll
+back to the previous revisions if anything fails. A re-run with the same
+images is a no-op.
+
+--task-definition takes the whole definition instead: a JSON file, or a
+.json.erb template rendered with the environment (strict: an unset
+ENV['X'] is an error).
+
+AWS credentials, region and endpoint come from the standard settings
+(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_ECS, ...). Defaults for every
+flag can be set in the deploy: section of entry.yml. See docs/deploy.md.
+
+Example:
+  entry deploy --cluster prod --service web --service job \
+    --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:$GIT_SHA \
+    --migrate "bin/rails db:migrate" --keep 10
+`
+
+const deployRollbackUsage = `Usage: entry deploy rollback --cluster NAME --service NAME... [flags]
+
+Move each service back to the newest ACTIVE revision of its family older
+than the one it runs, and wait until that serves.
+
+Example:
+  entry deploy rollback --cluster prod --service web --service job
+`
+
+const deployStatusUsage = `Usage: entry deploy status --cluster NAME --service NAME... [flags]
+
+Print each service's task definition revision, images, deployments and
+latest events.
+
+Example:
+  entry deploy status --cluster prod --service web
+`
+
+// deployFlags are the flags every deploy verb shares.
+type deployFlags struct {
+	fs                    *flagSet
+	configPath, region    string
+	cluster               string
+	services              []string
+	timeout, pollInterval time.Duration
+}
+
+func newDeployFlags(cmd, usage string) *deployFlags {
+	f := &deployFlags{fs: newFlagSet(cmd, usage)}
+	f.fs.addConfigFlag(&f.configPath)
+	f.fs.StringVar(&f.region, "region", "", "AWS region (default: the SDK's: AWS_REGION, the profile)")
+	f.fs.StringVar(&f.cluster, "cluster", "", "ECS cluster name or ARN")
+	f.fs.StringSliceVar(&f.services, "service", nil, "service to deploy; repeat or separate with commas")
+	f.fs.DurationVar(&f.timeout, "timeout", deploy.DefaultTimeout, "longest wait for each of: the migration, the rollout, the rollback")
+	f.fs.DurationVar(&f.pollInterval, "poll-interval", deploy.DefaultPollInterval, "first polling interval; it backs off to 3x while nothing changes")
+	return f
+}
+
+// load reads entry.yml and fills the flags not set on the command line or
+// in the environment from its deploy: section.
+func (f *deployFlags) load() (*config.Deploy, error) {
+	cfg, err := config.Load(f.configPath, !f.fs.isSet("config"))
+	if err != nil {
+		return nil, err
+	}
+	d := &cfg.Deploy
+	fill := func(name string, set func()) {
+		if !f.fs.isSet(name) {
+			set()
+		}
+	}
+	fill("region", func() { f.region = deployOr(f.region, d.Region) })
+	fill("cluster", func() { f.cluster = deployOr(f.cluster, d.Cluster) })
+	fill("service", func() { f.services = deployOrSlice(f.services, d.Services) })
+	fill("timeout", func() {
+		if d.Timeout > 0 {
+			f.timeout = d.Timeout
+		}
+	})
+	if f.pollInterval <= 0 {
+		return nil, errors.New("--poll-interval must be positive")
+	}
+	return d, nil
+}
+
+func deployOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func deployOrSlice(a, b []string) []string {
+	if len(a) > 0 {
+		return a
+	}
+	return b
+}
+
+func (f *deployFlags) deployer(ctx context.Context) (*deploy.Deployer, error) {
+	client, err := deploy.NewClient(ctx, f.region)
+	if err != nil {
+		return nil, err
+	}
+	return newDeployer(client, f.pollInterval), nil
+}
+
+func newDeployer(client *ecs.Client, poll time.Duration) *deploy.Deployer {
+	return &deploy.Deployer{Client: client, Out: os.Stdout, PollInterval: poll, PollMax: 3 * poll,
+		ProgressEvery: min(poll, deploy.DefaultProgressEvery)}
+}
 
 // runDeploy is `entry deploy`.
-func runDeploy(args []string) int { return fail(exitFailure, "deploy: not built yet") }
+func runDeploy(args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "rollback":
+			return runDeployRollback(args[1:])
+		case "status":
+			return runDeployStatus(args[1:])
+		}
+	}
+	f := newDeployFlags("deploy", deployUsage)
+	var (
+		image, imageDefs, migrate, migrateContainer string
+		containers, taskDefs                        []string
+		keep                                        int
+		noRollback, dryRun                          bool
+	)
+	fs := f.fs
+	fs.StringVar(&image, "image", "", "new image REPO:TAG for the containers named by --container, or else for every container of that repository")
+	fs.StringSliceVar(&containers, "container", nil, "container to give --image; repeatable")
+	fs.StringVar(&imageDefs, "image-definitions", "", "CodePipeline imagedefinitions.json: [{\"name\", \"imageUri\"}]")
+	fs.StringSliceVar(&taskDefs, "task-definition", nil, "whole task definition file (.json or .json.erb), one per family; repeatable")
+	fs.StringVar(&migrate, "migrate", "", "migration command run as a one-off task of the first service's new revision, e.g. \"bin/rails db:migrate\"")
+	fs.StringVar(&migrateContainer, "migrate-container", "", "container the migration runs in (default: the first whose image changes)")
+	fs.IntVar(&keep, "keep", 0, "deregister revisions older than the N newest of each family (0: keep all); never a live or rollback one")
+	fs.BoolVar(&noRollback, "no-rollback", false, "on failure, leave the services on the new revision")
+	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
+	if code := fs.parseOrExit(args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return fail(exitUsage, "deploy: unexpected argument %q (see 'entry deploy --help')", fs.Arg(0))
+	}
+	cfg, err := f.load()
+	if err != nil {
+		return fail(exitUsage, "deploy: %v", err)
+	}
+	if !fs.isSet("image") {
+		image = deployOr(image, cfg.Image)
+	}
+	if !fs.isSet("container") {
+		containers = deployOrSlice(containers, cfg.Containers)
+	}
+	if !fs.isSet("image-definitions") {
+		imageDefs = deployOr(imageDefs, cfg.ImageDefinitions)
+	}
+	if !fs.isSet("task-definition") && cfg.TaskDefinition != "" {
+		taskDefs = []string{cfg.TaskDefinition}
+	}
+	if !fs.isSet("migrate") {
+		migrate = deployOr(migrate, cfg.Migrate)
+	}
+	if !fs.isSet("migrate-container") {
+		migrateContainer = deployOr(migrateContainer, cfg.MigrateContainer)
+	}
+	if !fs.isSet("keep") && cfg.Keep > 0 {
+		keep = cfg.Keep
+	}
+	if !fs.isSet("no-rollback") && cfg.NoRollback {
+		noRollback = true
+	}
+
+	spec := deploy.Spec{
+		Cluster: f.cluster, Services: f.services, Image: image, Containers: containers,
+		MigrateContainer: migrateContainer, Timeout: f.timeout, Keep: keep, NoRollback: noRollback, DryRun: dryRun,
+	}
+	if migrate != "" {
+		if spec.Migrate, err = deploy.SplitCommand(migrate); err != nil {
+			return fail(exitUsage, "deploy: --migrate: %v", err)
+		}
+	}
+	if imageDefs != "" {
+		data, err := os.ReadFile(imageDefs)
+		if err != nil {
+			return fail(exitUsage, "deploy: --image-definitions: %v", err)
+		}
+		if spec.ImageDefinitions, err = deploy.ParseImageDefinitions(imageDefs, data); err != nil {
+			return fail(exitUsage, "deploy: %v (fix the file)", err)
+		}
+	}
+	for _, path := range taskDefs {
+		in, err := readTaskDefinition(path)
+		if err != nil {
+			return fail(exitUsage, "deploy: %v", err)
+		}
+		spec.TaskDefinitions = append(spec.TaskDefinitions, in)
+	}
+	if err := spec.Validate(); err != nil {
+		return fail(exitUsage, "deploy: %v (see 'entry deploy --help')", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := f.deployer(ctx)
+	if err != nil {
+		return fail(exitFailure, "deploy: %v", err)
+	}
+	if err := d.Deploy(ctx, spec); err != nil {
+		return fail(exitFailure, "deploy: %v", err)
+	}
+	return exitOK
+}
+
+// readTaskDefinition reads a task definition file, rendering a .erb one
+// with the environment first.
+func readTaskDefinition(path string) (*ecs.RegisterTaskDefinitionInput, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--task-definition: %v", err)
+	}
+	if strings.HasSuffix(path, ".erb") {
+		tmpl, err := render.Parse(path, data)
+		if err != nil {
+			return nil, fmt.Errorf("render %v", err)
+		}
+		var buf bytes.Buffer
+		if err := tmpl.Execute(&buf, os.LookupEnv, render.Options{Strict: true}); err != nil {
+			return nil, fmt.Errorf("render %v", err)
+		}
+		data = buf.Bytes()
+		path = strings.TrimSuffix(path, ".erb") + " (rendered from " + path + ")"
+	}
+	return deploy.ParseTaskDefinition(path, data)
+}
+
+// runDeployRollback is `entry deploy rollback`.
+func runDeployRollback(args []string) int {
+	f := newDeployFlags("deploy rollback", deployRollbackUsage)
+	if code := f.fs.parseOrExit(args); code >= 0 {
+		return code
+	}
+	if _, err := f.load(); err != nil {
+		return fail(exitUsage, "deploy rollback: %v", err)
+	}
+	if f.cluster == "" || len(f.services) == 0 {
+		return fail(exitUsage, "deploy rollback: name the --cluster and at least one --service (see 'entry deploy rollback --help')")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := f.deployer(ctx)
+	if err != nil {
+		return fail(exitFailure, "deploy rollback: %v", err)
+	}
+	if err := d.Rollback(ctx, f.cluster, f.services, f.timeout); err != nil {
+		return fail(exitFailure, "deploy rollback: %v", err)
+	}
+	return exitOK
+}
+
+// runDeployStatus is `entry deploy status`.
+func runDeployStatus(args []string) int {
+	f := newDeployFlags("deploy status", deployStatusUsage)
+	if code := f.fs.parseOrExit(args); code >= 0 {
+		return code
+	}
+	if _, err := f.load(); err != nil {
+		return fail(exitUsage, "deploy status: %v", err)
+	}
+	if f.cluster == "" || len(f.services) == 0 {
+		return fail(exitUsage, "deploy status: name the --cluster and at least one --service (see 'entry deploy status --help')")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := f.deployer(ctx)
+	if err != nil {
+		return fail(exitFailure, "deploy status: %v", err)
+	}
+	if err := d.Status(ctx, f.cluster, f.services); err != nil {
+		return fail(exitFailure, "deploy status: %v", err)
+	}
+	return exitOK
+}
