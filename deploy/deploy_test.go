@@ -70,7 +70,7 @@ func jobDef() *ecs.RegisterTaskDefinitionInput {
 	}
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	f := ecsfake.New()
 	t.Cleanup(f.Close)
@@ -90,7 +90,7 @@ func spec() Spec {
 	return Spec{Cluster: cluster, Services: []string{"web", "job"}, Image: "repo/app:new", Migrate: []string{"bin/rails", "db:migrate"}, Timeout: 5 * time.Second}
 }
 
-func (e *env) taskDef(t *testing.T, service string) types.TaskDefinition {
+func (e *env) taskDef(t testing.TB, service string) types.TaskDefinition {
 	t.Helper()
 	td, _, ok := e.fake.TaskDefinition(aws.ToString(e.fake.Service(cluster, service).TaskDefinition))
 	if !ok {
