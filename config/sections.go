@@ -80,11 +80,15 @@ type Secrets struct {
 // A Vault is one encrypted file: written decrypted to Dst, exported into the
 // processes' environment (Env), or both.
 type Vault struct {
-	Src   string    `yaml:"src"`
-	Dst   string    `yaml:"dst"`
-	Env   bool      `yaml:"env"`
+	Src string `yaml:"src"`
+	Dst string `yaml:"dst"`
+	// Env exports the top-level keys of a flat vault as variables.
+	Env bool `yaml:"env"`
+	// Mode and Owner of Dst; nil/"" mean 0600 and the current user.
 	Mode  *FileMode `yaml:"mode"`
 	Owner string    `yaml:"owner"`
+	// Format is yaml or dotenv; "" guesses from Src's name.
+	Format string `yaml:"format"`
 }
 
 // Assets says where the per-environment, per-commit assets manifest lives

@@ -263,3 +263,9 @@ func Keygen(pq bool, now time.Time) (file, public string, err error) {
 	file = fmt.Sprintf("# created: %s\n# public key: %s\n%s\n", now.UTC().Format(time.RFC3339), public, secret)
 	return file, public, nil
 }
+
+// Configured reports whether any key source is set.
+func (ks KeySource) Configured() bool {
+	_, ok := ks.pick()
+	return ok
+}

@@ -324,3 +324,26 @@ func dedupe(list []string) []string {
 	}
 	return out
 }
+
+// TopLevelKeys lists a vault's top-level keys (the variables env: true
+// would export) without decrypting anything: keys are never encrypted.
+func TopLevelKeys(f Format, data []byte) ([]string, error) {
+	doc, err := parseDocument(f, data)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	switch d := doc.(type) {
+	case *yamlDoc:
+		for i := 0; i+1 < len(d.root.Content); i += 2 {
+			keys = append(keys, d.root.Content[i].Value)
+		}
+	case *dotenvDoc:
+		for _, l := range d.lines {
+			if l.isVar {
+				keys = append(keys, l.key)
+			}
+		}
+	}
+	return keys, nil
+}

@@ -1,15 +1,882 @@
 package main
 
-// OWNED BY THE SECRETS WORK (issue 6): replace this stub.
-
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"filippo.io/age"
+	"github.com/google/renameio/v2"
+
 	"github.com/entryhq/entry/config"
 	"github.com/entryhq/entry/prehook"
+	"github.com/entryhq/entry/secrets"
 )
 
-// runSecrets is `entry secrets`.
-func runSecrets(args []string) int { return fail(exitFailure, "secrets: not built yet") }
+const secretsUsage = `Usage: entry secrets COMMAND [flags] ARGS...
 
-// newSecretsStep returns the start-up step that decrypts cfg.Secrets, or nil
-// when nothing is configured.
-func newSecretsStep(cfg *config.File) (prehook.Step, error) { return nil, nil }
+Create and edit age-encrypted secret vaults: YAML or dotenv files whose keys,
+comments and order stay readable and whose values are encrypted, so a diff
+shows which secret changed. See docs/secrets.md.
+
+Commands:
+  keygen [-o FILE] [--pq]           make an age key; prints its public key on stderr
+  encrypt FILE -r AGE1... [-o OUT]  encrypt a plain file in place (or to OUT)
+  decrypt FILE [-o OUT]             print the plain file (or write it, mode 0600)
+  edit FILE                         decrypt to a 0600 temp file, run $EDITOR, re-encrypt
+  recipients list FILE              print the public keys that can decrypt FILE
+  recipients add FILE AGE1...       let more keys decrypt FILE (values untouched)
+  recipients remove FILE AGE1...    stop keys from decrypting FILE (then rotate)
+  rotate FILE                       re-encrypt every value under a new data key
+
+The age key (decrypt, edit, recipients add/remove, rotate) is the first of:
+--key-file, $ENTRY_AGE_KEY (the key itself), $ENTRY_AGE_KEY_FILE,
+$ENTRY_AGE_KEY_SSM (an SSM SecureString parameter), secrets.key_file and
+secrets.key_ssm in entry.yml, ~/.config/entry/age.key.
+
+Examples:
+  entry secrets keygen -o ~/.config/entry/age.key
+  entry secrets encrypt config/secrets.yml -o config/secrets.yml.enc -r age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+  entry secrets edit config/secrets.yml.enc
+  ENTRY_AGE_KEY_SSM=/app/prod/age-key entry secrets decrypt config/secrets.yml.enc
+
+Exit status: 0 done, 1 failed (wrong key, tampered or truncated file, I/O),
+2 usage error.
+`
+
+// runSecrets is `entry secrets`.
+func runSecrets(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, secretsUsage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Print(secretsUsage)
+		return exitOK
+	case "keygen":
+		return secretsKeygen(args[1:])
+	case "encrypt":
+		return secretsEncrypt(args[1:])
+	case "decrypt":
+		return secretsDecrypt(args[1:])
+	case "edit":
+		return secretsEdit(args[1:])
+	case "recipients":
+		return secretsRecipients(args[1:])
+	case "rotate":
+		return secretsRotate(args[1:])
+	}
+	return fail(exitUsage, "secrets: unknown command %q (see 'entry secrets --help')", args[0])
+}
+
+// secretsCmd is what every secrets command shares: its flags and how it
+// finds the key.
+type secretsCmd struct {
+	fs         *flagSet
+	keyFile    string
+	configPath string
+	format     string
+}
+
+func newSecretsCmd(verb, usage string, withKey bool) *secretsCmd {
+	c := &secretsCmd{fs: newFlagSet("secrets "+verb, usage)}
+	if withKey {
+		c.fs.StringVar(&c.keyFile, "key-file", "", "file holding the age key (default: see 'entry secrets --help')")
+		c.fs.addConfigFlag(&c.configPath)
+	}
+	return c
+}
+
+func (c *secretsCmd) addFormatFlag() {
+	c.fs.StringVar(&c.format, "format", "", "yaml or dotenv (default: from the file name)")
+}
+
+// fileFormat picks the format of name.
+func (c *secretsCmd) fileFormat(name string, data []byte) (secrets.Format, error) {
+	if c.format != "" {
+		return secrets.ParseFormat(c.format)
+	}
+	return secrets.DetectFormat(name, data), nil
+}
+
+// identities finds the age key. Errors name where it was looked for, never
+// the key.
+func (c *secretsCmd) identities() ([]age.Identity, error) {
+	cfg, err := config.Load(c.configPath, !c.fs.isSet("config"))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	ks := secrets.KeySource{File: c.keyFile, ConfigFile: cfg.Secrets.KeyFile, ConfigSSM: cfg.Secrets.KeySSM}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ids, _, err := ks.Identities(ctx)
+	if errors.Is(err, secrets.ErrNoKey) && c.keyFile == "" && !ks.Configured() {
+		if p := defaultKeyFile(); p != "" {
+			if _, statErr := os.Stat(p); statErr == nil {
+				ids, _, err = secrets.KeySource{File: p}.Identities(ctx)
+			}
+		}
+	}
+	return ids, err
+}
+
+// defaultKeyFile is a developer's own key: ~/.config/entry/age.key.
+func defaultKeyFile() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "entry", "age.key")
+}
+
+// usageError marks an error as the user's command line or config (exit 2).
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// secretsFail prints the error for file and returns its exit code.
+func secretsFail(file string, err error) int {
+	code := exitFailure
+	var ue usageError
+	if errors.As(err, &ue) {
+		code = exitUsage
+	}
+	if file == "" {
+		return fail(code, "secrets: %v", err)
+	}
+	return fail(code, "secrets: %s: %v", file, err)
+}
+
+// args1 parses flags and returns the one FILE argument.
+func (c *secretsCmd) parseFile(args []string) (string, int) {
+	if code := c.fs.parseOrExit(args); code >= 0 {
+		return "", code
+	}
+	if c.fs.NArg() != 1 {
+		return "", fail(exitUsage, "%s: want exactly one FILE (see '%s --help')", strings.TrimPrefix(c.fs.Name(), "entry "), c.fs.Name())
+	}
+	return c.fs.Arg(0), -1
+}
+
+// ---- keygen ----
+
+const keygenUsage = `Usage: entry secrets keygen [-o FILE] [--pq]
+
+Generate an age key. The key file (with its public key in a comment) goes to
+FILE, created with mode 0600 and never overwritten, or to stdout; the public
+key, which you give to whoever encrypts for you, is printed on stderr.
+
+Examples:
+  entry secrets keygen -o ~/.config/entry/age.key
+  entry secrets keygen --pq > prod.key    # post-quantum hybrid key (age1pq1...)
+`
+
+func secretsKeygen(args []string) int {
+	c := newSecretsCmd("keygen", keygenUsage, false)
+	var out string
+	var pq bool
+	c.fs.StringVarP(&out, "output", "o", "", "write the key to this file (mode 0600; must not exist)")
+	c.fs.BoolVar(&pq, "pq", false, "make a post-quantum hybrid key (age1pq1...); cannot be mixed with classic keys in one vault")
+	if code := c.fs.parseOrExit(args); code >= 0 {
+		return code
+	}
+	if c.fs.NArg() != 0 {
+		return fail(exitUsage, "secrets keygen: unexpected argument %q (see 'entry secrets keygen --help')", c.fs.Arg(0))
+	}
+	file, public, err := secrets.Keygen(pq, time.Now())
+	if err != nil {
+		return secretsFail("", err)
+	}
+	if out == "" {
+		fmt.Print(file)
+	} else {
+		if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+			return secretsFail(out, err)
+		}
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return secretsFail(out, errors.New("already exists (keygen never overwrites a key; choose another file)"))
+			}
+			return secretsFail(out, err)
+		}
+		_, werr := f.WriteString(file)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			os.Remove(out)
+			return secretsFail(out, werr)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "Public key: %s\n", public)
+	return exitOK
+}
+
+// ---- encrypt ----
+
+const encryptUsage = `Usage: entry secrets encrypt FILE -r AGE1... [-r AGE1...] [-o OUT]
+
+Encrypt a plain YAML or dotenv file: every value is encrypted, keys, comments
+and order stay readable. Values under keys ending in _unencrypted (or matching
+--unencrypted-regex) stay plain. Without -o the file is replaced in place.
+
+Examples:
+  entry secrets encrypt config/secrets.yml -o config/secrets.yml.enc \
+      -r age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+  entry secrets encrypt .env.production -R team.recipients
+`
+
+func secretsEncrypt(args []string) int {
+	c := newSecretsCmd("encrypt", encryptUsage, false)
+	var out, rfile, regex string
+	var rcpts []string
+	c.fs.StringSliceVarP(&rcpts, "recipient", "r", nil, "age public key (age1... or age1pq1...) that may decrypt; repeat or separate with commas")
+	c.fs.StringVarP(&rfile, "recipients-file", "R", "", "file of age public keys, one a line (# comments allowed)")
+	c.fs.StringVarP(&out, "output", "o", "", "write the vault here instead of replacing FILE")
+	c.fs.StringVar(&regex, "unencrypted-regex", "", "leave values of keys matching this regular expression in plain text")
+	c.addFormatFlag()
+	file, code := c.parseFile(args)
+	if code >= 0 {
+		return code
+	}
+	if rfile != "" {
+		more, err := readRecipientsFile(rfile)
+		if err != nil {
+			return secretsFail(rfile, usageError{err})
+		}
+		rcpts = append(rcpts, more...)
+	}
+	if len(rcpts) == 0 {
+		return fail(exitUsage, "secrets encrypt: no recipients (give -r age1... or -R FILE; 'entry secrets keygen' makes a key)")
+	}
+	for _, r := range rcpts {
+		if _, err := secrets.ParseRecipient(r); err != nil {
+			return fail(exitUsage, "secrets encrypt: %v", err)
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return secretsFail(file, errors.Unwrap(err))
+	}
+	f, err := c.fileFormat(file, data)
+	if err != nil {
+		return secretsFail(file, usageError{err})
+	}
+	vault, err := secrets.Encrypt(f, data, secrets.EncryptOptions{Recipients: rcpts, UnencryptedRegex: regex})
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	dst := file
+	if out != "" {
+		dst = out
+	}
+	if err := writeFileAtomic(dst, vault, 0o644, true, ""); err != nil {
+		return secretsFail(dst, err)
+	}
+	return exitOK
+}
+
+// readRecipientsFile reads age public keys, one a line.
+func readRecipientsFile(name string) ([]string, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, errors.Unwrap(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no recipients in the file")
+	}
+	return out, nil
+}
+
+// ---- decrypt ----
+
+const decryptUsage = `Usage: entry secrets decrypt FILE [-o OUT]
+
+Verify and decrypt a vault. The plain file goes to stdout, or to OUT
+(written atomically, mode 0600). Nothing is printed unless the whole file
+verifies.
+
+Examples:
+  entry secrets decrypt config/secrets.yml.enc
+  ENTRY_AGE_KEY_SSM=/app/prod/age-key entry secrets decrypt config/secrets.yml.enc -o config/secrets.yml
+`
+
+func secretsDecrypt(args []string) int {
+	c := newSecretsCmd("decrypt", decryptUsage, true)
+	var out string
+	c.fs.StringVarP(&out, "output", "o", "", "write the plain file here (mode 0600) instead of stdout")
+	c.addFormatFlag()
+	file, code := c.parseFile(args)
+	if code >= 0 {
+		return code
+	}
+	v, _, err := c.open(file)
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	plain, err := v.Plaintext()
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	if out == "" {
+		if _, err := os.Stdout.Write(plain); err != nil {
+			return secretsFail("", err)
+		}
+		return exitOK
+	}
+	if err := writeFileAtomic(out, plain, 0o600, false, ""); err != nil {
+		return secretsFail(out, err)
+	}
+	return exitOK
+}
+
+// open reads, finds the key for and opens a vault.
+func (c *secretsCmd) open(file string) (*secrets.Vault, secrets.Format, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, 0, errors.Unwrap(err)
+	}
+	f, err := c.fileFormat(file, data)
+	if err != nil {
+		return nil, 0, usageError{err}
+	}
+	// A plain or truncated file is reported before the key is looked for.
+	if _, err := secrets.Recipients(f, data); err != nil {
+		return nil, f, err
+	}
+	ids, err := c.identities()
+	if err != nil {
+		return nil, f, err
+	}
+	v, err := secrets.Open(f, data, ids)
+	return v, f, err
+}
+
+// ---- edit ----
+
+const editUsage = `Usage: entry secrets edit FILE
+
+Decrypt FILE to a temporary file (mode 0600, on /dev/shm when available),
+open it in $VISUAL or $EDITOR (default vi), and re-encrypt what changed:
+unchanged values keep their ciphertext, so the diff shows only the secrets
+you changed. The temporary file is removed whatever happens.
+
+Examples:
+  entry secrets edit config/secrets.yml.enc
+  EDITOR="code --wait" entry secrets edit .env.production.enc
+`
+
+func secretsEdit(args []string) int {
+	c := newSecretsCmd("edit", editUsage, true)
+	c.addFormatFlag()
+	file, code := c.parseFile(args)
+	if code >= 0 {
+		return code
+	}
+	v, f, err := c.open(file)
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	plain, err := v.Plaintext()
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	edited, err := editInTemp(file, f, plain)
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	if bytes.Equal(edited, plain) {
+		fmt.Fprintf(os.Stderr, "entry: secrets: %s: no changes\n", file)
+		return exitOK
+	}
+	vault, changed, err := v.Update(edited)
+	if err != nil {
+		return secretsFail(file, fmt.Errorf("the edited file is not valid, nothing saved: %v", err))
+	}
+	if err := writeFileAtomic(file, vault, 0o644, true, ""); err != nil {
+		return secretsFail(file, err)
+	}
+	fmt.Fprintf(os.Stderr, "entry: secrets: %s: %d %s changed\n", file, changed, plural(changed, "value", "values"))
+	return exitOK
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// editInTemp writes plain to a private temporary file, runs the editor on
+// it and returns what it holds afterwards. The file is always removed.
+func editInTemp(file string, f secrets.Format, plain []byte) ([]byte, error) {
+	dir, err := os.MkdirTemp(tempRoot(), "entry-secrets-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(file), ".enc"), ".age")
+	if f == secrets.YAML && !strings.HasSuffix(name, ".yml") && !strings.HasSuffix(name, ".yaml") {
+		name += ".yml"
+	}
+	tmp := filepath.Join(dir, name)
+	if err := os.WriteFile(tmp, plain, 0o600); err != nil {
+		return nil, err
+	}
+	editor := os.Getenv("VISUAL")
+	if editor == "" {
+		editor = os.Getenv("EDITOR")
+	}
+	if editor == "" {
+		editor = "vi"
+	}
+	// Signals meant for the editor must not kill entry before it removes
+	// the plain file.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+	cmd := exec.Command("/bin/sh", "-c", editor+` "$1"`, "sh", tmp)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	runErr := cmd.Run()
+	select {
+	case s := <-sigs:
+		return nil, fmt.Errorf("interrupted by %v while editing; nothing saved", s)
+	default:
+	}
+	if runErr != nil {
+		return nil, fmt.Errorf("editor %q failed (%v); nothing saved", editor, runErr)
+	}
+	return os.ReadFile(tmp)
+}
+
+// tempRoot prefers a memory file system for plaintext.
+func tempRoot() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", ".entry-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return "/dev/shm"
+		}
+	}
+	return os.TempDir()
+}
+
+// ---- recipients ----
+
+const recipientsUsage = `Usage: entry secrets recipients list FILE
+       entry secrets recipients add FILE AGE1... [-R FILE]
+       entry secrets recipients remove FILE AGE1...
+
+list prints the public keys that can decrypt FILE (no key needed). add and
+remove re-wrap the file's data key for the new set of recipients without
+touching the encrypted values; they need a current recipient's key. After a
+removal, run 'entry secrets rotate FILE' and change the secrets themselves:
+the removed key could read them before.
+
+Examples:
+  entry secrets recipients list config/secrets.yml.enc
+  entry secrets recipients add config/secrets.yml.enc age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+`
+
+func secretsRecipients(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, recipientsUsage)
+		return exitUsage
+	}
+	verb := args[0]
+	switch verb {
+	case "-h", "--help":
+		fmt.Print(recipientsUsage)
+		return exitOK
+	case "list", "add", "remove":
+	default:
+		return fail(exitUsage, "secrets recipients: unknown command %q (want list, add or remove)", verb)
+	}
+	c := newSecretsCmd("recipients "+verb, recipientsUsage, verb != "list")
+	var rfile string
+	if verb == "add" {
+		c.fs.StringVarP(&rfile, "recipients-file", "R", "", "file of age public keys to add, one a line")
+	}
+	c.addFormatFlag()
+	if code := c.fs.parseOrExit(args[1:]); code >= 0 {
+		return code
+	}
+	if c.fs.NArg() < 1 {
+		return fail(exitUsage, "secrets recipients %s: want FILE (see 'entry secrets recipients --help')", verb)
+	}
+	file, keys := c.fs.Arg(0), c.fs.Args()[1:]
+	if verb == "list" {
+		if len(keys) > 0 {
+			return fail(exitUsage, "secrets recipients list: want only FILE")
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return secretsFail(file, errors.Unwrap(err))
+		}
+		f, err := c.fileFormat(file, data)
+		if err != nil {
+			return secretsFail(file, usageError{err})
+		}
+		rs, err := secrets.Recipients(f, data)
+		if err != nil {
+			return secretsFail(file, err)
+		}
+		for _, r := range rs {
+			fmt.Println(r)
+		}
+		return exitOK
+	}
+	if rfile != "" {
+		more, err := readRecipientsFile(rfile)
+		if err != nil {
+			return secretsFail(rfile, usageError{err})
+		}
+		keys = append(keys, more...)
+	}
+	if len(keys) == 0 {
+		return fail(exitUsage, "secrets recipients %s: want at least one age public key after FILE", verb)
+	}
+	for _, k := range keys {
+		if _, err := secrets.ParseRecipient(k); err != nil {
+			return fail(exitUsage, "secrets recipients %s: %v", verb, err)
+		}
+	}
+	v, _, err := c.open(file)
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	current := v.Recipients()
+	var next []string
+	var msg string
+	if verb == "add" {
+		next = append(current, keys...)
+		var added []string
+		for _, k := range keys {
+			if !slices.Contains(current, k) && !slices.Contains(added, k) {
+				added = append(added, k)
+			}
+		}
+		if len(added) == 0 {
+			fmt.Fprintf(os.Stderr, "entry: secrets: %s: already a recipient; nothing to do\n", file)
+			return exitOK
+		}
+		msg = fmt.Sprintf("added %d %s; %d can decrypt", len(added), plural(len(added), "recipient", "recipients"), len(current)+len(added))
+	} else {
+		for _, k := range keys {
+			if !slices.Contains(current, k) {
+				return secretsFail(file, fmt.Errorf("%s is not a recipient (see 'entry secrets recipients list %s')", k, file))
+			}
+		}
+		for _, r := range current {
+			if !slices.Contains(keys, r) {
+				next = append(next, r)
+			}
+		}
+		if len(next) == 0 {
+			return secretsFail(file, errors.New("cannot remove every recipient: nobody could decrypt the file"))
+		}
+		msg = fmt.Sprintf("removed %d %s; %d can decrypt. The removed keys could read the secrets until now: run 'entry secrets rotate %s' and change the secrets themselves",
+			len(keys), plural(len(keys), "recipient", "recipients"), len(next), file)
+	}
+	vault, err := v.SetRecipients(next)
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	if err := writeFileAtomic(file, vault, 0o644, true, ""); err != nil {
+		return secretsFail(file, err)
+	}
+	fmt.Fprintf(os.Stderr, "entry: secrets: %s: %s\n", file, msg)
+	return exitOK
+}
+
+// ---- rotate ----
+
+const rotateUsage = `Usage: entry secrets rotate FILE
+
+Encrypt every value of FILE under a new random data key, wrapped to the same
+recipients. Do this after removing a recipient (and change the secrets
+themselves, which the removed key could read).
+
+Example:
+  entry secrets rotate config/secrets.yml.enc
+`
+
+func secretsRotate(args []string) int {
+	c := newSecretsCmd("rotate", rotateUsage, true)
+	c.addFormatFlag()
+	file, code := c.parseFile(args)
+	if code >= 0 {
+		return code
+	}
+	v, _, err := c.open(file)
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	vault, err := v.Rotate()
+	if err != nil {
+		return secretsFail(file, err)
+	}
+	if err := writeFileAtomic(file, vault, 0o644, true, ""); err != nil {
+		return secretsFail(file, err)
+	}
+	fmt.Fprintf(os.Stderr, "entry: secrets: %s: %d values re-encrypted under a new data key\n", file, v.Len())
+	return exitOK
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory (renameio): the destination is either untouched or complete.
+// keepMode keeps an existing file's permissions; owner is "user[:group]".
+func writeFileAtomic(path string, data []byte, mode os.FileMode, keepMode bool, owner string) error {
+	opts := []renameio.Option{renameio.WithStaticPermissions(mode)}
+	if keepMode {
+		opts = append(opts, renameio.WithExistingPermissions())
+	}
+	uid, gid, err := lookupOwner(owner)
+	if err != nil {
+		return err
+	}
+	pf, err := renameio.NewPendingFile(path, opts...)
+	if err != nil {
+		return err
+	}
+	defer pf.Cleanup()
+	if _, err := pf.Write(data); err != nil {
+		return err
+	}
+	if owner != "" {
+		if err := pf.Chown(uid, gid); err != nil {
+			return fmt.Errorf("setting owner %s: %v", owner, err)
+		}
+	}
+	return pf.CloseAtomicallyReplace()
+}
+
+// lookupOwner resolves "user", "user:group", "uid" or "uid:gid"; a
+// missing group means the user's primary group.
+func lookupOwner(owner string) (uid, gid int, err error) {
+	if owner == "" {
+		return -1, -1, nil
+	}
+	name, group, hasGroup := strings.Cut(owner, ":")
+	if n, err := strconv.Atoi(name); err == nil {
+		uid, gid = n, -1
+	} else {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return 0, 0, fmt.Errorf("owner %q: no such user", owner)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	if hasGroup {
+		if n, err := strconv.Atoi(group); err == nil {
+			gid = n
+		} else {
+			g, err := user.LookupGroup(group)
+			if err != nil {
+				return 0, 0, fmt.Errorf("owner %q: no such group", owner)
+			}
+			gid, _ = strconv.Atoi(g.Gid)
+		}
+	}
+	return uid, gid, nil
+}
+
+// ---- start-up step ----
+
+// newSecretsStep returns the start-up step that decrypts cfg.Secrets. It is
+// never nil: even with no vault configured it removes ENTRY_AGE_KEY* from
+// the processes' environment, so a key given to the container never reaches
+// them.
+func newSecretsStep(cfg *config.File) (prehook.Step, error) {
+	s := &secretsStep{cfg: cfg.Secrets, configPath: cfg.Path}
+	for i, v := range cfg.Secrets.Vaults {
+		where := fmt.Sprintf("secrets.vaults[%d]", i)
+		switch {
+		case v.Src == "":
+			return nil, fmt.Errorf("%s: %s needs src: the encrypted file", cfg.Path, where)
+		case v.Dst == "" && !v.Env:
+			return nil, fmt.Errorf("%s: %s (%s) needs dst: FILE, env: true, or both", cfg.Path, where, v.Src)
+		}
+		if v.Format != "" {
+			if _, err := secrets.ParseFormat(v.Format); err != nil {
+				return nil, fmt.Errorf("%s: %s: %v", cfg.Path, where, err)
+			}
+		}
+		if _, _, err := lookupOwner(v.Owner); err != nil {
+			return nil, fmt.Errorf("%s: %s: %v", cfg.Path, where, err)
+		}
+	}
+	return s, nil
+}
+
+// secretsStep decrypts the configured vaults at start.
+type secretsStep struct {
+	cfg        config.Secrets
+	configPath string
+	ssm        secrets.ParameterGetter // tests
+}
+
+func (s *secretsStep) Name() string { return "secrets" }
+
+func (s *secretsStep) keySource(env *prehook.Env) secrets.KeySource {
+	return secrets.KeySource{Lookup: env.Lookup, ConfigFile: s.cfg.KeyFile, ConfigSSM: s.cfg.KeySSM, SSM: s.ssm}
+}
+
+func vaultFormat(v config.Vault, data []byte) secrets.Format {
+	if v.Format != "" {
+		f, _ := secrets.ParseFormat(v.Format) // checked by newSecretsStep
+		return f
+	}
+	return secrets.DetectFormat(v.Src, data)
+}
+
+func vaultMode(v config.Vault) os.FileMode {
+	if v.Mode != nil {
+		return os.FileMode(*v.Mode)
+	}
+	return 0o600
+}
+
+// Plan lists each vault and where its plaintext goes, and which key
+// variables are removed, without reading the key or decrypting.
+func (s *secretsStep) Plan(env *prehook.Env) []string {
+	var lines []string
+	if len(s.cfg.Vaults) > 0 {
+		lines = append(lines, "key from "+s.keySource(env).Describe())
+	}
+	for _, v := range s.cfg.Vaults {
+		var to []string
+		if v.Dst != "" {
+			d := fmt.Sprintf("%s (mode %04o", v.Dst, vaultMode(v))
+			if v.Owner != "" {
+				d += ", owner " + v.Owner
+			}
+			to = append(to, d+")")
+		}
+		if v.Env {
+			e := "environment"
+			if data, err := os.ReadFile(v.Src); err != nil {
+				e += " (cannot read " + v.Src + ": " + errors.Unwrap(err).Error() + ")"
+			} else if keys, err := secrets.TopLevelKeys(vaultFormat(v, data), data); err == nil {
+				e += ": " + strings.Join(keys, ", ")
+			}
+			to = append(to, e)
+		}
+		lines = append(lines, fmt.Sprintf("decrypt %s -> %s", v.Src, strings.Join(to, " and ")))
+	}
+	if set := setKeyVars(env); len(set) > 0 {
+		lines = append(lines, "unset "+strings.Join(set, ", ")+" for the processes")
+	}
+	return lines
+}
+
+func setKeyVars(env *prehook.Env) []string {
+	var set []string
+	for _, k := range secrets.KeyEnvVars {
+		if _, ok := env.Lookup(k); ok {
+			set = append(set, k)
+		}
+	}
+	return set
+}
+
+// decrypted is one vault opened in memory, not yet written anywhere.
+type decrypted struct {
+	v     config.Vault
+	plain []byte
+	env   []secrets.KeyValue
+	n     int
+}
+
+// Run decrypts every vault in memory first, so that a bad vault leaves no
+// destination written, then writes the files atomically, exports the
+// variables and removes the key variables from env.
+func (s *secretsStep) Run(ctx context.Context, env *prehook.Env, log prehook.Logger) error {
+	defer func() {
+		for _, k := range secrets.KeyEnvVars {
+			env.Unset(k)
+		}
+	}()
+	if len(s.cfg.Vaults) == 0 {
+		return nil
+	}
+	ks := s.keySource(env)
+	ids, desc, err := ks.Identities(ctx)
+	if err != nil {
+		return fmt.Errorf("key: %v", err)
+	}
+	var done []decrypted
+	for _, v := range s.cfg.Vaults {
+		data, err := os.ReadFile(v.Src)
+		if err != nil {
+			return fmt.Errorf("%s: %v", v.Src, errors.Unwrap(err))
+		}
+		vault, err := secrets.Open(vaultFormat(v, data), data, ids)
+		if err != nil {
+			return fmt.Errorf("%s: %v", v.Src, err)
+		}
+		d := decrypted{v: v, n: vault.Len()}
+		if v.Dst != "" {
+			if d.plain, err = vault.Plaintext(); err != nil {
+				return fmt.Errorf("%s: %v", v.Src, err)
+			}
+		}
+		if v.Env {
+			if d.env, err = vault.Env(); err != nil {
+				return fmt.Errorf("%s: %v", v.Src, err)
+			}
+		}
+		done = append(done, d)
+	}
+	for _, d := range done {
+		if d.v.Dst == "" {
+			continue
+		}
+		if dir := filepath.Dir(d.v.Dst); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("%s: %v", d.v.Dst, err)
+			}
+		}
+		if err := writeFileAtomic(d.v.Dst, d.plain, vaultMode(d.v), false, d.v.Owner); err != nil {
+			return fmt.Errorf("%s: %v", d.v.Dst, err)
+		}
+	}
+	for _, d := range done {
+		var to []string
+		if d.v.Dst != "" {
+			to = append(to, fmt.Sprintf("%s (mode %04o)", d.v.Dst, vaultMode(d.v)))
+		}
+		if d.v.Env {
+			names := make([]string, len(d.env))
+			for i, kv := range d.env {
+				env.Set(kv.Key, kv.Value)
+				names[i] = kv.Key
+			}
+			to = append(to, "environment: "+strings.Join(names, ", "))
+		}
+		log("secrets: %s -> %s (%d values, key from %s)", d.v.Src, strings.Join(to, " and "), d.n, desc)
+	}
+	return nil
+}
