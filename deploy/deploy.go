@@ -127,18 +127,15 @@ func (d *Deployer) out(format string, args ...any) {
 	fmt.Fprintf(d.Out, format+"\n", args...)
 }
 
-func (d *Deployer) poll() (time.Duration, time.Duration) {
-	lo, hi := d.PollInterval, d.PollMax
+func (d *Deployer) poll() (lo, hi time.Duration) {
+	lo, hi = d.PollInterval, d.PollMax
 	if lo <= 0 {
 		lo = DefaultPollInterval
 	}
-	if hi < lo {
-		hi = max(lo, DefaultPollMax)
-		if d.PollInterval > 0 && d.PollMax <= 0 {
-			hi = lo
-		}
+	if hi <= 0 {
+		hi = 3 * lo
 	}
-	return lo, hi
+	return lo, max(lo, hi)
 }
 
 // Deploy runs the whole flow: build and register the new revisions, run

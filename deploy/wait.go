@@ -208,6 +208,12 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 					d.out("%s", w.state)
 					w.last, w.lastPrint = w.state, time.Now()
 				}
+				if w.state == w.last && time.Since(w.lastPrint) >= heartbeat {
+					// Long rollouts: show a sign of life for CI systems
+					// that kill silent jobs.
+					d.out("%s (still waiting)", strings.ReplaceAll(w.state, "\n", "; "))
+					w.lastPrint = time.Now()
+				}
 				if ferr != nil {
 					return fmt.Errorf("%s: %v", w.name, ferr)
 				}
@@ -231,6 +237,9 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 		}
 	}
 }
+
+// heartbeat is how often an unchanged state is printed again.
+const heartbeat = time.Minute
 
 // errInterrupted marks a wait cut short by the caller (a signal), as
 // opposed to the timeout.
