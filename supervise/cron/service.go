@@ -12,9 +12,9 @@ import (
 )
 
 // DefaultStopTimeout is how long running jobs get between the stop signal
-// and SIGKILL when the process sets no stop_timeout. It matches
-// supervisord's stopwaitsecs and leaves room inside ECS's 30s stop timeout.
-const DefaultStopTimeout = 10 * time.Second
+// and SIGKILL when the process sets no stop_timeout: the supervisor's
+// default, which leaves room inside ECS's 30s stop timeout.
+const DefaultStopTimeout = supervise.DefaultStopTimeout
 
 // maxSleep caps one sleep of the scheduler so that a step of the wall clock
 // (an NTP correction, a resumed host) is noticed within a minute. It costs

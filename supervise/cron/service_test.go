@@ -58,6 +58,27 @@ func (c *fakeClock) NewTimer(d time.Duration) Timer {
 	return t
 }
 
+// waitTimers waits (bounded) until n timers are pending, so that an
+// Advance cannot slip in before the service has armed a timer.
+func (c *fakeClock) waitTimers(t *testing.T, n int) {
+	t.Helper()
+	for range 200 {
+		c.mu.Lock()
+		pending := 0
+		for _, tm := range c.timers {
+			if !tm.done {
+				pending++
+			}
+		}
+		c.mu.Unlock()
+		if pending >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d timers pending", n)
+}
+
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -273,8 +294,10 @@ func TestServiceTimeout(t *testing.T) {
 	clock, stop := startService(t, "# report\n# entry: timeout=5s\n0 1 10 * * * * ./report\n", sp)
 	clock.Advance(9 * time.Minute)
 	c := sp.next(t)
+	clock.waitTimers(t, 2) // the next run and the timeout
 	clock.Advance(5 * time.Second)
 	sp.waitLog(t, "report: still running after its timeout of 5s; sending SIGTERM to pid 1001's process group")
+	clock.waitTimers(t, 2) // the next run and the stop timeout
 	clock.Advance(10 * time.Second)
 	sp.waitLog(t, "report: pid 1001 still running 10s after SIGTERM; sending SIGKILL to its process group")
 	sp.waitLog(t, "report: pid 1001 killed by SIGKILL after 15s (exit code 137)")
