@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 )
 
 // DefaultRegion is the region used when neither Options nor the AWS
@@ -39,7 +40,9 @@ type Client struct {
 // NewClient loads the AWS configuration and returns a client. It does not
 // reach the network: credentials are resolved on first use.
 func NewClient(ctx context.Context, o Options) (*Client, error) {
-	var load []func(*awsconfig.LoadOptions) error
+	// entry reports failures itself, one line each; the SDK's own log
+	// lines (IMDS fallbacks, skipped checksums) would only add noise.
+	load := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(logging.Nop{})}
 	if o.Region != "" {
 		load = append(load, awsconfig.WithRegion(o.Region))
 	}
@@ -54,9 +57,6 @@ func NewClient(ctx context.Context, o Options) (*Client, error) {
 		if o.Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.Endpoint)
 		}
-		// Objects uploaded by other tools may carry no checksum; that is
-		// not worth a line on every start.
-		so.DisableLogOutputChecksumValidationSkipped = true
 		switch {
 		case o.PathStyle != nil:
 			so.UsePathStyle = *o.PathStyle

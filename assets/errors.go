@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ const (
 	BadCredentials        // S3 rejected the credentials
 	Interrupted           // the caller cancelled (a signal during start-up)
 	Unavailable           // transient errors outlasted the retries
+	Unreachable           // no connection to the endpoint
 )
 
 // An Error is a failed push or fetch. Its message is the whole line a user
@@ -94,6 +96,18 @@ func classify(ctx context.Context, err error, obj Object, op operation) *Error {
 		}
 		return newError(Other, obj, err, "%s: S3 answered %s", obj, describeAPIError(err, api))
 	}
+	var dial *net.OpError
+	if errors.As(err, &dial) && dial.Op == "dial" {
+		host := ""
+		if dial.Addr != nil {
+			host = " " + dial.Addr.String()
+		}
+		var dns *net.DNSError
+		if errors.As(err, &dns) {
+			host = " " + dns.Name
+		}
+		return newError(Unreachable, obj, err, "%s: cannot connect to S3 at%s: %v (check the endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or assets.endpoint, and the network)", obj, host, rootCause(dial.Err))
+	}
 	if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "no EC2 IMDS role found") {
 		return newError(NoCredentials, obj, err, "%s: no AWS credentials found (give the task an IAM role, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)", obj)
 	}
@@ -111,4 +125,16 @@ func describeAPIError(err error, api smithy.APIError) string {
 		d += ": " + m
 	}
 	return d
+}
+
+// rootCause returns the innermost error, for short messages such as
+// "connection refused".
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }

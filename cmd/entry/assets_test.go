@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,6 +139,7 @@ func TestAssetsCommand(t *testing.T) {
 		stall := miniotest.NewProxy(t, srv.Addr, func(int) miniotest.Fault {
 			return miniotest.Fault{Kind: miniotest.Stall, AfterBody: 100 << 10}
 		})
+		closedAddr := closedPort(t)
 		denied := srv.Restricted(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject"],"Resource":["arn:aws:s3:::*"]}]}`)
 		cases := []struct {
 			name, yml, sha string
@@ -175,6 +177,17 @@ func TestAssetsCommand(t *testing.T) {
 				name: "checksum mismatch", sha: "tamper1",
 				want: "entry: assets: " + url("production", "tamper1") + ": checksum mismatch: stored sha256 " + strings.Repeat("0", 64) +
 					", downloaded 015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862 (the object was changed or corrupted; push it again; public/packs/manifest.json was left unchanged)\n",
+			},
+			{
+				name: "no credentials", sha: "1111aaa",
+				env:  []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="},
+				want: "entry: assets: " + url("production", "1111aaa") + ": no AWS credentials found (give the task an IAM role, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)\n",
+			},
+			{
+				name: "endpoint unreachable", sha: "1111aaa",
+				env: []string{"AWS_ENDPOINT_URL_S3=http://" + closedAddr},
+				want: "entry: assets: " + url("production", "1111aaa") + ": cannot connect to S3 at " + closedAddr +
+					": connection refused (check the endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or assets.endpoint, and the network)\n",
 			},
 			{
 				name: "no revision",
@@ -285,4 +298,16 @@ func assetsPutObject(t *testing.T, srv *miniotest.Server, bucket, key, body stri
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
