@@ -1,11 +1,11 @@
 package secrets
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -124,18 +124,28 @@ func (m *metadata) macBytes() ([]byte, error) {
 	return b, nil
 }
 
-// finalMAC matches the line every vault ends with.
-var (
-	finalMACYAML   = regexp.MustCompile(`\n[ \t]+mac: [A-Za-z0-9+/]{43}=[ \t]*\n?\z`)
-	finalMACDotenv = regexp.MustCompile(`(^|\n)` + dotenvMetaPrefix + `mac: [A-Za-z0-9+/]{43}=[ \t]*\n?\z`)
-)
+// macLine matches the line every vault ends with (without its indent or
+// dotenv prefix).
+var macLine = regexp.MustCompile(`^mac: [A-Za-z0-9+/]{43}=[ \t]*$`)
+
+// endsWithMAC reports whether the last line of data is the mac line: in
+// YAML indented under entry_secrets, in dotenv after the metadata prefix.
+func endsWithMAC(f Format, data []byte) bool {
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	last := data[bytes.LastIndexByte(data, '\n')+1:]
+	if f == Dotenv {
+		rest, ok := bytes.CutPrefix(last, []byte(dotenvMetaPrefix))
+		return ok && macLine.Match(rest)
+	}
+	rest := bytes.TrimLeft(last, " \t")
+	return len(rest) < len(last) && macLine.Match(rest)
+}
 
 // looksLikeVault reports whether data carries any sign of being a vault.
 func looksLikeVault(data []byte) bool {
-	s := string(data)
-	return strings.Contains(s, encPrefix) ||
-		strings.HasPrefix(s, metaKey+":") || strings.Contains(s, "\n"+metaKey+":") ||
-		strings.HasPrefix(s, dotenvMetaPrefix) || strings.Contains(s, "\n"+dotenvMetaPrefix)
+	return bytes.Contains(data, []byte(encPrefix)) ||
+		bytes.HasPrefix(data, []byte(metaKey+":")) || bytes.Contains(data, []byte("\n"+metaKey+":")) ||
+		bytes.HasPrefix(data, []byte(dotenvMetaPrefix)) || bytes.Contains(data, []byte("\n"+dotenvMetaPrefix))
 }
 
 // checkComplete returns ErrNotEncrypted for a plain file and ErrTruncated
@@ -144,11 +154,7 @@ func checkComplete(f Format, data []byte) error {
 	if !looksLikeVault(data) {
 		return fmt.Errorf("%w: the file has no ENC[...] values and no %s metadata (encrypt it with 'entry secrets encrypt')", ErrNotEncrypted, metaKey)
 	}
-	re := finalMACYAML
-	if f == Dotenv {
-		re = finalMACDotenv
-	}
-	if !re.Match(data) {
+	if !endsWithMAC(f, data) {
 		return fmt.Errorf("%w: the file does not end with its %s mac line (restore it from version control)", ErrTruncated, metaKey)
 	}
 	return nil
