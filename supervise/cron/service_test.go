@@ -315,6 +315,7 @@ func TestServiceShutdownStopsRunsAndStartsNoMore(t *testing.T) {
 	clock, stop := startService(t, "# tick\n*/1 * * * * * * sleep 10\n@reboot echo boot\n", sp)
 	boot := sp.next(t)
 	boot.end(supervise.ExitStatus{})
+	sp.waitLog(t, "line3: pid 1001 exited with code 0")
 	clock.Advance(time.Second)
 	c := sp.next(t)
 	if err := stop(); err != nil {
