@@ -13,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/entryhq/entry/config"
 	"github.com/entryhq/entry/internal/miniotest"
+	"github.com/entryhq/entry/prehook"
 )
 
 // TestAssetsCommand runs `entry assets` and the start-up step as whole
@@ -310,4 +312,77 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// TestAssetsStepPlan checks how the step resolves the environment and the
+// revision, without the network.
+func TestAssetsStepPlan(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir) // the REVISION file is read from the working directory
+	cfg, err := config.Parse("entry.yml", []byte(`
+assets:
+  bucket: b
+  prefix: p
+  revision: fromconfig
+  manifests:
+    - dst: public/packs/manifest.json
+    - name: sprockets-manifest.json
+      dst: public/assets/.sprockets-manifest-00000000000000000000000000000000.json
+  fetch:
+    - src: s3://other/{env}/{sha}/settings.json
+      dst: config/settings-{env}.json
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step, err := newAssetsStep(cfg)
+	if err != nil || step == nil {
+		t.Fatalf("step %v, err %v", step, err)
+	}
+	plan := func(env ...string) string { return strings.Join(step.Plan(prehook.EnvFromList(env)), "\n") }
+
+	want := `fetch s3://b/p/production/fromconfig/manifest.json -> public/packs/manifest.json (RAILS_ENV=production, revision fromconfig)
+fetch s3://b/p/production/fromconfig/sprockets-manifest.json -> public/assets/.sprockets-manifest-00000000000000000000000000000000.json (RAILS_ENV=production, revision fromconfig)
+fetch s3://other/production/fromconfig/settings.json -> config/settings-production.json (RAILS_ENV=production, revision fromconfig)`
+	if got := plan("RAILS_ENV=production"); got != want {
+		t.Errorf("revision from config:\n%s\nwant\n%s", got, want)
+	}
+	writeFiles(t, dir, map[string]string{"REVISION": "fromfile\n"})
+	if got := plan("RAILS_ENV=production"); !strings.Contains(got, "/production/fromfile/manifest.json") {
+		t.Errorf("the REVISION file does not win over config:\n%s", got)
+	}
+	if got := plan("RAILS_ENV=staging", "ENTRY_REVISION=fromenv"); !strings.Contains(got, "s3://b/p/staging/fromenv/manifest.json") {
+		t.Errorf("ENTRY_REVISION does not win over the REVISION file:\n%s", got)
+	}
+	if got := plan("RAILS_ENV=development", "ENTRY_REVISION=x"); got != "bypassed: RAILS_ENV=development is in assets.skip_envs" {
+		t.Errorf("development: %s", got)
+	}
+	if got := plan("RAILS_ENV=production", "ENTRY_REVISION=a/b"); got != `cannot run: assets.manifests[0]: revision "a/b": use only letters, digits, '.', '_' and '-'` {
+		t.Errorf("bad revision: %s", got)
+	}
+
+	// Another variable, other skip list.
+	cfg.Assets.EnvVar, cfg.Assets.SkipEnvs = "APP_ENV", []string{"review"}
+	step, _ = newAssetsStep(cfg)
+	if got := plan("APP_ENV=review"); got != "bypassed: APP_ENV=review is in assets.skip_envs" {
+		t.Errorf("APP_ENV=review: %s", got)
+	}
+	if got := plan("APP_ENV=development", "RAILS_ENV=review"); !strings.Contains(got, "/development/fromfile/") {
+		t.Errorf("APP_ENV=development is not skipped by skip_envs [review]:\n%s", got)
+	}
+
+	// Nothing configured: no step at all.
+	if step, err := newAssetsStep(&config.File{}); step != nil || err != nil {
+		t.Errorf("empty section: step %v, err %v", step, err)
+	}
+}
+
+func TestConfigCheckShowsTheAssetsPlan(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "assets:\n  bucket: b\n  manifests:\n    - dst: public/packs/manifest.json\n"})
+	r := runEntry(t, dir, []string{"RAILS_ENV=production", "ENTRY_REVISION=abc123"}, "config", "check", "--", "true")
+	want := "assets: fetch s3://b/production/abc123/manifest.json -> public/packs/manifest.json (RAILS_ENV=production, revision abc123)"
+	if r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("code %d\nstdout %s\nstderr %s\nwant a line %q", r.code, r.stdout, r.stderr, want)
+	}
 }
