@@ -373,6 +373,19 @@ func TestFetchFailuresLeaveDestinationUntouched(t *testing.T) {
 			msg:     "assets: %[1]s: timed out after 1s (raise --timeout or assets.timeout, or check the network path to S3)",
 		},
 		{
+			name:  "server never answers (the cache's HEAD times out)",
+			obj:   inPrefix("hang.json"),
+			setup: put(`{}`, nil),
+			endpoint: func(t *testing.T, s *miniotest.Server) string {
+				return miniotest.NewProxy(t, s.Addr, func(int) miniotest.Fault {
+					return miniotest.Fault{Kind: miniotest.Hang}
+				}).Endpoint
+			},
+			timeout: time.Second,
+			kind:    assets.Timeout,
+			msg:     "assets: %[1]s: timed out after 1s (raise --timeout or assets.timeout, or check the network path to S3)",
+		},
+		{
 			name:  "server keeps answering 503",
 			obj:   inPrefix("unavailable.json"),
 			setup: put(`{}`, nil),

@@ -120,7 +120,7 @@ func (c *Client) download(ctx context.Context, it Item, o FetchOptions) (Fetched
 	op := operation{action: "s3:GetObject", timeout: o.Timeout}
 	if o.Cache {
 		if local, err := fileSHA256(it.Dst); err == nil {
-			stored, err := c.storedChecksum(ctx, it.Object)
+			stored, err := c.storedChecksum(ctx, it.Object, op)
 			switch {
 			case err == nil && stored == local:
 				r.SHA256, r.Verified, r.Cached = local, true, true

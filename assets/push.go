@@ -115,9 +115,9 @@ func (c *Client) Push(ctx context.Context, file string, obj Object, o PushOption
 		// A server without conditional writes: look first, then write.
 		// Another writer may slip in between; the last write wins, as
 		// without --if-absent.
-		stored, herr := c.storedChecksum(ctx, obj)
+		stored, herr := c.storedChecksum(ctx, obj, op)
 		if herr != nil && !IsKind(herr, NotFound) {
-			return Pushed{}, classify(ctx, herr, obj, op)
+			return Pushed{}, herr
 		}
 		if herr == nil {
 			p.Status = keptStatus(stored, p.SHA256)
@@ -132,9 +132,9 @@ func (c *Client) Push(ctx context.Context, file string, obj Object, o PushOption
 	default:
 		return Pushed{}, classify(ctx, err, obj, op)
 	}
-	stored, err := c.storedChecksum(ctx, obj)
+	stored, err := c.storedChecksum(ctx, obj, operation{action: "s3:GetObject", timeout: timeout})
 	if err != nil {
-		return Pushed{}, classify(ctx, err, obj, operation{action: "s3:GetObject", timeout: timeout})
+		return Pushed{}, err
 	}
 	p.Status = keptStatus(stored, p.SHA256)
 	return p, nil
@@ -148,15 +148,16 @@ func keptStatus(stored, local string) PushStatus {
 }
 
 // storedChecksum returns the SHA-256 (hex) recorded for obj, or "" when it
-// has none, with a HEAD request.
-func (c *Client) storedChecksum(ctx context.Context, obj Object) (string, error) {
+// has none, with a HEAD request. Its error is an *Error; op describes the
+// operation for it.
+func (c *Client) storedChecksum(ctx context.Context, obj Object, op operation) (string, error) {
 	out, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket:       aws.String(obj.Bucket),
 		Key:          aws.String(obj.Key),
 		ChecksumMode: types.ChecksumModeEnabled,
 	})
 	if err != nil {
-		return "", classify(ctx, err, obj, operation{action: "s3:GetObject"})
+		return "", classify(ctx, err, obj, op)
 	}
 	return storedSHA256(out.Metadata, out.ChecksumSHA256), nil
 }

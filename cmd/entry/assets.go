@@ -284,7 +284,7 @@ func (s *assetsStep) Name() string { return "assets" }
 // items lists what to fetch for env and sha.
 func (s *assetsStep) items(env, sha string) ([]assets.Item, error) {
 	layout := assets.Layout{Bucket: s.cfg.Bucket, Prefix: s.cfg.Prefix, Key: s.cfg.Key}
-	context := fmt.Sprintf("%s=%s, revision %s", s.envVar, env, sha)
+	chosenFor := fmt.Sprintf("%s=%s, revision %s", s.envVar, env, sha)
 	var items []assets.Item
 	for i, m := range s.cfg.Manifests {
 		place := fmt.Sprintf("assets.manifests[%d]", i)
@@ -304,7 +304,7 @@ func (s *assetsStep) items(env, sha string) ([]assets.Item, error) {
 			return nil, fmt.Errorf("%s: %v", place, err)
 		}
 		items = append(items, assets.Item{
-			Object: obj, Dst: dst, JSON: true, What: "manifest", Context: context,
+			Object: obj, Dst: dst, JSON: true, What: "manifest", Context: chosenFor,
 			Hint: "was 'entry assets push' run for this commit?",
 		})
 	}
@@ -329,7 +329,7 @@ func (s *assetsStep) items(env, sha string) ([]assets.Item, error) {
 			return nil, fmt.Errorf("%s: dst %v", place, err)
 		}
 		items = append(items, assets.Item{
-			Object: obj, Dst: dst, JSON: strings.HasSuffix(dst, ".json"), What: "file", Context: context,
+			Object: obj, Dst: dst, JSON: strings.HasSuffix(dst, ".json"), What: "file", Context: chosenFor,
 			Hint: "upload it, or fix assets.fetch in entry.yml",
 		})
 	}

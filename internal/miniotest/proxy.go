@@ -26,6 +26,9 @@ const (
 	Stall
 	// Cut is Stall, but closes the connection instead of holding it.
 	Cut
+	// Hang reads the request and never answers, holding the connection
+	// open until the client gives up.
+	Hang
 )
 
 // A Fault says what to do to a connection.
@@ -143,6 +146,10 @@ func (p *Proxy) handle(client net.Conn, f Fault) {
 			`<Error><Code>ServiceUnavailable</Code><Message>Please reduce your request rate.</Message></Error>`
 		fmt.Fprintf(client, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"+
 			"Content-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+		return
+	}
+	if f.Kind == Hang {
+		io.Copy(io.Discard, client)
 		return
 	}
 	server, err := net.Dial("tcp", p.upstream)
