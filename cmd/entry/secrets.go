@@ -819,6 +819,13 @@ func (s *secretsStep) Run(ctx context.Context, env *prehook.Env, log prehook.Log
 			env.Unset(k)
 		}
 	}()
+	if err := s.run(ctx, env, log); err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	return nil
+}
+
+func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Logger) error {
 	if len(s.cfg.Vaults) == 0 {
 		return nil
 	}
@@ -874,9 +881,9 @@ func (s *secretsStep) Run(ctx context.Context, env *prehook.Env, log prehook.Log
 				env.Set(kv.Key, kv.Value)
 				names[i] = kv.Key
 			}
-			to = append(to, "environment: "+strings.Join(names, ", "))
+			to = append(to, "environment ("+strings.Join(names, ", ")+")")
 		}
-		log("secrets: %s -> %s (%d values, key from %s)", d.v.Src, strings.Join(to, " and "), d.n, desc)
+		log("secrets: %s -> %s: %d %s, key from %s", d.v.Src, strings.Join(to, " and "), d.n, plural(d.n, "value", "values"), desc)
 	}
 	return nil
 }

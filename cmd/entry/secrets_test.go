@@ -501,9 +501,9 @@ func TestSecretsStep(t *testing.T) {
 		}
 	}
 	wantLogs := []string{
-		"secrets: config/secrets.yml.enc -> run/secrets/secrets.yml (mode 0600) (4 values, key from ENTRY_AGE_KEY)",
-		"secrets: config/app.env.enc -> environment: DATABASE_URL, SECRET_KEY_BASE (2 values, key from ENTRY_AGE_KEY)",
-		"secrets: config/app.env.enc -> run/app.env (mode 0640) and environment: DATABASE_URL, SECRET_KEY_BASE (2 values, key from ENTRY_AGE_KEY)",
+		"secrets: config/secrets.yml.enc -> run/secrets/secrets.yml (mode 0600): 4 values, key from ENTRY_AGE_KEY",
+		"secrets: config/app.env.enc -> environment (DATABASE_URL, SECRET_KEY_BASE): 2 values, key from ENTRY_AGE_KEY",
+		"secrets: config/app.env.enc -> run/app.env (mode 0640) and environment (DATABASE_URL, SECRET_KEY_BASE): 2 values, key from ENTRY_AGE_KEY",
 	}
 	if !slices.Equal(logs, wantLogs) {
 		t.Errorf("logs:\n%s\nwant\n%s", strings.Join(logs, "\n"), strings.Join(wantLogs, "\n"))
@@ -543,7 +543,7 @@ func TestSecretsStepFailureWritesNothing(t *testing.T) {
 	logf := func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }
 	env := prehook.EnvFromList([]string{"ENTRY_AGE_KEY=" + keyOnly(f.key)})
 	err = step.Run(context.Background(), env, logf)
-	want := "config/bad.yml.enc: truncated: the file does not end with its entry_secrets mac line (restore it from version control)"
+	want := "secrets: config/bad.yml.enc: truncated: the file does not end with its entry_secrets mac line (restore it from version control)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %s", err, want)
 	}
@@ -565,7 +565,7 @@ func TestSecretsStepFailureWritesNothing(t *testing.T) {
 	env = prehook.EnvFromList(nil)
 	cfg.Secrets.Vaults = cfg.Secrets.Vaults[:1]
 	step, _ = newSecretsStep(cfg)
-	if err := step.Run(context.Background(), env, logf); err == nil || err.Error() != "key: no age key (set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM, or give --key-file)" {
+	if err := step.Run(context.Background(), env, logf); err == nil || err.Error() != "secrets: key: no age key (set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM, or give --key-file)" {
 		t.Errorf("no key: %v", err)
 	}
 
@@ -583,4 +583,52 @@ func TestSecretsStepFailureWritesNothing(t *testing.T) {
 			t.Errorf("%q: %v, want %s", c.yml, err, c.want)
 		}
 	}
+}
+
+// TestSecretsStartUpThroughBinary runs the real ENTRYPOINT: the vaults are
+// decrypted before the command, which sees the exported variables but no
+// key variable, and no line entry prints holds a secret or the key.
+func TestSecretsStartUpThroughBinary(t *testing.T) {
+	f := newSecretsFixture(t)
+	writeFiles(t, f.dir, map[string]string{
+		"config/app.env": "DATABASE_URL=postgres://u:hunter2-xyzzy@db/app\nSECRET_KEY_BASE=tok-9f8e7d6c\n",
+		"entry.yml": `secrets:
+  key_file: keys/dev.key
+  vaults:
+    - {src: config/secrets.yml.enc, dst: run/secrets.yml}
+    - {src: config/app.env.enc, env: true}
+hooks:
+  - test "${#SECRET_KEY_BASE}" = 12
+`,
+	})
+	if r := runEntry(t, f.dir, f.env, "secrets", "encrypt", "config/app.env", "-r", f.pub); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	os.Rename(filepath.Join(f.dir, "config/app.env"), filepath.Join(f.dir, "config/app.env.enc"))
+	script := `printf 'db=%s\n' "$DATABASE_URL"; env | grep '^ENTRY_AGE' || echo no-key-vars; cat run/secrets.yml | grep -c hunter2-xyzzy`
+	env := append(slices.Clone(f.env), "ENTRY_AGE_KEY="+keyOnly(f.key), "ENTRY_AGE_KEY_FILE=/nonexistent", "ENTRY_AGE_KEY_SSM=/x")
+	r := runEntry(t, f.dir, env, "--", "/bin/sh", "-c", script)
+	if r.code != 0 || r.stdout != "db=postgres://u:hunter2-xyzzy@db/app\nno-key-vars\n1\n" {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	wantLog := "entry: secrets: config/secrets.yml.enc -> run/secrets.yml (mode 0600): 4 values, key from ENTRY_AGE_KEY\n" +
+		"entry: secrets: config/app.env.enc -> environment (DATABASE_URL, SECRET_KEY_BASE): 2 values, key from ENTRY_AGE_KEY\n"
+	if !strings.HasPrefix(r.stderr, wantLog) {
+		t.Errorf("stderr:\n%s\nwant it to start with\n%s", r.stderr, wantLog)
+	}
+	assertNoLeak(t, "start-up stderr", r.stderr, keyOnly(f.key), "postgres://u:")
+
+	// A tampered vault stops start-up: the command never runs and the
+	// previous plaintext stays.
+	vault := f.read(t, "config/secrets.yml.enc")
+	writeFiles(t, f.dir, map[string]string{"config/secrets.yml.enc": strings.Replace(vault, "database:", "db:", 1)})
+	r = runEntry(t, f.dir, env, "--", "/bin/sh", "-c", "echo ran")
+	want := "entry: secrets: config/secrets.yml.enc: tampered: value /db/password does not decrypt (it was changed, or moved here from another key)\n"
+	if r.code != 1 || r.stdout != "" || r.stderr != want {
+		t.Errorf("tampered: exit %d stdout %q stderr:\n%s\nwant\n%s", r.code, r.stdout, r.stderr, want)
+	}
+	if got := f.read(t, "run/secrets.yml"); got != fixtureYAML {
+		t.Errorf("the previous plaintext changed: %q", got)
+	}
+	assertNoTempFiles(t, f.dir)
 }
