@@ -74,10 +74,10 @@ func newAssetsFlags(sub string) (*flagSet, *assetsFlags) {
 	fs.StringVar(&af.key, "key", "", "key template below the prefix, with {env}, {sha} and {name} (default assets.key, else "+assets.DefaultKey+")")
 	fs.StringVar(&af.env, "env", "", "environment, the {env} of the key (fetch: default $RAILS_ENV or assets.env_var)")
 	fs.StringVar(&af.sha, "sha", "", "commit, the {sha} of the key (fetch: default $ENTRY_REVISION, the REVISION file, assets.revision)")
-	fs.DurationVar(&af.timeout, "timeout", assets.DefaultTimeout, "total time allowed, retries included (default assets.timeout, else 30s)")
+	fs.DurationVar(&af.timeout, "timeout", assets.DefaultTimeout, "total time allowed, retries included (push: per file); assets.timeout when not given")
 	fs.StringVar(&af.region, "region", "", "AWS region (default assets.region, else the SDK's: AWS_REGION, ~/.aws/config)")
 	fs.StringVar(&af.endpoint, "endpoint", "", "S3 endpoint URL (default assets.endpoint, else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)")
-	fs.StringVar(&af.pathStr, "path-style", "auto", "path-style addressing: true, false, or auto (true exactly when a custom endpoint is set)")
+	fs.StringVar(&af.pathStr, "path-style", "auto", "path-style addressing: true, false, or auto: true exactly when a custom endpoint is set")
 	return fs, af
 }
 
