@@ -345,6 +345,7 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 	}
 	defer s.devNull.Close()
 	s.reaper = newReaper()
+	trimMemory()
 
 	// A signal that arrived during start-up is handled before anything
 	// starts: a TERM then means nothing is started at all.
