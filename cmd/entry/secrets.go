@@ -752,6 +752,28 @@ func vaultFormat(v config.Vault, data []byte) secrets.Format {
 	return secrets.DetectFormat(v.Src, data)
 }
 
+// expandVault replaces $VAR and ${VAR} in src and dst with values from
+// env, so one entry.yml can name a vault per RAILS_ENV. An unset variable
+// is an error rather than an empty path segment.
+func expandVault(v config.Vault, env *prehook.Env) (config.Vault, error) {
+	var missing []string
+	expand := func(s string) string {
+		return os.Expand(s, func(k string) string {
+			val, ok := env.Lookup(k)
+			if !ok || val == "" {
+				missing = append(missing, k)
+			}
+			return val
+		})
+	}
+	src, dst := expand(v.Src), expand(v.Dst)
+	if len(missing) > 0 {
+		return v, fmt.Errorf("%s: $%s is not set (the vault path uses it)", v.Src, missing[0])
+	}
+	v.Src, v.Dst = src, dst
+	return v, nil
+}
+
 func vaultMode(v config.Vault) os.FileMode {
 	if v.Mode != nil {
 		return os.FileMode(*v.Mode)
@@ -767,6 +789,11 @@ func (s *secretsStep) Plan(env *prehook.Env) []string {
 		lines = append(lines, "key from "+s.keySource(env).Describe())
 	}
 	for _, v := range s.cfg.Vaults {
+		v, err := expandVault(v, env)
+		if err != nil {
+			lines = append(lines, "cannot decrypt "+err.Error())
+			continue
+		}
 		var to []string
 		if v.Dst != "" {
 			d := fmt.Sprintf("%s (mode %04o", v.Dst, vaultMode(v))
@@ -836,6 +863,10 @@ func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Log
 	}
 	var done []decrypted
 	for _, v := range s.cfg.Vaults {
+		v, err := expandVault(v, env)
+		if err != nil {
+			return err
+		}
 		data, err := os.ReadFile(v.Src)
 		if err != nil {
 			return fmt.Errorf("%s: %v", v.Src, errors.Unwrap(err))

@@ -632,3 +632,29 @@ hooks:
 	}
 	assertNoTempFiles(t, f.dir)
 }
+
+// TestSecretsStepExpandsPaths: one entry.yml names a vault per environment.
+func TestSecretsStepExpandsPaths(t *testing.T) {
+	f := newSecretsFixture(t)
+	t.Chdir(f.dir)
+	cfg, err := config.Parse("entry.yml", []byte("secrets:\n  vaults:\n    - {src: 'config/${VAULT}.yml.enc', dst: 'run/$VAULT.yml'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step, _ := newSecretsStep(cfg)
+	env := prehook.EnvFromList([]string{"VAULT=secrets", "ENTRY_AGE_KEY=" + keyOnly(f.key)})
+	if plan := step.Plan(env); len(plan) != 3 || plan[1] != "decrypt config/secrets.yml.enc -> run/secrets.yml (mode 0600)" {
+		t.Errorf("plan: %q", plan)
+	}
+	if err := step.Run(context.Background(), env, func(string, ...any) {}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.read(t, "run/secrets.yml"); got != fixtureYAML {
+		t.Errorf("dst: %q", got)
+	}
+	env = prehook.EnvFromList([]string{"ENTRY_AGE_KEY=" + keyOnly(f.key)})
+	err = step.Run(context.Background(), env, func(string, ...any) {})
+	if want := "secrets: config/${VAULT}.yml.enc: $VAULT is not set (the vault path uses it)"; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
