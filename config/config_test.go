@@ -139,9 +139,9 @@ func TestEmptyFile(t *testing.T) {
 
 func TestDefaultRoleName(t *testing.T) {
 	for src, want := range map[string]string{
-		"roles: {job: {a: x}, web: {a: x}}":                   "web",
-		"roles: {job: {a: x}}":                                "job",
-		"roles: {job: {a: x}, api: {a: x}}":                   "",
+		"roles: {job: {a: x}, web: {a: x}}":                    "web",
+		"roles: {job: {a: x}}":                                 "job",
+		"roles: {job: {a: x}, api: {a: x}}":                    "",
 		"default_role: api\nroles: {job: {a: x}, api: {a: x}}": "api",
 	} {
 		f, err := Parse("entry.yml", []byte(src))
