@@ -53,14 +53,15 @@ func (m *FileMode) UnmarshalYAML(n *yaml.Node) error {
 
 // Render lists the templates rendered at start (see docs/render.md).
 type Render struct {
-	// Strict makes ENV['X'] on an unset variable an error; nil means the
-	// default of the start-up pipeline.
+	// Strict makes ENV['X'] on an unset variable an error where its value
+	// is used; nil means false, Ruby's behaviour (see docs/render.md).
 	Strict    *bool      `yaml:"strict"`
 	Templates []Template `yaml:"templates"`
 }
 
-// A Template maps a source to a destination: a file to a file, or a glob to
-// a directory (the .erb suffix dropped).
+// A Template maps a source to a destination: a file to a file, or a glob
+// or directory to a directory (the .erb suffix dropped). Mode defaults to
+// the template's; Owner is user, user:group or :group.
 type Template struct {
 	Src   string    `yaml:"src"`
 	Dst   string    `yaml:"dst"`
