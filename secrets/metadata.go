@@ -131,8 +131,8 @@ var macLine = regexp.MustCompile(`^mac: [A-Za-z0-9+/]{43}=[ \t]*$`)
 // endsWithMAC reports whether the last line of data is the mac line: in
 // YAML indented under entry_secrets, in dotenv after the metadata prefix.
 func endsWithMAC(f Format, data []byte) bool {
-	data = bytes.TrimSuffix(data, []byte("\n"))
-	last := data[bytes.LastIndexByte(data, '\n')+1:]
+	data = bytes.TrimRight(data, "\r\n") // CRLF from a Windows checkout is fine
+	last := bytes.TrimRight(data[bytes.LastIndexByte(data, '\n')+1:], "\r")
 	if f == Dotenv {
 		rest, ok := bytes.CutPrefix(last, []byte(dotenvMetaPrefix))
 		return ok && macLine.Match(rest)

@@ -670,3 +670,21 @@ func TestEnvNeedsFlatFile(t *testing.T) {
 		t.Errorf("env = %v, %v", kv, err)
 	}
 }
+
+func TestCRLFVault(t *testing.T) {
+	a, ra := testKey(t)
+	for _, f := range []Format{YAML, Dotenv} {
+		src := "A: x\nB: y\n"
+		if f == Dotenv {
+			src = "A=x\nB=y\n"
+		}
+		vault, err := Encrypt(f, []byte(src), EncryptOptions{Recipients: []string{ra}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		crlf := bytes.ReplaceAll(vault, []byte("\n"), []byte("\r\n"))
+		if _, err := Decrypt(f, crlf, ids(a)); err != nil {
+			t.Errorf("%v vault with CRLF line ends: %v", f, err)
+		}
+	}
+}
