@@ -54,21 +54,24 @@ func parseYAML(data []byte) (*yamlDoc, error) {
 	return y, nil
 }
 
-// detectIndent returns the indentation of the first indented line, so the
+// detectIndent returns the smallest indentation of any line, so the
 // rewritten file keeps the author's 2 or 4 spaces.
 func detectIndent(data []byte) int {
-	for _, line := range strings.Split(string(data), "\n") {
+	best := 0
+	for line := range strings.SplitSeq(string(data), "\n") {
 		trimmed := strings.TrimLeft(line, " ")
 		n := len(line) - len(trimmed)
-		if n == 0 || trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "- ") {
+		if n == 0 || strings.TrimSpace(trimmed) == "" || strings.HasPrefix(trimmed, "#") {
 			continue
 		}
-		if n >= 2 && n <= 8 {
-			return n
+		if best == 0 || n < best {
+			best = n
 		}
-		break
 	}
-	return 2
+	if best < 2 || best > 8 {
+		return 2
+	}
+	return best
 }
 
 func (y *yamlDoc) format() Format      { return YAML }
