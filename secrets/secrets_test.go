@@ -688,3 +688,23 @@ func TestCRLFVault(t *testing.T) {
 		}
 	}
 }
+
+func TestTrailingComments(t *testing.T) {
+	a, ra := testKey(t)
+	for _, src := range []string{"a: 1\n# the end\n", "a:\n  b: 1\n# the end\n", "a:\n  - x\n\n# footer one\n# footer two\n"} {
+		vault, err := Encrypt(YAML, []byte(src), EncryptOptions{Recipients: []string{ra}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := Decrypt(YAML, vault, ids(a))
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", src, err, vault)
+		}
+		if want := canonicalYAML(t, src); !bytes.Equal(plain, want) {
+			t.Errorf("%q:\n got %q\nwant %q", src, plain, want)
+		}
+		if !bytes.Contains(plain, []byte("# footer")) && !bytes.Contains(plain, []byte("# the end")) {
+			t.Errorf("%q: comment lost: %q", src, plain)
+		}
+	}
+}

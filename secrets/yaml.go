@@ -47,6 +47,9 @@ func parseYAML(data []byte) (*yamlDoc, error) {
 				return nil, err
 			}
 			y.m = m
+			if h := c[i].HeadComment; h != "" {
+				y.doc.FootComment = strings.TrimSpace(strings.Join([]string{y.doc.FootComment, h}, "\n"))
+			}
 			y.root.Content = append(c[:i:i], c[i+2:]...)
 			break
 		}
@@ -80,13 +83,18 @@ func (y *yamlDoc) setMeta(m *metadata) { y.m = m }
 
 func (y *yamlDoc) marshal() ([]byte, error) {
 	saved := y.root.Content
+	docFoot, rootFoot := y.doc.FootComment, y.root.FootComment
 	if y.m != nil {
-		// The metadata must be a block at the end of the file.
+		// The metadata must be a block at the very end of the file, so a
+		// trailing comment goes above it (and back below the values when
+		// the vault is parsed).
 		y.root.Style &^= yaml.FlowStyle
 		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: metaKey}
+		key.HeadComment = strings.TrimSpace(strings.Join([]string{rootFoot, docFoot}, "\n"))
+		y.doc.FootComment, y.root.FootComment = "", ""
 		y.root.Content = append(append(make([]*yaml.Node, 0, len(saved)+2), saved...), key, y.m.node())
 	}
-	defer func() { y.root.Content = saved }()
+	defer func() { y.root.Content, y.doc.FootComment, y.root.FootComment = saved, docFoot, rootFoot }()
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(y.indent)
