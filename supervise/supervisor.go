@@ -651,16 +651,25 @@ func (s *Supervisor) beginStop(sig syscall.Signal) {
 		why = s.cause.Name + " is essential: " + why
 	}
 	if longest > 0 {
-		s.infof("", "%s (up to %s)", why, longest)
-	} else {
-		s.infof("", "%s", why)
+		why = fmt.Sprintf("%s (up to %s)", why, longest)
 	}
-	s.advanceStop()
+	s.advanceStop(why)
 }
 
 // advanceStop sends the stop signal to every running process that no
-// running process starts after.
-func (s *Supervisor) advanceStop() {
+// running process starts after. The signals go out first and the events
+// (header first, if any) are written after, so that the stop latency does
+// not include log writes.
+func (s *Supervisor) advanceStop(header ...string) {
+	var events []func()
+	defer func() {
+		for _, h := range header {
+			s.infof("", "%s", h)
+		}
+		for _, ev := range events {
+			ev()
+		}
+	}()
 	for _, p := range s.procs {
 		if p.state != stRunning || p.signalled {
 			continue
@@ -676,8 +685,8 @@ func (s *Supervisor) advanceStop() {
 		}
 		p.signalled = true
 		if p.Service != nil {
-			s.infof(p.Name, "stopping (stop_timeout %s)", p.StopTimeout)
 			p.cancel()
+			events = append(events, func() { s.infof(p.Name, "stopping (stop_timeout %s)", p.StopTimeout) })
 			continue
 		}
 		sig := p.StopSignal
@@ -685,8 +694,8 @@ func (s *Supervisor) advanceStop() {
 			sig = s.stopSignal
 		}
 		p.stopSent = sig
-		s.infof(p.Name, "sending %s (stop_timeout %s)", signalName(sig), p.StopTimeout)
 		p.child.Signal(sig)
+		events = append(events, func() { s.infof(p.Name, "sending %s (stop_timeout %s)", signalName(sig), p.StopTimeout) })
 	}
 }
 
