@@ -131,11 +131,15 @@ func (fs *flagSet) printUsage(w *os.File) {
 	fmt.Fprintln(w, "\nFlags (each also read from the environment variable shown):")
 	fmt.Fprint(w, fs.FlagUsages())
 	var envs []string
-	fs.VisitAll(func(f *pflag.Flag) { envs = append(envs, "  --"+f.Name+"\t$"+fs.envName(f)) })
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			envs = append(envs, fmt.Sprintf("  --%-20s $%s", f.Name, fs.envName(f)))
+		}
+	})
 	sort.Strings(envs)
 	fmt.Fprintln(w, "\nEnvironment:")
 	for _, e := range envs {
-		fmt.Fprintln(w, strings.Replace(e, "\t", strings.Repeat(" ", 1), 1))
+		fmt.Fprintln(w, e)
 	}
 }
 

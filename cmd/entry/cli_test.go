@@ -1,0 +1,83 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// helpCommands is every command line that has its own flags.
+var helpCommands = [][]string{
+	{},
+	{"config", "check"},
+	{"render"},
+	{"secrets", "keygen"}, {"secrets", "encrypt"}, {"secrets", "decrypt"}, {"secrets", "edit"},
+	{"secrets", "recipients", "add"}, {"secrets", "recipients", "remove"}, {"secrets", "recipients", "list"},
+	{"secrets", "rotate"},
+	{"assets", "push"}, {"assets", "fetch"},
+	{"cron", "check"}, {"cron", "run"},
+	{"deploy"}, {"deploy", "rollback"}, {"deploy", "status"},
+	{"version"},
+}
+
+var envLine = regexp.MustCompile(`^\s+--([a-z0-9-]+)\s+\$(ENTRY_[A-Z0-9_]+)$`)
+
+// Every command's --help succeeds and shows a working example, and every
+// flag it lists, with its environment variable, is in docs/cli.md.
+func TestHelpAndCLIReference(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range helpCommands {
+		name := strings.Join(append([]string{"entry"}, path...), " ")
+		r := runEntry(t, t.TempDir(), nil, append(append([]string{}, path...), "--help")...)
+		if r.code != 0 {
+			t.Errorf("%s --help: exit %d, stderr %q", name, r.code, r.stderr)
+			continue
+		}
+		if !strings.Contains(r.stdout, "Usage:") || !strings.Contains(r.stdout, "Example") {
+			t.Errorf("%s --help has no Usage or Example:\n%s", name, r.stdout)
+		}
+		for _, line := range strings.Split(r.stdout, "\n") {
+			m := envLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			if !strings.Contains(string(doc), "`--"+m[1]) {
+				t.Errorf("docs/cli.md does not describe %s --%s", name, m[1])
+			}
+			if !strings.Contains(string(doc), m[2]) {
+				t.Errorf("docs/cli.md does not name %s (%s --%s)", m[2], name, m[1])
+			}
+		}
+	}
+}
+
+// The flag > environment > default order, on the start command.
+func TestFlagEnvironmentPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.yml": "default_role: a\nroles: {a: {p: x}, b: {p: x}, c: {p: x}}\n"})
+	tests := []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, nil, "start role a:"},
+		{[]string{"ENTRY_ROLE=b"}, nil, "start role b:"},
+		{[]string{"ENTRY_ROLE=b"}, []string{"--role", "c"}, "start role c:"},
+		{[]string{"ENTRY_ROLE=b"}, []string{"role=a"}, "start role a:"},
+	}
+	for _, tt := range tests {
+		args := append([]string{"config", "check", "--config", "a.yml"}, tt.args...)
+		r := runEntry(t, dir, tt.env, args...)
+		if r.code != 0 || !strings.Contains(r.stdout, tt.want) {
+			t.Errorf("env %v args %v: %+v, want %q", tt.env, tt.args, r, tt.want)
+		}
+	}
+	r := runEntry(t, dir, []string{"ENTRY_LOG_FORMAT=xml"}, "--", "true")
+	if r.code != 2 || !strings.Contains(r.stderr, `--log-format "xml"`) {
+		t.Errorf("a bad value from the environment: %+v", r)
+	}
+}
