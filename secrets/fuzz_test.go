@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"filippo.io/age"
+	"go.yaml.in/yaml/v3"
 )
 
 // fuzzKey is one identity shared by the fuzz targets, so seeds can be
@@ -134,6 +135,9 @@ func roundTrip(t *testing.T, format Format, canon []byte) {
 	if format == YAML {
 		a, _ := parseYAML(plain)
 		b, _ := parseYAML(canon)
+		// A vault's top level is always a block mapping (its metadata
+		// must end the file), so a {flow} top level comes back as a block.
+		b.root.Style &^= yaml.FlowStyle
 		pa, _ := a.marshal()
 		pb, _ := b.marshal()
 		if !bytes.Equal(pa, pb) && !bytes.Contains(canon, []byte(">")) {
