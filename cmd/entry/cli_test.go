@@ -77,7 +77,7 @@ func TestFlagEnvironmentPrecedence(t *testing.T) {
 		}
 	}
 	r := runEntry(t, dir, []string{"ENTRY_LOG_FORMAT=xml"}, "--", "true")
-	if r.code != 2 || !strings.Contains(r.stderr, `--log-format "xml"`) {
+	if r.code != 2 || !strings.Contains(r.stderr, `--log-format: log format "xml"`) {
 		t.Errorf("a bad value from the environment: %+v", r)
 	}
 }

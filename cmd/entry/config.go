@@ -56,6 +56,9 @@ func runConfig(args []string) int {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	if _, err := tgt.prepare(cfg, roleOptions{LogFormat: sf.logFormat}); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
 	pipeline, err := buildPipeline(cfg)
 	if err != nil {
 		return fail(exitUsage, "%v", err)

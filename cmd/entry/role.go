@@ -19,25 +19,37 @@ type roleOptions struct {
 	LogFormat string // prefix, raw or json
 }
 
-// startRole supervises role's processes with env until they stop, and
-// returns entry's exit code. signals delivers every signal entry receives
-// (subscribed with signal.Notify before start-up began).
-func startRole(cfg *config.File, role *config.Role, env *prehook.Env, opts roleOptions, signals <-chan os.Signal) int {
+// prepareRole turns role into the supervisor's form and validates it —
+// signals, restart policies, after: cycles, crontabs — so that a bad role
+// fails before the start-up pipeline runs anything.
+func prepareRole(cfg *config.File, role *config.Role, opts roleOptions) (supervise.Role, error) {
 	format, err := supervise.ParseLogFormat(opts.LogFormat)
 	if err != nil {
-		return fail(exitUsage, "start: %v", err)
+		return supervise.Role{}, err
 	}
-	r := supervise.Role{Name: role.Name, Env: env.List(), LogFormat: format}
+	r := supervise.Role{Name: role.Name, LogFormat: format}
 	for _, p := range role.Processes {
 		sp, err := supervisedProcess(p)
 		if err != nil {
-			return fail(exitUsage, "start: %s:%d: roles.%s.%s: %v", cfg.Path, p.Line, role.Name, p.Name, err)
+			return r, fmt.Errorf("%s:%d: roles.%s.%s: %v", cfg.Path, p.Line, role.Name, p.Name, err)
 		}
 		r.Processes = append(r.Processes, sp)
 	}
+	if _, err := supervise.New(r); err != nil {
+		return r, fmt.Errorf("%s:%d: roles.%s: %v", cfg.Path, role.Line, role.Name, err)
+	}
+	return r, nil
+}
+
+// runRole supervises a prepared role with the environment the start-up
+// pipeline built, until it stops, and returns entry's exit code. signals
+// delivers every signal entry receives (subscribed with signal.Notify
+// before start-up began).
+func runRole(r supervise.Role, env *prehook.Env, signals <-chan os.Signal) int {
+	r.Env = env.List()
 	s, err := supervise.New(r)
-	if err != nil {
-		return fail(exitUsage, "start: %s: roles.%s: %v", cfg.Path, role.Name, err)
+	if err != nil { // prepareRole validated the same role
+		return fail(exitUsage, "start: roles.%s: %v", r.Name, err)
 	}
 	return s.Run(signals)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/entryhq/entry/config"
 	"github.com/entryhq/entry/prehook"
+	"github.com/entryhq/entry/supervise"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,6 +70,15 @@ type target struct {
 	command []string
 }
 
+// prepare validates the role, if that is the target, into the supervisor's
+// form; a command needs no preparation.
+func (t target) prepare(cfg *config.File, opts roleOptions) (supervise.Role, error) {
+	if t.role == nil {
+		return supervise.Role{}, nil
+	}
+	return prepareRole(cfg, t.role, opts)
+}
+
 // runStart is entry with no subcommand: the ENTRYPOINT.
 func runStart(args []string) int {
 	// Subscribe to every signal before anything else: as PID 1, a signal
@@ -91,10 +101,8 @@ func runStart(args []string) int {
 	if sf.logFormat == "" {
 		sf.logFormat = cfg.LogFormat
 	}
-	switch sf.logFormat {
-	case "", "prefix", "raw", "json":
-	default:
-		return fail(exitUsage, "--log-format %q: want prefix, raw or json", sf.logFormat)
+	if _, err := supervise.ParseLogFormat(sf.logFormat); err != nil {
+		return fail(exitUsage, "--log-format: %v", err)
 	}
 
 	env := prehook.OSEnv()
@@ -109,6 +117,11 @@ func runStart(args []string) int {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	opts := roleOptions{LogFormat: sf.logFormat}
+	role, err := tgt.prepare(cfg, opts)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
 	pipeline, err := buildPipeline(cfg)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
@@ -117,9 +130,8 @@ func runStart(args []string) int {
 		return code
 	}
 
-	opts := roleOptions{LogFormat: sf.logFormat}
 	if tgt.role != nil {
-		return startRole(cfg, tgt.role, env, opts, signals)
+		return runRole(role, env, signals)
 	}
 	if os.Getpid() == 1 {
 		return superviseCommand(tgt.command, env, opts, signals)

@@ -81,7 +81,7 @@ func TestStartFailures(t *testing.T) {
 		{"role with arguments", map[string]string{"entry.yml": "roles: {web: {app: touch ran}}\n"},
 			[]string{"role=web", "extra"}, 2, `entry: role=web takes no further arguments, got "extra" (use entry -- CMD to run a command)`},
 		{"unknown flag", nil, []string{"--bogus"}, 2, `entry: unknown flag: --bogus (see 'entry --help')`},
-		{"bad log format", nil, []string{"--log-format", "xml", "--", "touch", "ran"}, 2, `entry: --log-format "xml": want prefix, raw or json`},
+		{"bad log format", nil, []string{"--log-format", "xml", "--", "touch", "ran"}, 2, `entry: --log-format: log format "xml": want prefix, raw or json`},
 		{"missing env file", map[string]string{"entry.yml": "env_files: [.env.production]\n"},
 			[]string{"--", "touch", "ran"}, 2, `entry: env file .env.production: does not exist (create it, or remove it from env_files / --env-file)`},
 		{"command not found", nil, []string{"--", "no-such-program-xyz"}, 127, `entry: no-such-program-xyz: command not found (PATH=`},
@@ -172,5 +172,33 @@ func processGone(pid int, d time.Duration) bool {
 			return false
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A role that cannot run fails before the start-up pipeline runs anything.
+func TestStartRoleValidatedBeforeHooks(t *testing.T) {
+	tests := map[string]struct{ cfg, msg string }{
+		"after cycle": {"roles:\n  web:\n    a: {command: x, after: [b]}\n    b: {command: x, after: [a]}\n",
+			"entry: entry.yml:3: roles.web: after: processes wait for each other in a cycle: a -> b -> a"},
+		"bad crontab": {"roles:\n  job:\n    cron: {crontab: crontab}\n",
+			`entry: entry.yml:4: roles.job.cron: crontab:1: minute field "61": 61 is out of range 0-59`},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string]string{
+				"entry.yml": "hooks: [touch hooked]\n" + tt.cfg,
+				"crontab":   "61 * * * * echo never\n",
+			})
+			for _, args := range [][]string{nil, {"config", "check"}} {
+				r := runEntry(t, dir, nil, args...)
+				if r.code != 2 || !strings.HasPrefix(strings.TrimSpace(r.stderr), tt.msg) {
+					t.Errorf("entry %v: exit %d, stderr %q; want 2, %q", args, r.code, r.stderr, tt.msg)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "hooked")); err == nil {
+				t.Error("the hook ran although the role was invalid")
+			}
+		})
 	}
 }
