@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/testtool"
 	"github.com/entryhq/entry/prehook"
 	"github.com/entryhq/entry/secrets"
 	"github.com/entryhq/entry/secrets/ssmfake"
@@ -656,5 +660,36 @@ func TestSecretsStepExpandsPaths(t *testing.T) {
 	err = step.Run(context.Background(), env, func(string, ...any) {})
 	if want := "secrets: config/${VAULT}.yml.enc: $VAULT is not set (the vault path uses it)"; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
+	}
+}
+
+// TestSecretsStepOwner: owner: sets the plain file's owner (needs root).
+func TestSecretsStepOwner(t *testing.T) {
+	testtool.RequireRoot(t)
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newSecretsFixture(t)
+	t.Chdir(f.dir)
+	cfg, err := config.Parse("entry.yml", []byte("secrets:\n  vaults:\n    - {src: config/secrets.yml.enc, dst: run/secrets.yml, owner: nobody, mode: '0400'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step, err := newSecretsStep(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := prehook.EnvFromList([]string{"ENTRY_AGE_KEY=" + keyOnly(f.key)})
+	if err := step.Run(context.Background(), env, func(string, ...any) {}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat("run/secrets.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, gid := strconv.Itoa(int(st.Sys().(*syscall.Stat_t).Uid)), strconv.Itoa(int(st.Sys().(*syscall.Stat_t).Gid))
+	if uid != nobody.Uid || gid != nobody.Gid || st.Mode().Perm() != 0o400 {
+		t.Errorf("owner %s:%s mode %v, want %s:%s 0400", uid, gid, st.Mode().Perm(), nobody.Uid, nobody.Gid)
 	}
 }
