@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -213,8 +214,8 @@ func TestDeployCommandStatusAndRollback(t *testing.T) {
 
 func TestDeployHelpListsEnvironment(t *testing.T) {
 	r := runEntry(t, t.TempDir(), nil, "deploy", "--help")
-	for _, want := range []string{"entry deploy --cluster prod --service web", "--no-rollback $ENTRY_DEPLOY_NO_ROLLBACK", "--config $ENTRY_CONFIG"} {
-		if r.code != 0 || !strings.Contains(r.stdout, want) {
+	for _, want := range []string{`entry deploy --cluster prod --service web`, `--no-rollback\s+\$ENTRY_DEPLOY_NO_ROLLBACK`, `--config\s+\$ENTRY_CONFIG`} {
+		if r.code != 0 || !regexp.MustCompile(want).MatchString(r.stdout) {
 			t.Errorf("help lacks %q (exit %d):\n%s", want, r.code, r.stdout)
 		}
 	}
