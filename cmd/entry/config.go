@@ -59,6 +59,9 @@ func runConfig(args []string) int {
 	if _, err := tgt.prepare(cfg, roleOptions{LogFormat: sf.logFormat}); err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	if tgt.role != nil {
+		env.Set("ENTRY_ROLE", tgt.role.Name)
+	}
 	pipeline, err := buildPipeline(cfg)
 	if err != nil {
 		return fail(exitUsage, "%v", err)

@@ -122,6 +122,10 @@ func runStart(args []string) int {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	if tgt.role != nil {
+		// Templates and hooks can depend on the role, as its processes can.
+		env.Set("ENTRY_ROLE", tgt.role.Name)
+	}
 	pipeline, err := buildPipeline(cfg)
 	if err != nil {
 		return fail(exitUsage, "%v", err)

@@ -202,3 +202,16 @@ func TestStartRoleValidatedBeforeHooks(t *testing.T) {
 		})
 	}
 }
+
+// Templates and hooks see the role being started.
+func TestStartSetsRoleForPipeline(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "hooks: ['echo role=$ENTRY_ROLE > seen']\nroles:\n  web: {a: 'true'}\n  job: {a: 'true'}\n"})
+	r := runEntry(t, dir, []string{"ENTRY_ROLE=web"}, "role=job")
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "seen")); string(data) != "role=job\n" {
+		t.Errorf("the hook saw %q", data)
+	}
+}
