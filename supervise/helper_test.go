@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -83,41 +82,11 @@ func otherProcesses() []string {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor polls until b holds s, for at most d.
-func (b *syncBuffer) waitFor(t *testing.T, s string, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !strings.Contains(b.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q within %s; output:\n%s", s, d, b.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // A pid1 is the helper running as PID 1 of a new PID namespace.
 type pid1 struct {
 	t       *testing.T
 	cmd     *exec.Cmd
-	out     syncBuffer // stdout and stderr together, in order
+	out     testtool.SyncBuffer // stdout and stderr together, in order
 	started time.Time
 	pid     int // the helper's pid as seen from the test
 }
@@ -218,7 +187,7 @@ func checkNoChildren(t *testing.T) {
 // and returns the exit code and the output (stdout and stderr together).
 func runRole(t *testing.T, role Role, signals <-chan os.Signal) (int, string) {
 	t.Helper()
-	var out syncBuffer
+	var out testtool.SyncBuffer
 	role.Stdout, role.Stderr = &out, &out
 	s, err := New(role)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/entryhq/entry/internal/testtool"
 )
 
 func TestExitCodePassedOut(t *testing.T) {
@@ -228,7 +230,7 @@ func (s *testService) Run(ctx context.Context, sp Spawner) error {
 func TestServiceChildren(t *testing.T) {
 	svc := &testService{started: make(chan Child, 1)}
 	signals := make(chan os.Signal, 4)
-	var out syncBuffer
+	var out testtool.SyncBuffer
 	s, err := New(Role{Name: "job", Stdout: &out, Stderr: &out, Processes: []Process{
 		{Name: "cron", Service: svc, Essential: true, StopTimeout: 300 * time.Millisecond},
 	}})
@@ -243,9 +245,9 @@ func TestServiceChildren(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("service spawned nothing:\n%s", out.String())
 	}
-	out.waitFor(t, "svc:job | job svc:job job x", 5*time.Second)
+	out.WaitFor(t, "svc:job | job svc:job job x", 5*time.Second)
 	signals <- syscall.SIGHUP
-	out.waitFor(t, "svc:job | job got HUP", 5*time.Second)
+	out.WaitFor(t, "svc:job | job got HUP", 5*time.Second)
 	signals <- syscall.SIGTERM
 	var code int
 	select {

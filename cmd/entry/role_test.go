@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,31 +15,13 @@ import (
 	"github.com/entryhq/entry/internal/testtool"
 )
 
-// lockedBuffer collects a running process's output for polling.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A runningEntry is the entry binary started in the background, optionally
 // as PID 1 of a new PID namespace.
 type runningEntry struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	stdout lockedBuffer
-	stderr lockedBuffer
+	stdout testtool.SyncBuffer
+	stderr testtool.SyncBuffer
 	pid    int // entry's own pid (inside unshare, the forked child)
 }
 

@@ -12,7 +12,6 @@
 package miniotest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +53,7 @@ type Server struct {
 
 	cmd  *exec.Cmd
 	dir  string
-	log  *syncBuffer
+	log  *testtool.SyncBuffer
 	done chan struct{}
 }
 
@@ -124,7 +123,7 @@ func startOnce(bin string) (*Server, error) {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	s := &Server{Endpoint: "http://" + addr, Addr: addr, dir: dir, log: &syncBuffer{}, done: make(chan struct{})}
+	s := &Server{Endpoint: "http://" + addr, Addr: addr, dir: dir, log: &testtool.SyncBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, "server", "--quiet", "--address", addr, filepath.Join(dir, "data"))
 	s.cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+AccessKey,
@@ -251,25 +250,6 @@ func (s *Server) Restricted(t testing.TB, policy string) aws.Credentials {
 
 // Log returns what the server printed so far, for failure messages.
 func (s *Server) Log() string { return s.log.String() }
-
-// syncBuffer is a bytes.Buffer safe for the process's output goroutine and
-// a test reading it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // freePort asks the kernel for a free port on 127.0.0.1.
 func freePort() (int, error) {
