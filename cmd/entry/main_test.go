@@ -41,7 +41,14 @@ type result struct {
 // minimal environment), and waits for it.
 func runEntry(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(entryBin, args...)
+	return runBinary(t, entryBin, dir, env, args...)
+}
+
+// runBinary is runEntry for another path to the binary, such as an EntryKit
+// symlink, through which entry sees another name as argv[0].
+func runBinary(t *testing.T, bin, dir string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	var stdout, stderr bytes.Buffer
@@ -51,7 +58,7 @@ func runEntry(t *testing.T, dir string, env []string, args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("running entry %v: %v", args, err)
+		t.Fatalf("running %s %v: %v", bin, args, err)
 	}
 	return result{stdout.String(), stderr.String(), code}
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -267,34 +265,15 @@ func TestRenderEntryKit(t *testing.T) {
 		"app.conf.tmpl":   "name <%= ENV['NAME'] %>;\n",
 		"sigil.conf.tmpl": "listen {{ var \"PORT\" }};\n",
 	})
-	r := renderRunLink(t, dir, []string{"PORT=8080", "NAME=shop"}, link, "nginx.conf", "app.conf.tmpl", "--", "cat", "nginx.conf", "app.conf")
+	r := runBinary(t, link, dir, []string{"PORT=8080", "NAME=shop"}, "nginx.conf", "app.conf.tmpl", "--", "cat", "nginx.conf", "app.conf")
 	if r.code != 0 || r.stdout != "listen 8080;\nname shop;\n" {
 		t.Errorf("entrykit render: %+v", r)
 	}
-	r = renderRunLink(t, dir, nil, link, "sigil.conf", "--", "true")
+	r = runBinary(t, link, dir, nil, "sigil.conf", "--", "true")
 	if r.code != 1 || !strings.Contains(r.stderr, "sigil.conf.tmpl: looks like an EntryKit (sigil) template; entry renders ERB") {
 		t.Errorf("sigil template: %+v", r)
 	}
 	if got := readFile(t, dir, "sigil.conf"); got != "<missing>" {
 		t.Errorf("sigil.conf written: %q", got)
 	}
-}
-
-// renderRunLink runs the entry binary through link (so that it sees its
-// EntryKit name as argv[0]) in dir with env.
-func renderRunLink(t *testing.T, dir string, env []string, link string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(link, args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %s %v: %v", link, args, err)
-	}
-	return result{stdout.String(), stderr.String(), code}
 }
