@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/entryhq/entry/config"
-	"github.com/entryhq/entry/prehook"
 )
 
 const configUsage = `Usage: entry config check [flags] [role=NAME | NAME] [-- CMD ARGS...]
@@ -39,34 +38,11 @@ func runConfig(args []string) int {
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
-	cfg, err := loadConfig(fs, sf.configPath)
+	plan, err := planStart(fs, sf)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
-	env := prehook.OSEnv()
-	envFiles := cfg.EnvFiles
-	if fs.isSet("env-file") {
-		envFiles = sf.envFiles
-	}
-	loaded, err := prehook.LoadEnvFiles(env, envFiles)
-	if err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	tgt, err := chooseTarget(cfg, fs, sf, env)
-	if err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	if _, err := tgt.prepare(cfg, roleOptions{LogFormat: sf.logFormat}); err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	if tgt.role != nil {
-		env.Set("ENTRY_ROLE", tgt.role.Name)
-	}
-	pipeline, err := buildPipeline(cfg)
-	if err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	printPlan(os.Stdout, cfg, loaded, pipeline.Plan(env), tgt)
+	printPlan(os.Stdout, plan.cfg, plan.envFiles, plan.pipeline.Plan(plan.env), plan.target)
 	return exitOK
 }
 

@@ -70,13 +70,52 @@ type target struct {
 	command []string
 }
 
-// prepare validates the role, if that is the target, into the supervisor's
-// form; a command needs no preparation.
-func (t target) prepare(cfg *config.File, opts roleOptions) (supervise.Role, error) {
-	if t.role == nil {
-		return supervise.Role{}, nil
+// A startPlan is everything the start command decides before it runs
+// anything; `entry config check` prints it.
+type startPlan struct {
+	cfg      *config.File
+	env      *prehook.Env // the environment being built for the processes
+	envFiles []string     // the env files loaded
+	target   target
+	role     supervise.Role // target.role in the supervisor's form
+	pipeline *prehook.Pipeline
+}
+
+// planStart reads the config and env files and decides what to run. Every
+// error it returns is the user's to fix (exit 2), and nothing has run yet.
+func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
+	cfg, err := loadConfig(fs, sf.configPath)
+	if err != nil {
+		return nil, err
 	}
-	return prepareRole(cfg, t.role, opts)
+	if sf.logFormat == "" {
+		sf.logFormat = cfg.LogFormat
+	}
+	if _, err := supervise.ParseLogFormat(sf.logFormat); err != nil {
+		return nil, fmt.Errorf("--log-format: %v", err)
+	}
+	p := &startPlan{cfg: cfg, env: prehook.OSEnv()}
+	envFiles := cfg.EnvFiles
+	if fs.isSet("env-file") {
+		envFiles = sf.envFiles
+	}
+	if p.envFiles, err = prehook.LoadEnvFiles(p.env, envFiles); err != nil {
+		return nil, err
+	}
+	if p.target, err = chooseTarget(cfg, fs, sf, p.env); err != nil {
+		return nil, err
+	}
+	if p.target.role != nil {
+		if p.role, err = prepareRole(cfg, p.target.role, roleOptions{LogFormat: sf.logFormat}); err != nil {
+			return nil, err
+		}
+		// Templates and hooks can depend on the role, as its processes can.
+		p.env.Set("ENTRY_ROLE", p.target.role.Name)
+	}
+	if p.pipeline, err = buildPipeline(cfg); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // runStart is entry with no subcommand: the ENTRYPOINT.
@@ -94,54 +133,21 @@ func runStart(args []string) int {
 	if sf.symlinkDir != "" {
 		return createSymlinks(sf.symlinkDir)
 	}
-	cfg, err := loadConfig(fs, sf.configPath)
+	plan, err := planStart(fs, sf)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
-	if sf.logFormat == "" {
-		sf.logFormat = cfg.LogFormat
-	}
-	if _, err := supervise.ParseLogFormat(sf.logFormat); err != nil {
-		return fail(exitUsage, "--log-format: %v", err)
-	}
-
-	env := prehook.OSEnv()
-	envFiles := cfg.EnvFiles
-	if fs.isSet("env-file") {
-		envFiles = sf.envFiles
-	}
-	if _, err := prehook.LoadEnvFiles(env, envFiles); err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	tgt, err := chooseTarget(cfg, fs, sf, env)
-	if err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	opts := roleOptions{LogFormat: sf.logFormat}
-	role, err := tgt.prepare(cfg, opts)
-	if err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	if tgt.role != nil {
-		// Templates and hooks can depend on the role, as its processes can.
-		env.Set("ENTRY_ROLE", tgt.role.Name)
-	}
-	pipeline, err := buildPipeline(cfg)
-	if err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	if code, _ := runPipeline(pipeline, env, signals); code != exitOK {
+	if code, _ := runPipeline(plan.pipeline, plan.env, signals); code != exitOK {
 		return code
 	}
-
-	if tgt.role != nil {
-		return runRole(role, env, signals)
-	}
-	if os.Getpid() == 1 {
-		return superviseCommand(tgt.command, env, opts, signals)
+	switch {
+	case plan.target.role != nil:
+		return runRole(plan.role, plan.env, signals)
+	case os.Getpid() == 1:
+		return superviseCommand(plan.target.command, plan.env, roleOptions{LogFormat: sf.logFormat}, signals)
 	}
 	signal.Reset()
-	return execCommand(tgt.command, env)
+	return execCommand(plan.target.command, plan.env)
 }
 
 // loadConfig reads the config file; the default path may be absent, a path
