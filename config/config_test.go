@@ -154,20 +154,6 @@ func TestDefaultRoleName(t *testing.T) {
 	}
 }
 
-func TestParseSignal(t *testing.T) {
-	for in, want := range map[string]int{"TERM": 15, "SIGTERM": 15, "term": 15, "QUIT": 3, "USR1": 10, "9": 9} {
-		got, err := ParseSignal(in)
-		if err != nil || int(got) != want {
-			t.Errorf("ParseSignal(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "SIGFOO", "0", "99", "1x"} {
-		if _, err := ParseSignal(in); err == nil {
-			t.Errorf("ParseSignal(%q): no error", in)
-		}
-	}
-}
-
 // FuzzParse checks that no input makes the parser panic or accept a config
 // that breaks its own invariants. Its seeds run as an ordinary test.
 func FuzzParse(f *testing.F) {

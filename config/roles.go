@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entryhq/entry/internal/signame"
 	"go.yaml.in/yaml/v3"
-	"golang.org/x/sys/unix"
 )
 
 // Roles are the named sets of processes, in the order the file lists them.
@@ -202,15 +202,15 @@ func (p *Process) validate(role string, siblings map[string]bool) error {
 		return bad("give either command or crontab, not both")
 	}
 	if p.StopSignal != "" {
-		if _, err := ParseSignal(p.StopSignal); err != nil {
+		if _, err := signame.Parse(p.StopSignal); err != nil {
 			return bad("stop_signal: %v", err)
 		}
 	}
 	for from, to := range p.Signals {
-		if _, err := ParseSignal(from); err != nil {
+		if _, err := signame.Parse(from); err != nil {
 			return bad("signals: %v", err)
 		}
-		if _, err := ParseSignal(to); err != nil {
+		if _, err := signame.Parse(to); err != nil {
 			return bad("signals: %v", err)
 		}
 	}
@@ -231,21 +231,4 @@ func (p *Process) validate(role string, siblings map[string]bool) error {
 		}
 	}
 	return nil
-}
-
-// ParseSignal accepts a signal name with or without SIG (TERM, SIGTERM) or a
-// number.
-func ParseSignal(s string) (unix.Signal, error) {
-	name := strings.ToUpper(strings.TrimSpace(s))
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && n > 0 && n < 65 && fmt.Sprint(n) == strings.TrimSpace(s) {
-		return unix.Signal(n), nil
-	}
-	return 0, fmt.Errorf("unknown signal %q (use a name such as TERM, QUIT or USR1)", s)
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/entryhq/entry/internal/signame"
 )
 
 // A Hook is a user command run at start-up through /bin/sh -c, so shell
@@ -147,7 +149,7 @@ func hookResult(err error, fail func(int, string) error) error {
 	ws := ee.Sys().(syscall.WaitStatus)
 	switch {
 	case ws.Signaled():
-		return fail(128+int(ws.Signal()), fmt.Sprintf("was killed by %s", signalName(ws.Signal())))
+		return fail(128+int(ws.Signal()), fmt.Sprintf("was killed by %s", signame.String(ws.Signal())))
 	case ws.ExitStatus() == 127:
 		return fail(127, "exited 127 (command not found: check the command and PATH)")
 	case ws.ExitStatus() == 126:

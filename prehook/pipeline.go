@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Order is the fixed order of the start-up steps, documented in
@@ -78,11 +75,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func signalName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return fmt.Sprintf("signal %d", int(sig))
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/entryhq/entry/internal/signame"
 )
 
 // A LogFormat is how processes' output lines and entry's own events are
@@ -294,7 +296,7 @@ func appendJSONString[T string | []byte](b []byte, s T) []byte {
 // describe says how a process ended, for event lines.
 func describe(st ExitStatus) string {
 	if st.Signal != 0 {
-		return "killed by " + signalName(st.Signal) + " (exit code " + strconv.Itoa(st.Code) + ")"
+		return "killed by " + signame.String(st.Signal) + " (exit code " + strconv.Itoa(st.Code) + ")"
 	}
 	return "exited with " + strconv.Itoa(st.Code)
 }

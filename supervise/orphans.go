@@ -2,7 +2,6 @@ package supervise
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/entryhq/entry/internal/signame"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,7 +66,7 @@ func (s *Supervisor) stopLeftovers(signals <-chan os.Signal) {
 	if s.killedAll {
 		sig = syscall.SIGKILL
 	}
-	s.infof("", "%d leftover process(es) (pids %v): sending %s", len(kids), kids, signalName(sig))
+	s.infof("", "%d leftover process(es) (pids %v): sending %s", len(kids), kids, signame.String(sig))
 	signalAll(kids, sig)
 	killDeadline := time.Now().Add(2 * time.Second)
 	for {
@@ -150,12 +150,4 @@ func parseStat(data []byte) (pid, ppid int, state byte, ok bool) {
 		return 0, 0, 0, false
 	}
 	return pid, ppid, fields[0][0], true
-}
-
-// signalName is SIGTERM for 15.
-func signalName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return fmt.Sprintf("signal %d", int(sig))
 }

@@ -20,7 +20,7 @@ func TestPID1TermReachesEveryGroupAndGrandchild(t *testing.T) {
 		{Name: "b", Shell: trapper("b"), Essential: true},
 	}}})
 	for _, s := range []string{"a ready", "b ready", "grandchild-a ready"} {
-		p.out.waitFor(t, s, 5*time.Second)
+		p.out.WaitFor(t, s, 5*time.Second)
 	}
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(10 * time.Second); code != 0 {
@@ -41,7 +41,7 @@ func TestPID1StopsInOrder(t *testing.T) {
 		{Name: "app", Shell: trapper("app"), Essential: true},
 		{Name: "web", Shell: `trap 'echo web got TERM; sleep 0.2; echo web done; exit 0' TERM; echo web ready; while :; do sleep 0.05; done`, Essential: true, After: []string{"app"}},
 	}}})
-	p.out.waitFor(t, "web ready", 5*time.Second)
+	p.out.WaitFor(t, "web ready", 5*time.Second)
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit code %d; output:\n%s", code, p.out.String())
@@ -61,8 +61,8 @@ func TestPID1KillsAfterStopTimeout(t *testing.T) {
 		{Name: "stubborn", Shell: `trap 'echo ignoring TERM' TERM; echo ready; while :; do sleep 0.05; done`, Essential: true, StopTimeout: 300 * time.Millisecond},
 		{Name: "polite", Shell: trapper("polite"), Essential: true},
 	}}})
-	p.out.waitFor(t, "stubborn | ready", 5*time.Second)
-	p.out.waitFor(t, "polite ready", 5*time.Second)
+	p.out.WaitFor(t, "stubborn | ready", 5*time.Second)
+	p.out.WaitFor(t, "polite ready", 5*time.Second)
 	p.signal(syscall.SIGTERM)
 	code := p.wait(10 * time.Second)
 	out := p.out.String()
@@ -80,9 +80,9 @@ func TestPID1SecondTermKillsAtOnce(t *testing.T) {
 	p := startPID1(t, helperSpec{Role: Role{Name: "web", Processes: []Process{
 		{Name: "stubborn", Shell: `trap 'echo ignoring TERM' TERM; echo ready; while :; do sleep 0.05; done`, Essential: true, StopTimeout: 20 * time.Second},
 	}}})
-	p.out.waitFor(t, "stubborn | ready", 5*time.Second)
+	p.out.WaitFor(t, "stubborn | ready", 5*time.Second)
 	p.signal(syscall.SIGTERM)
-	p.out.waitFor(t, "ignoring TERM", 5*time.Second)
+	p.out.WaitFor(t, "ignoring TERM", 5*time.Second)
 	p.signal(syscall.SIGTERM)
 	// Far below the 20s stop_timeout.
 	if code := p.wait(5 * time.Second); code != 137 {
@@ -122,7 +122,7 @@ func TestPID1ReapsOrphansAndZombies(t *testing.T) {
 	p := startPID1(t, helperSpec{Role: Role{Name: "job", Processes: []Process{
 		{Name: "spawner", Shell: `for i in 1 2 3 4 5; do (sh -c 'exit 3' &); (sleep 0.01 &); done; (setsid sleep 100 &); (sleep 100 &); echo spawned; sleep 100`, Essential: true},
 	}}})
-	p.out.waitFor(t, "spawned", 5*time.Second)
+	p.out.WaitFor(t, "spawned", 5*time.Second)
 	time.Sleep(300 * time.Millisecond)
 	if z := zombiesOf(p.pid); len(z) > 0 {
 		t.Errorf("PID 1 left zombies: %v", z)
@@ -178,14 +178,14 @@ func TestPID1ForwardsAndRewritesSignals(t *testing.T) {
 			Signals: map[syscall.Signal]syscall.Signal{syscall.SIGHUP: syscall.SIGUSR1}},
 		{Name: "quitter", Shell: `trap '' HUP WINCH; trap 'echo quitter got QUIT; exit 0' QUIT; echo ready; while :; do sleep 0.05; done`, Essential: true, StopSignal: syscall.SIGQUIT},
 	}}})
-	p.out.waitFor(t, "plain | ready", 5*time.Second)
-	p.out.waitFor(t, "rewritten | ready", 5*time.Second)
-	p.out.waitFor(t, "quitter | ready", 5*time.Second)
+	p.out.WaitFor(t, "plain | ready", 5*time.Second)
+	p.out.WaitFor(t, "rewritten | ready", 5*time.Second)
+	p.out.WaitFor(t, "quitter | ready", 5*time.Second)
 	p.signal(syscall.SIGHUP)
-	p.out.waitFor(t, "plain got HUP", 5*time.Second)
-	p.out.waitFor(t, "rewritten got USR1", 5*time.Second)
+	p.out.WaitFor(t, "plain got HUP", 5*time.Second)
+	p.out.WaitFor(t, "rewritten got USR1", 5*time.Second)
 	p.signal(syscall.SIGWINCH)
-	p.out.waitFor(t, "plain got WINCH", 5*time.Second)
+	p.out.WaitFor(t, "plain got WINCH", 5*time.Second)
 	p.signal(syscall.SIGTERM)
 	code := p.wait(10 * time.Second)
 	out := p.out.String()
@@ -230,7 +230,7 @@ func TestPID1SignalStorm(t *testing.T) {
 		{Name: "forker", Shell: ignore + "(sleep 0.01 &); (true &); sleep 0.02; exit 1", Essential: true, Restart: RestartOnFailure, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond},
 		{Name: "steady", Shell: ignore + "echo ready; while :; do sleep 0.05; done", Essential: true},
 	}}})
-	p.out.waitFor(t, "steady | ready", 5*time.Second)
+	p.out.WaitFor(t, "steady | ready", 5*time.Second)
 	storm := []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCHLD, syscall.SIGURG}
 	for i := range 600 {
 		p.signal(storm[i%len(storm)])

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/entryhq/entry/internal/signame"
 )
 
 // Defaults for the zero values of Process fields.
@@ -646,7 +648,7 @@ func (s *Supervisor) beginStop(sig syscall.Signal) {
 	}
 	why := "stopping role " + s.role.Name
 	if sig != 0 {
-		why = "received " + signalName(sig) + ": " + why
+		why = "received " + signame.String(sig) + ": " + why
 	} else if s.cause != nil {
 		why = s.cause.Name + " is essential: " + why
 	}
@@ -695,7 +697,7 @@ func (s *Supervisor) advanceStop(header ...string) {
 		}
 		p.stopSent = sig
 		p.child.Signal(sig)
-		events = append(events, func() { s.infof(p.Name, "sending %s (stop_timeout %s)", signalName(sig), p.StopTimeout) })
+		events = append(events, func() { s.infof(p.Name, "sending %s (stop_timeout %s)", signame.String(sig), p.StopTimeout) })
 	}
 }
 
@@ -717,7 +719,7 @@ func (s *Supervisor) kill(p *proc, why string) {
 func (s *Supervisor) escalate(sig syscall.Signal) {
 	s.killedAll = true
 	for _, p := range s.procs {
-		s.kill(p, "received "+signalName(sig)+" again")
+		s.kill(p, "received "+signame.String(sig)+" again")
 	}
 }
 

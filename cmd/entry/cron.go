@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/signame"
 	"github.com/entryhq/entry/supervise"
 	"github.com/entryhq/entry/supervise/cron"
 )
@@ -188,7 +189,7 @@ func newCronService(p config.Process) (supervise.Service, error) {
 		svc.StopTimeout = supervise.DefaultStopTimeout
 	}
 	if p.StopSignal != "" {
-		sig, err := config.ParseSignal(p.StopSignal)
+		sig, err := signame.Parse(p.StopSignal)
 		if err != nil {
 			return nil, fmt.Errorf("stop_signal: %v", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/signame"
 	"github.com/entryhq/entry/prehook"
 	"github.com/entryhq/entry/supervise"
 )
@@ -85,16 +86,16 @@ func supervisedProcess(p config.Process) (supervise.Process, error) {
 	}
 	var err error
 	if p.StopSignal != "" {
-		if sp.StopSignal, err = config.ParseSignal(p.StopSignal); err != nil {
+		if sp.StopSignal, err = signame.Parse(p.StopSignal); err != nil {
 			return sp, fmt.Errorf("stop_signal: %v", err)
 		}
 	}
 	for from, to := range p.Signals {
-		f, err := config.ParseSignal(from)
+		f, err := signame.Parse(from)
 		if err != nil {
 			return sp, fmt.Errorf("signals: %v", err)
 		}
-		t, err := config.ParseSignal(to)
+		t, err := signame.Parse(to)
 		if err != nil {
 			return sp, fmt.Errorf("signals: %v", err)
 		}

@@ -12,9 +12,9 @@ import (
 	"syscall"
 
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/signame"
 	"github.com/entryhq/entry/prehook"
 	"github.com/entryhq/entry/supervise"
-	"golang.org/x/sys/unix"
 )
 
 const startUsage = `Usage: entry [flags] [role=NAME | NAME] [-- CMD ARGS...]
@@ -271,18 +271,11 @@ func runPipeline(p *prehook.Pipeline, env *prehook.Env, signals <-chan os.Signal
 	sig, interrupted := <-stopped // waits for the goroutine to let go of signals
 	switch {
 	case interrupted:
-		return fail(128+int(sig), "start-up interrupted by %s; nothing was started", signalName(sig)), err
+		return fail(128+int(sig), "start-up interrupted by %s; nothing was started", signame.String(sig)), err
 	case err != nil:
 		return fail(exitFailure, "%v", err), err
 	}
 	return exitOK, nil
-}
-
-func signalName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return fmt.Sprintf("signal %d", int(sig))
 }
 
 func isStopSignal(s syscall.Signal) bool {

@@ -6,8 +6,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/entryhq/entry/internal/signame"
 	"github.com/entryhq/entry/supervise"
 )
 
@@ -255,7 +254,7 @@ func (sc *scheduler) watch(r *run) {
 // stop timeout, and waits for the child to exit.
 func (sc *scheduler) stop(r *run, why string) {
 	name, pid := r.state.job.Name, r.child.Pid()
-	sc.sp.Logf("%s: %s; sending %s to pid %d's process group", name, why, signalName(sc.stopSignal), pid)
+	sc.sp.Logf("%s: %s; sending %s to pid %d's process group", name, why, signame.String(sc.stopSignal), pid)
 	if err := r.child.Signal(sc.stopSignal); err != nil {
 		sc.sp.Logf("%s: signalling pid %d: %v", name, pid, err)
 	}
@@ -266,7 +265,7 @@ func (sc *scheduler) stop(r *run, why string) {
 		return
 	case <-grace.C():
 	}
-	sc.sp.Logf("%s: pid %d still running %s after %s; sending SIGKILL to its process group", name, pid, sc.stopTimeout, signalName(sc.stopSignal))
+	sc.sp.Logf("%s: pid %d still running %s after %s; sending SIGKILL to its process group", name, pid, sc.stopTimeout, signame.String(sc.stopSignal))
 	if err := r.child.Signal(syscall.SIGKILL); err != nil {
 		sc.sp.Logf("%s: killing pid %d: %v", name, pid, err)
 	}
@@ -286,7 +285,7 @@ func (sc *scheduler) finish(e runEnd) {
 	sc.active--
 	took := sc.clock.Now().Sub(r.started).Round(100 * time.Microsecond)
 	if e.exit.Signal != 0 {
-		sc.sp.Logf("%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signalName(e.exit.Signal), took, e.exit.Code)
+		sc.sp.Logf("%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signame.String(e.exit.Signal), took, e.exit.Code)
 		return
 	}
 	sc.sp.Logf("%s: pid %d exited with code %d after %s", st.job.Name, r.child.Pid(), e.exit.Code, took)
@@ -296,7 +295,7 @@ func (sc *scheduler) finish(e runEnd) {
 func (sc *scheduler) shutdown() error {
 	close(sc.stopping)
 	if sc.active > 0 {
-		sc.sp.Logf("stopping: no new runs; stopping %d running job(s) (%s, then SIGKILL after %s)", sc.active, signalName(sc.stopSignal), sc.stopTimeout)
+		sc.sp.Logf("stopping: no new runs; stopping %d running job(s) (%s, then SIGKILL after %s)", sc.active, signame.String(sc.stopSignal), sc.stopTimeout)
 	}
 	for sc.active > 0 {
 		sc.finish(<-sc.ended)
@@ -306,10 +305,3 @@ func (sc *scheduler) shutdown() error {
 
 // stamp formats a run time for the log, in the job's zone.
 func stamp(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") }
-
-func signalName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return fmt.Sprintf("signal %d", int(sig))
-}
