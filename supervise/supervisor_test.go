@@ -68,9 +68,12 @@ func TestBackoffGrowsCapsAndResets(t *testing.T) {
 	// Runs 1-3 fail at once, run 4 lasts past HealthyAfter then fails, run
 	// 5 fails at once, run 6 succeeds.
 	script := fmt.Sprintf(`n=$(cat %[1]s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > %[1]s/n
-case $n in 4) sleep 0.3; exit 1;; 6) exit 0;; *) exit 1;; esac`, dir)
+case $n in 4) sleep 2; exit 1;; 6) exit 0;; *) exit 1;; esac`, dir)
 	code, out := runRole(t, Role{Name: "job", Processes: []Process{{Name: "w", Shell: script, Essential: true,
-		Restart: RestartOnFailure, BackoffMin: 10 * time.Millisecond, BackoffMax: 30 * time.Millisecond, HealthyAfter: 200 * time.Millisecond}}}, nil)
+		Restart: RestartOnFailure, BackoffMin: 10 * time.Millisecond, BackoffMax: 30 * time.Millisecond,
+		// Far from both an instant failure and run 4, so that a loaded
+		// machine cannot blur the two.
+		HealthyAfter: time.Second}}}, nil)
 	if code != 0 {
 		t.Fatalf("exit code %d; output:\n%s", code, out)
 	}
