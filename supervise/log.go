@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/entryhq/entry/internal/signame"
+	"golang.org/x/sys/unix"
 )
 
 // A LogFormat is how processes' output lines and entry's own events are
@@ -49,7 +50,7 @@ const maxLine = 4 << 20
 
 // readSize is the pipe read buffer; one read usually holds many lines, which
 // are then written with one write.
-const readSize = 64 << 10
+const readSize = 256 << 10
 
 // An output is one of entry's own output streams. Its mutex makes every
 // record (a batch of whole lines) one uninterrupted write, so lines of two
@@ -76,6 +77,8 @@ type logger struct {
 // container runtime may give one pipe for both), they share one lock so that
 // records never interleave.
 func newLogger(format LogFormat, role string, stdout, stderr io.Writer) *logger {
+	growPipe(stdout)
+	growPipe(stderr)
 	outMu := &sync.Mutex{}
 	errMu := outMu
 	if !sameFile(stdout, stderr) {
@@ -87,6 +90,28 @@ func newLogger(format LogFormat, role string, stdout, stderr io.Writer) *logger 
 		stdout: &output{mu: outMu, w: stdout},
 		stderr: &output{mu: errMu, w: stderr},
 	}
+}
+
+// growPipe asks for a larger pipe when w is one (a container runtime's log
+// pipe), so that a slow log reader stalls the processes less often. Best
+// effort, like the processes' own pipes (see pipeSize).
+func growPipe(w io.Writer) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		var st unix.Stat_t
+		if unix.Fstat(int(fd), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
+			if size, _ := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0); size < pipeSize {
+				_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
+			}
+		}
+	})
 }
 
 func sameFile(a, b io.Writer) bool {

@@ -56,6 +56,9 @@ type spawnSpec struct {
 // longer, and must not hold the exit up.
 const pipeDrainWait = 100 * time.Millisecond
 
+// pipeSize is the capacity asked for each output pipe.
+const pipeSize = 1 << 20
+
 // spawn starts spec as a new process group. onExit runs once the child has
 // been reaped and its output drained (or pipeDrainWait has passed).
 func (s *Supervisor) spawn(spec spawnSpec, owner *proc, onExit func(*child)) (*child, error) {
@@ -92,6 +95,14 @@ func (s *Supervisor) spawn(spec spawnSpec, owner *proc, onExit func(*child)) (*c
 			outR.Close()
 			outW.Close()
 			return nil, err
+		}
+		// A pipe larger than Linux's 64 KiB default lets a chatty process
+		// write on while entry is busy, and lets each of entry's reads
+		// carry more lines. Best effort: the limit is pipe-max-size.
+		// Set through the write ends, whose Fd() the child takes anyway:
+		// Fd() on a read end would make entry's reads blocking.
+		for _, w := range []*os.File{outW, errW} {
+			_, _ = unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 		}
 		files = []uintptr{s.devNull.Fd(), outW.Fd(), errW.Fd()}
 		defer outW.Close()
