@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/google/renameio/v2"
 
 	"github.com/entryhq/entry/config"
 	"github.com/entryhq/entry/prehook"
@@ -112,9 +109,9 @@ type renderJob struct {
 	owner    string       // "" or user[:group]
 }
 
-// write writes data to j.dst atomically (a temporary file in the same
-// directory, fsync, rename), with the template's mode or j.mode, owned by
-// j.owner. On failure the old file stays and no temporary file is left.
+// write writes data to j.dst atomically, with the template's mode or
+// j.mode, owned by j.owner. On failure the old file stays and no temporary
+// file is left.
 func (j renderJob) write(data []byte) error {
 	mode := os.FileMode(0o644)
 	if j.mode != nil {
@@ -122,82 +119,10 @@ func (j renderJob) write(data []byte) error {
 	} else if st, err := os.Stat(j.src); err == nil {
 		mode = st.Mode().Perm()
 	}
-	uid, gid := -1, -1
-	if j.owner != "" {
-		var err error
-		if uid, gid, err = renderLookupOwner(j.owner); err != nil {
-			return fmt.Errorf("%s: owner %q: %v", j.dst, j.owner, err)
-		}
-	}
-	if dir := filepath.Dir(j.dst); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("%s: %v", j.dst, err)
-		}
-	}
-	f, err := renameio.NewPendingFile(j.dst, renameio.WithStaticPermissions(mode))
-	if err != nil {
-		return fmt.Errorf("%s: %v", j.dst, err)
-	}
-	defer f.Cleanup()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("%s: %v", j.dst, err)
-	}
-	if uid >= 0 || gid >= 0 {
-		if err := f.Chown(uid, gid); err != nil {
-			return fmt.Errorf("%s: setting owner %s: %v (entry must run as root to change owners)", j.dst, j.owner, err)
-		}
-	}
-	if err := f.CloseAtomicallyReplace(); err != nil {
+	if err := writeFileAtomic(j.dst, data, mode, false, j.owner); err != nil {
 		return fmt.Errorf("%s: %v", j.dst, err)
 	}
 	return nil
-}
-
-// renderCheckOwner checks the syntax of an owner: user, user:group,
-// :group, with names or numeric ids.
-func renderCheckOwner(owner string) error {
-	u, g, hasGroup := strings.Cut(owner, ":")
-	if owner == "" || hasGroup && g == "" || !hasGroup && u == "" || strings.ContainsAny(owner, " \t/") || strings.Count(owner, ":") > 1 {
-		return fmt.Errorf("owner %q: want USER, USER:GROUP or :GROUP (names or numeric ids)", owner)
-	}
-	return nil
-}
-
-// renderLookupOwner resolves user[:group] to ids; -1 leaves one unchanged.
-// A user without a group gets the user's primary group, as chown(1) does
-// with "user:".
-func renderLookupOwner(owner string) (uid, gid int, err error) {
-	if err := renderCheckOwner(owner); err != nil {
-		return -1, -1, err
-	}
-	name, group, hasGroup := strings.Cut(owner, ":")
-	uid, gid = -1, -1
-	if name != "" {
-		if n, err := strconv.Atoi(name); err == nil {
-			uid = n
-		} else {
-			u, err := user.Lookup(name)
-			if err != nil {
-				return -1, -1, fmt.Errorf("no user %q in this image", name)
-			}
-			uid, _ = strconv.Atoi(u.Uid)
-			if !hasGroup {
-				gid, _ = strconv.Atoi(u.Gid)
-			}
-		}
-	}
-	if group != "" {
-		if n, err := strconv.Atoi(group); err == nil {
-			gid = n
-		} else {
-			g, err := user.LookupGroup(group)
-			if err != nil {
-				return -1, -1, fmt.Errorf("no group %q in this image", group)
-			}
-			gid, _ = strconv.Atoi(g.Gid)
-		}
-	}
-	return uid, gid, nil
 }
 
 // renderStep is the start-up step that renders the templates of entry.yml.
@@ -222,7 +147,7 @@ func newRenderStep(cfg *config.File) (prehook.Step, error) {
 		case t.Dst == "":
 			return nil, fmt.Errorf("%s: dst is missing (the file or directory to render %s into)", where, t.Src)
 		case t.Owner != "":
-			if err := renderCheckOwner(t.Owner); err != nil {
+			if err := checkOwner(t.Owner); err != nil {
 				return nil, fmt.Errorf("%s: %v", where, err)
 			}
 		}

@@ -9,16 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"filippo.io/age"
-	"github.com/google/renameio/v2"
 
 	"github.com/entryhq/entry/config"
 	"github.com/entryhq/entry/prehook"
@@ -642,65 +639,6 @@ func secretsRotate(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "entry: secrets: %s: %d values re-encrypted under a new data key\n", file, v.Len())
 	return exitOK
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory (renameio): the destination is either untouched or complete.
-// keepMode keeps an existing file's permissions; owner is "user[:group]".
-func writeFileAtomic(path string, data []byte, mode os.FileMode, keepMode bool, owner string) error {
-	opts := []renameio.Option{renameio.WithStaticPermissions(mode)}
-	if keepMode {
-		opts = append(opts, renameio.WithExistingPermissions())
-	}
-	uid, gid, err := lookupOwner(owner)
-	if err != nil {
-		return err
-	}
-	pf, err := renameio.NewPendingFile(path, opts...)
-	if err != nil {
-		return err
-	}
-	defer pf.Cleanup()
-	if _, err := pf.Write(data); err != nil {
-		return err
-	}
-	if owner != "" {
-		if err := pf.Chown(uid, gid); err != nil {
-			return fmt.Errorf("setting owner %s: %v", owner, err)
-		}
-	}
-	return pf.CloseAtomicallyReplace()
-}
-
-// lookupOwner resolves "user", "user:group", "uid" or "uid:gid"; a
-// missing group means the user's primary group.
-func lookupOwner(owner string) (uid, gid int, err error) {
-	if owner == "" {
-		return -1, -1, nil
-	}
-	name, group, hasGroup := strings.Cut(owner, ":")
-	if n, err := strconv.Atoi(name); err == nil {
-		uid, gid = n, -1
-	} else {
-		u, err := user.Lookup(name)
-		if err != nil {
-			return 0, 0, fmt.Errorf("owner %q: no such user", owner)
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-	}
-	if hasGroup {
-		if n, err := strconv.Atoi(group); err == nil {
-			gid = n
-		} else {
-			g, err := user.LookupGroup(group)
-			if err != nil {
-				return 0, 0, fmt.Errorf("owner %q: no such group", owner)
-			}
-			gid, _ = strconv.Atoi(g.Gid)
-		}
-	}
-	return uid, gid, nil
 }
 
 // ---- start-up step ----
