@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -163,4 +165,100 @@ func orStd(w, std io.Writer) io.Writer {
 		return std
 	}
 	return w
+}
+
+// Check finds hooks whose program does not exist, before anything runs: a
+// hook's first word (after VAR=value assignments) must be a shell builtin
+// or keyword, or a program found in env's PATH (or at its path, when it has
+// a slash). Words with quotes or expansions are left to the shell.
+func (h *Hooks) Check(env *Env) error {
+	for i, hook := range h.List {
+		prog := hookProgram(hook.Command)
+		if prog == "" || shellWords[prog] {
+			continue
+		}
+		if _, err := LookPath(prog, env.Get("PATH")); err != nil {
+			return &HookError{Index: i + 1, Hook: hook, Code: 127,
+				Problem: fmt.Sprintf("cannot run: %v (install it in the image, or fix the command)", err)}
+		}
+	}
+	return nil
+}
+
+// hookProgram returns the program a simple shell command runs, or "" when
+// the shell must decide (quotes, expansions, redirections, subshells).
+func hookProgram(command string) string {
+	for _, word := range strings.Fields(command) {
+		if strings.ContainsAny(word, "'\"`$\\*?[]{}()<>|&;~") {
+			if word == "[" || word == "[[" {
+				return word
+			}
+			return ""
+		}
+		if k, _, ok := strings.Cut(word, "="); ok && isName(k) {
+			continue // VAR=value before the program
+		}
+		return word
+	}
+	return ""
+}
+
+func isName(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// shellWords are /bin/sh's builtins and keywords: not programs on PATH.
+var shellWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`! . : [ [[ alias bg break cd command continue echo eval exec exit export
+		false fc fg getopts hash jobs kill local printf pwd read readonly return set shift source test
+		times trap true type ulimit umask unalias unset wait if then else elif fi do done case esac
+		while until for in function`) {
+		shellWords[w] = true
+	}
+}
+
+// ErrNotFound is LookPath's error for a program that is not there.
+var ErrNotFound = errors.New("command not found")
+
+// LookPath finds file in the directories of pathEnv (the PATH of the
+// environment being built, not entry's own), or at file itself when it has
+// a slash. Its errors read like the shell's: "foo: command not found"
+// (wrapping ErrNotFound), "./x: not executable".
+func LookPath(file, pathEnv string) (string, error) {
+	if strings.Contains(file, "/") {
+		if err := executable(file); err != nil {
+			return "", err
+		}
+		return file, nil
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", file, ErrNotFound)
+}
+
+func executable(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %w", path, ErrNotFound)
+	case st.IsDir():
+		return fmt.Errorf("%s: is a directory", path)
+	case st.Mode()&0o111 == 0:
+		return fmt.Errorf("%s: not executable", path)
+	}
+	return nil
 }

@@ -248,3 +248,45 @@ func TestPipelineUnknownStepPanics(t *testing.T) {
 	var ran []string
 	NewPipeline(nil, fakeStep{"bogus", nil, &ran})
 }
+
+func TestHookProgram(t *testing.T) {
+	for cmd, want := range map[string]string{
+		"bundle exec rake db:create":        "bundle",
+		"RAILS_ENV=production A_1=x rake t": "rake",
+		"sh ./docker/setup.sh":              "sh",
+		"./bin/setup --quiet":               "./bin/setup",
+		"$HOME/bin/x":                       "",
+		"'quoted' arg":                      "",
+		"(cd app && make)":                  "",
+		"[ -f x ] || touch x":               "[",
+		"":                                  "",
+		"FOO=bar":                           "",
+		"echo ok > out":                     "echo",
+	} {
+		if got := hookProgram(cmd); got != want {
+			t.Errorf("hookProgram(%q) = %q, want %q", cmd, got, want)
+		}
+	}
+}
+
+func TestHooksCheck(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tool"), []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "plain"), []byte("x"), 0o644)
+	env := EnvFromList([]string{"PATH=" + dir + ":/usr/bin:/bin"})
+	ok := &Hooks{List: []Hook{{Command: "tool --x"}, {Command: "cd /tmp && tool"}, {Command: "echo hi"}, {Command: "if true; then tool; fi"}, {Command: "$X"}}}
+	if err := ok.Check(env); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	for cmd, want := range map[string]string{
+		"missing-tool-xyz":  `hook 1 "missing-tool-xyz" cannot run: missing-tool-xyz: command not found (install it in the image, or fix the command)`,
+		dir + "/plain":      `hook 1 "` + dir + `/plain" cannot run: ` + dir + `/plain: not executable (install it in the image, or fix the command)`,
+		dir + " arg":        `hook 1 "` + dir + ` arg" cannot run: ` + dir + `: is a directory (install it in the image, or fix the command)`,
+		"./nope/setup.sh x": `hook 1 "./nope/setup.sh x" cannot run: ./nope/setup.sh: command not found (install it in the image, or fix the command)`,
+	} {
+		err := (&Hooks{List: []Hook{{Command: cmd}}}).Check(env)
+		if err == nil || err.Error() != want {
+			t.Errorf("Check(%q) = %v, want %s", cmd, err, want)
+		}
+	}
+}

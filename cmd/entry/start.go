@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -112,7 +110,7 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 		// Templates and hooks can depend on the role, as its processes can.
 		p.env.Set("ENTRY_ROLE", p.target.role.Name)
 	}
-	if p.pipeline, err = buildPipeline(cfg); err != nil {
+	if p.pipeline, err = buildPipeline(cfg, p.env); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -215,7 +213,7 @@ func rolesList(cfg *config.File) string {
 }
 
 // buildPipeline wires the domain packages into the start-up steps.
-func buildPipeline(cfg *config.File) (*prehook.Pipeline, error) {
+func buildPipeline(cfg *config.File, env *prehook.Env) (*prehook.Pipeline, error) {
 	secrets, err := newSecretsStep(cfg)
 	if err != nil {
 		return nil, err
@@ -230,7 +228,14 @@ func buildPipeline(cfg *config.File) (*prehook.Pipeline, error) {
 	}
 	steps := []prehook.Step{secrets, render, assets}
 	if len(cfg.Hooks) > 0 {
-		steps = append(steps, hooksStep(cfg.Hooks))
+		hooks := hooksStep(cfg.Hooks)
+		// A hook whose program is missing is a config error: say so before
+		// anything runs.
+		var he *prehook.HookError
+		if err := hooks.Check(env); errors.As(err, &he) {
+			return nil, fmt.Errorf("%s:%d: %v", cfg.Path, cfg.Hooks[he.Index-1].Line, err)
+		}
+		steps = append(steps, hooks)
 	}
 	return prehook.NewPipeline(prehook.StderrLogger, steps...), nil
 }
@@ -284,33 +289,13 @@ func isStopSignal(s syscall.Signal) bool {
 
 // execCommand replaces entry with argv, looked up in the pipeline's PATH.
 func execCommand(argv []string, env *prehook.Env) int {
-	path, err := lookPath(argv[0], env.Get("PATH"))
+	path, err := prehook.LookPath(argv[0], env.Get("PATH"))
+	if errors.Is(err, prehook.ErrNotFound) {
+		return fail(127, "%v (PATH=%s)", err, env.Get("PATH"))
+	}
 	if err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return fail(127, "%s: command not found (PATH=%s)", argv[0], env.Get("PATH"))
-		}
-		return fail(126, "%s: %v", argv[0], err)
+		return fail(126, "%v", err)
 	}
 	err = syscall.Exec(path, argv, env.List())
 	return fail(126, "exec %s: %v", argv[0], err)
-}
-
-// lookPath is exec.LookPath against a PATH other than entry's own.
-func lookPath(file, pathEnv string) (string, error) {
-	if strings.Contains(file, "/") {
-		return exec.LookPath(file)
-	}
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, file)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			if st.Mode()&0o111 == 0 {
-				return "", fmt.Errorf("%s is not executable", p)
-			}
-			return p, nil
-		}
-	}
-	return "", exec.ErrNotFound
 }

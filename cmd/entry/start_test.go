@@ -65,8 +65,12 @@ func TestStartFailures(t *testing.T) {
 	}{
 		{"hook fails", map[string]string{"entry.yml": "hooks:\n  - echo one\n  - sh -c 'exit 3'\n  - touch after-hook\n"},
 			[]string{"--", "touch", "ran"}, 1, `entry: hook 2 "sh -c 'exit 3'" exited 3`},
-		{"hook not found", map[string]string{"entry.yml": "hooks: [no-such-program-xyz]\n"},
-			[]string{"--", "touch", "ran"}, 1, `entry: hook 1 "no-such-program-xyz" exited 127 (command not found: check the command and PATH)`},
+		{"hook not found", map[string]string{"entry.yml": "hooks:\n  - touch hooked\n  - RAILS_ENV=x no-such-program-xyz --flag\n"},
+			[]string{"--", "touch", "ran"}, 2, `entry: entry.yml:3: hook 2 "RAILS_ENV=x no-such-program-xyz --flag" cannot run: no-such-program-xyz: command not found (install it in the image, or fix the command)`},
+		{"hook not executable", map[string]string{"entry.yml": "hooks: [./setup.sh]\n", "setup.sh": "echo hi\n"},
+			[]string{"--", "touch", "ran"}, 2, `entry: entry.yml:1: hook 1 "./setup.sh" cannot run: ./setup.sh: not executable (install it in the image, or fix the command)`},
+		{"hook found at run time only", map[string]string{"entry.yml": "hooks: ['sh -c \"no-such-program-xyz\"']\n"},
+			[]string{"--", "touch", "ran"}, 1, `entry: hook 1 "sh -c \"no-such-program-xyz\"" exited 127 (command not found: check the command and PATH)`},
 		{"bad config", map[string]string{"entry.yml": "hooks: [touch hooked]\nrolez: {}\n"},
 			[]string{"--", "touch", "ran"}, 2, `entry: entry.yml:2: unknown key "rolez" in top level (did you mean "roles"?)`},
 		{"missing explicit config", nil,
@@ -85,6 +89,7 @@ func TestStartFailures(t *testing.T) {
 		{"missing env file", map[string]string{"entry.yml": "env_files: [.env.production]\n"},
 			[]string{"--", "touch", "ran"}, 2, `entry: env file .env.production: does not exist (create it, or remove it from env_files / --env-file)`},
 		{"command not found", nil, []string{"--", "no-such-program-xyz"}, 127, `entry: no-such-program-xyz: command not found (PATH=`},
+		{"command not executable", map[string]string{"script": "echo hi\n"}, []string{"--", "./script"}, 126, `entry: ./script: not executable`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
