@@ -40,21 +40,17 @@ func boolValue(b bool) value {
 	return value{k: kFalse}
 }
 
-// className names v's type as Ruby's NoMethodError does.
+// className names v's type as Ruby's NoMethodError does: "nil",
+// "an Integer", "a String".
 func (v value) className() string {
-	switch v.k {
-	case kNil:
-		return "nil"
-	case kFalse:
-		return "false"
-	case kTrue:
-		return "true"
-	case kInt:
-		return "an Integer"
-	case kStr:
-		return "a String"
+	switch c := v.rubyClass(); c {
+	case "nil", "false", "true":
+		return c
+	case "Integer", "Array":
+		return "an " + c
+	default:
+		return "a " + c
 	}
-	return "an Array"
 }
 
 func (v value) rubyClass() string {

@@ -368,37 +368,24 @@ func (p *parser) parseExpr() *expr {
 	return p.node(opCond, start, cond, a, b)
 }
 
-func (p *parser) parseOr() *expr {
-	start := p.i
-	x := p.parseAnd()
-	for {
-		save := p.i
-		p.skipSpace()
-		if p.peek() != '|' || p.peekAt(1) != '|' || p.peekAt(2) == '=' {
-			p.i = save
-			return x
-		}
-		p.i += 2
-		p.skipSpaceNL()
-		y := p.parseAnd()
-		x = p.node(opOr, start, x, y)
-	}
-}
+func (p *parser) parseOr() *expr  { return p.parseLogical('|', opOr, p.parseAnd) }
+func (p *parser) parseAnd() *expr { return p.parseLogical('&', opAnd, p.parseEq) }
 
-func (p *parser) parseAnd() *expr {
+// parseLogical parses operand (cc operand)* for Ruby's || (c is '|') or
+// && (c is '&'), left-associative; ||= and &&= are not operators here.
+func (p *parser) parseLogical(c byte, op opcode, operand func() *expr) *expr {
 	start := p.i
-	x := p.parseEq()
+	x := operand()
 	for {
 		save := p.i
 		p.skipSpace()
-		if p.peek() != '&' || p.peekAt(1) != '&' || p.peekAt(2) == '=' {
+		if p.peek() != c || p.peekAt(1) != c || p.peekAt(2) == '=' {
 			p.i = save
 			return x
 		}
 		p.i += 2
 		p.skipSpaceNL()
-		y := p.parseEq()
-		x = p.node(opAnd, start, x, y)
+		x = p.node(op, start, x, operand())
 	}
 }
 

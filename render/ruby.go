@@ -125,31 +125,26 @@ func blankString(s string) bool {
 // characters config values contain; Unicode's special cases other than
 // ß and İ map one character to one.
 func upcase(s string) string {
-	if isASCII(s) {
-		return strings.ToUpper(s)
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if r == 'ß' {
-			b.WriteString("SS")
-			continue
-		}
-		b.WriteRune(unicode.ToUpper(r))
-	}
-	return b.String()
+	return mapCase(s, strings.ToUpper, unicode.ToUpper, 'ß', "SS")
 }
 
 func downcase(s string) string {
+	return mapCase(s, strings.ToLower, unicode.ToLower, 'İ', "i\u0307")
+}
+
+// mapCase maps s with ascii when it is ASCII, else rune by rune with each,
+// writing special as expansion (the one multi-character mapping kept).
+func mapCase(s string, ascii func(string) string, each func(rune) rune, special rune, expansion string) string {
 	if isASCII(s) {
-		return strings.ToLower(s)
+		return ascii(s)
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if r == 'İ' {
-			b.WriteString("i\u0307")
+		if r == special {
+			b.WriteString(expansion)
 			continue
 		}
-		b.WriteRune(unicode.ToLower(r))
+		b.WriteRune(each(r))
 	}
 	return b.String()
 }
