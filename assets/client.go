@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/entryhq/entry/internal/awsenv"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go/logging"
 )
 
 // DefaultRegion is the region used when neither Options nor the AWS
@@ -40,13 +41,11 @@ type Client struct {
 // NewClient loads the AWS configuration and returns a client. It does not
 // reach the network: credentials are resolved on first use.
 func NewClient(ctx context.Context, o Options) (*Client, error) {
-	// entry reports failures itself, one line each; the SDK's own log
-	// lines (IMDS fallbacks, skipped checksums) would only add noise.
-	load := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(logging.Nop{})}
+	var load []func(*awsconfig.LoadOptions) error
 	if o.Region != "" {
 		load = append(load, awsconfig.WithRegion(o.Region))
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, load...)
+	cfg, err := awsenv.Load(ctx, load...)
 	if err != nil {
 		return nil, fmt.Errorf("assets: loading the AWS configuration: %v (check AWS_PROFILE and ~/.aws/config)", err)
 	}

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"time"
+
+	"github.com/entryhq/entry/internal/awsenv"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
@@ -108,8 +109,8 @@ func classify(ctx context.Context, err error, obj Object, op operation) *Error {
 		}
 		return newError(Unreachable, obj, err, "%s: cannot connect to S3 at%s: %v (check the endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or assets.endpoint, and the network)", obj, host, rootCause(dial.Err))
 	}
-	if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "no EC2 IMDS role found") {
-		return newError(NoCredentials, obj, err, "%s: no AWS credentials found (give the task an IAM role, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)", obj)
+	if awsenv.IsNoCredentials(err) {
+		return newError(NoCredentials, obj, err, "%s: no AWS credentials found (%s)", obj, awsenv.NoCredentialsHint)
 	}
 	return newError(Other, obj, err, "%s: %v", obj, err)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/entryhq/entry/internal/awsenv"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -44,7 +46,7 @@ func NewClient(ctx context.Context, region string) (*ecs.Client, error) {
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsenv.Load(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %v", err)
 	}
@@ -70,7 +72,9 @@ type CallError struct {
 func (e *CallError) Error() string {
 	msg := e.Err.Error()
 	var ae smithy.APIError
-	if errors.As(e.Err, &ae) {
+	if awsenv.IsNoCredentials(e.Err) {
+		msg = "no AWS credentials found (" + awsenv.NoCredentialsHint + ")"
+	} else if errors.As(e.Err, &ae) {
 		msg = ae.ErrorCode() + ": " + ae.ErrorMessage()
 		var re *retry.MaxAttemptsError
 		if errors.As(e.Err, &re) {

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entryhq/entry/internal/awsenv"
+
 	"filippo.io/age"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
@@ -158,7 +159,7 @@ func (ks KeySource) fromSSM(ctx context.Context, name string) (string, error) {
 // standard credential chain (so an ECS task role works), AWS_REGION, and
 // endpoint settings such as AWS_ENDPOINT_URL_SSM.
 func DefaultSSM(ctx context.Context) (ParameterGetter, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsenv.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %v", err)
 	}
@@ -173,6 +174,9 @@ func ssmError(err error) error {
 	var nf *types.ParameterNotFound
 	if errors.As(err, &nf) {
 		return errors.New("parameter not found (create it as a SecureString, or fix the name)")
+	}
+	if awsenv.IsNoCredentials(err) {
+		return errors.New("no AWS credentials found to read the key from SSM (" + awsenv.NoCredentialsHint + ")")
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {

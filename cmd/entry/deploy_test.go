@@ -220,3 +220,16 @@ func TestDeployHelpListsEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// With no credentials anywhere, the user is told where credentials come
+// from, in one line, and the SDK's own warnings stay off stderr.
+func TestDeployNoCredentials(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + dir + "/none", "AWS_SHARED_CREDENTIALS_FILE=" + dir + "/none", "AWS_REGION=us-east-1",
+		"AWS_ENDPOINT_URL_ECS=http://127.0.0.1:1"} // never reached: signing fails first
+	r := runEntry(t, dir, env, "deploy", "--cluster", "prod", "--service", "web", "--image", "repo:abc")
+	want := "entry: deploy: web: DescribeServices: no AWS credentials found (give the task or the CI job an IAM role, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("exit %d, stderr %q; want 1, %q", r.code, r.stderr, want)
+	}
+}
