@@ -81,3 +81,27 @@ func TestFlagEnvironmentPrecedence(t *testing.T) {
 		t.Errorf("a bad value from the environment: %+v", r)
 	}
 }
+
+// `entry help` and `entry --help` both show the start flags and every
+// subcommand.
+func TestMainHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
+		r := runEntry(t, t.TempDir(), nil, args...)
+		if r.code != 0 {
+			t.Errorf("entry %v: exit %d", args, r.code)
+		}
+		for _, want := range append([]string{"--role", "$ENTRY_ROLE", "Example"}, subcommandNames()...) {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("entry %v lacks %q", args, want)
+			}
+		}
+	}
+}
+
+func subcommandNames() []string {
+	var names []string
+	for _, sc := range subcommands {
+		names = append(names, "  "+sc.name+" ")
+	}
+	return names
+}

@@ -20,8 +20,11 @@ func runHelp(args []string) int {
 	return fail(exitUsage, "help: no subcommand %q (see 'entry help')", args[0])
 }
 
+// printMainHelp prints the start command's usage and flags, then the
+// subcommands: the answer to both `entry help` and `entry --help`.
 func printMainHelp() {
-	fmt.Print(startUsage)
+	fs, _ := newStartFlags()
+	fs.printUsage(os.Stdout)
 	fmt.Println("\nSubcommands:")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	for _, sc := range subcommands {

@@ -125,6 +125,7 @@ func runStart(args []string) int {
 	signal.Notify(signals)
 
 	fs, sf := newStartFlags()
+	fs.Usage = printMainHelp
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
