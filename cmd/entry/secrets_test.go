@@ -688,3 +688,25 @@ func TestSecretsStepOwner(t *testing.T) {
 		t.Errorf("owner %s:%s mode %v, want %s:%s 0400", uid, gid, st.Mode().Perm(), nobody.Uid, nobody.Gid)
 	}
 }
+
+// The age key given in ENTRY_AGE_KEY reaches neither the supervised
+// processes' environment nor entry's own /proc/PID/environ, which those
+// processes could read.
+func TestAgeKeyNotVisibleToProcesses(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "roles:\n  web:\n    peek: 'env > own.env; tr \"\\\\0\" \"\\\\n\" < /proc/$PPID/environ > parent.env'\n"})
+	const key = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+	r := runEntry(t, dir, []string{"ENTRY_AGE_KEY=" + key})
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	for _, f := range []string{"own.env", "parent.env"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || len(data) == 0 {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if strings.Contains(string(data), "QQQQQQQQ") {
+			t.Errorf("%s shows the age key", f)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/selfenv"
 	"github.com/entryhq/entry/internal/signame"
 	"github.com/entryhq/entry/prehook"
 	"github.com/entryhq/entry/supervise"
@@ -139,6 +140,7 @@ func runStart(args []string) int {
 	if code, _ := runPipeline(plan.pipeline, plan.env, signals); code != exitOK {
 		return code
 	}
+	eraseAgeKey()
 	switch {
 	case plan.target.role != nil:
 		return runRole(plan.role, plan.env, signals)
@@ -299,4 +301,17 @@ func execCommand(argv []string, env *prehook.Env) int {
 	}
 	err = syscall.Exec(path, argv, env.List())
 	return fail(126, "exec %s: %v", argv[0], err)
+}
+
+// eraseAgeKey erases ENTRY_AGE_KEY from entry's original environment block.
+// The secrets step already keeps it out of the processes' environment, but
+// the kernel would go on showing it in /proc/1/environ to every process of
+// the same user for as long as entry supervises them.
+func eraseAgeKey() {
+	if _, ok := os.LookupEnv("ENTRY_AGE_KEY"); !ok {
+		return
+	}
+	if err := selfenv.Erase("ENTRY_AGE_KEY"); err != nil {
+		prehook.StderrLogger("warning: ENTRY_AGE_KEY stays visible in /proc/%d/environ: %v (prefer ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM)", os.Getpid(), err)
+	}
 }
