@@ -183,7 +183,7 @@ func TestAssetsCommand(t *testing.T) {
 			{
 				name: "no credentials", sha: "1111aaa",
 				env:  []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="},
-				want: "entry: assets: " + url("production", "1111aaa") + ": no AWS credentials found (give the task an IAM role, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)\n",
+				want: "entry: assets: " + url("production", "1111aaa") + ": no AWS credentials found (give the task or the CI job an IAM role, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)\n",
 			},
 			{
 				name: "endpoint unreachable", sha: "1111aaa",
