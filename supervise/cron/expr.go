@@ -420,6 +420,12 @@ func makeCivil(y, mo, d, h, mi, s int) civil {
 	return civil(time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC).Unix())
 }
 
+// carry moves an overflowing field (minute 60, hour 24, day 32) into the
+// next larger one, as time.Date does for the UTC wall clock civil uses.
+func carry(y, mo, d, h, mi, s int) (int, int, int, int, int, int) {
+	return makeCivil(y, mo, d, h, mi, s).parts()
+}
+
 // searchYears bounds the search for the next matching day: a schedule
 // matching no day in that span (Feb 29 on a Sunday can be 28 years away)
 // never runs.
@@ -446,25 +452,13 @@ func (e *Expr) nextCivil(c civil) (civil, bool) {
 			}
 			continue
 		}
-		if d > daysIn(y, mo) || !e.dayMatches(y, mo, d) {
-			d, h, mi, s = d+1, 0, 0, 0
-			if d > daysIn(y, mo) {
-				mo, d = mo+1, 1
-				if mo > 12 {
-					y, mo = y+1, 1
-				}
-			}
+		if !e.dayMatches(y, mo, d) {
+			y, mo, d, h, mi, s = carry(y, mo, d+1, 0, 0, 0)
 			continue
 		}
 		nh, ok := e.hour.next(h, 23)
 		if !ok {
-			d, h, mi, s = d+1, 0, 0, 0
-			if d > daysIn(y, mo) {
-				mo, d = mo+1, 1
-				if mo > 12 {
-					y, mo = y+1, 1
-				}
-			}
+			y, mo, d, h, mi, s = carry(y, mo, d+1, 0, 0, 0)
 			continue
 		}
 		if nh != h {
@@ -472,16 +466,7 @@ func (e *Expr) nextCivil(c civil) (civil, bool) {
 		}
 		nmi, ok := e.minute.next(mi, 59)
 		if !ok {
-			h, mi, s = h+1, 0, 0
-			if h > 23 {
-				d, h = d+1, 0
-				if d > daysIn(y, mo) {
-					mo, d = mo+1, 1
-					if mo > 12 {
-						y, mo = y+1, 1
-					}
-				}
-			}
+			y, mo, d, h, mi, s = carry(y, mo, d, h+1, 0, 0)
 			continue
 		}
 		if nmi != mi {
@@ -489,19 +474,7 @@ func (e *Expr) nextCivil(c civil) (civil, bool) {
 		}
 		ns, ok := e.second.next(s, 59)
 		if !ok {
-			mi, s = mi+1, 0
-			if mi > 59 {
-				h, mi = h+1, 0
-				if h > 23 {
-					d, h = d+1, 0
-					if d > daysIn(y, mo) {
-						mo, d = mo+1, 1
-						if mo > 12 {
-							y, mo = y+1, 1
-						}
-					}
-				}
-			}
+			y, mo, d, h, mi, s = carry(y, mo, d, h, mi+1, 0)
 			continue
 		}
 		return makeCivil(y, mo, d, h, mi, ns), true
