@@ -133,6 +133,21 @@ func (p *parser) enter(off int) {
 	}
 }
 
+// leave consumes closer, which ends the level enter began: at the end of
+// the source the error is missing, reported at offset at; anything else
+// there is unexpected.
+func (p *parser) leave(closer byte, at int, missing string) {
+	p.skipSpaceNL()
+	if p.peek() != closer {
+		if p.i == len(p.s) {
+			p.fail(at, "%s", missing)
+		}
+		p.unexpected()
+	}
+	p.i++
+	p.depth--
+}
+
 // A stmtKind is what the Ruby in a code tag does.
 type stmtKind uint8
 
@@ -598,15 +613,7 @@ func (p *parser) parsePrimary() *expr {
 			p.fail(start, "empty parentheses")
 		}
 		x := p.parseExpr()
-		p.skipSpaceNL()
-		if p.peek() != ')' {
-			if p.i == len(p.s) {
-				p.fail(start, "missing ) for this (")
-			}
-			p.unexpected()
-		}
-		p.i++
-		p.depth--
+		p.leave(')', start, "missing ) for this (")
 		return x
 	case c == '\'':
 		return p.parseSingleQuoted()
@@ -809,15 +816,7 @@ func (p *parser) parseFetch(start, nameAt int) *expr {
 		p.fail(p.i, "empty block: write ENV.fetch(\"NAME\") { default }")
 	}
 	d := p.parseExpr()
-	p.skipSpaceNL()
-	if p.peek() != '}' {
-		if p.i == len(p.s) {
-			p.fail(save, "missing } of the ENV.fetch block")
-		}
-		p.unexpected()
-	}
-	p.i++
-	p.depth--
+	p.leave('}', save, "missing } of the ENV.fetch block")
 	x.args = append(x.args, d)
 	x.fetch = fetchBlock
 	x.src = p.s[start:p.i]
