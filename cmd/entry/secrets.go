@@ -168,6 +168,20 @@ func (c *secretsCmd) parseFile(args []string) (string, int) {
 	return c.fs.Arg(0), -1
 }
 
+// parseVault parses a command line whose one argument is a vault and opens
+// the vault with the key: the start of decrypt, edit and rotate. code is -1
+// to carry on, else the exit code.
+func (c *secretsCmd) parseVault(args []string) (file string, v *secrets.Vault, f secrets.Format, code int) {
+	if file, code = c.parseFile(args); code >= 0 {
+		return file, nil, f, code
+	}
+	v, f, err := c.open(file)
+	if err != nil {
+		return file, nil, f, secretsFail(file, err)
+	}
+	return file, v, f, -1
+}
+
 // ---- keygen ----
 
 const keygenUsage = `Usage: entry secrets keygen [-o FILE] [--pq]
@@ -324,13 +338,9 @@ func secretsDecrypt(args []string) int {
 	var out string
 	c.fs.StringVarP(&out, "output", "o", "", "write the plain file here (mode 0600) instead of stdout")
 	c.addFormatFlag()
-	file, code := c.parseFile(args)
+	file, v, _, code := c.parseVault(args)
 	if code >= 0 {
 		return code
-	}
-	v, _, err := c.open(file)
-	if err != nil {
-		return secretsFail(file, err)
 	}
 	plain, err := v.Plaintext()
 	if err != nil {
@@ -387,13 +397,9 @@ Examples:
 func secretsEdit(args []string) int {
 	c := newSecretsCmd("edit", editUsage, true)
 	c.addFormatFlag()
-	file, code := c.parseFile(args)
+	file, v, f, code := c.parseVault(args)
 	if code >= 0 {
 		return code
-	}
-	v, f, err := c.open(file)
-	if err != nil {
-		return secretsFail(file, err)
 	}
 	plain, err := v.Plaintext()
 	if err != nil {
@@ -622,13 +628,9 @@ Example:
 func secretsRotate(args []string) int {
 	c := newSecretsCmd("rotate", rotateUsage, true)
 	c.addFormatFlag()
-	file, code := c.parseFile(args)
+	file, v, _, code := c.parseVault(args)
 	if code >= 0 {
 		return code
-	}
-	v, _, err := c.open(file)
-	if err != nil {
-		return secretsFail(file, err)
 	}
 	vault, err := v.Rotate()
 	if err != nil {
