@@ -2,6 +2,8 @@ package supervise
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -225,9 +227,13 @@ func TestPID1RestartBackoff(t *testing.T) {
 
 func TestPID1SignalStorm(t *testing.T) {
 	ignore := `trap '' HUP USR1 USR2 WINCH; `
+	// forker fails and is restarted until calm exists; then it stays up, so
+	// its own "exit 1" cannot coincide with the TERM (a process that fails
+	// on its own during a stop rightly makes the exit code 1).
+	calm := filepath.Join(t.TempDir(), "calm")
 	p := startPID1(t, helperSpec{Role: Role{Name: "job", Processes: []Process{
 		{Name: "blinker", Shell: ignore + "sleep 0.01", Essential: true, Restart: RestartAlways, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond},
-		{Name: "forker", Shell: ignore + "(sleep 0.01 &); (true &); sleep 0.02; exit 1", Essential: true, Restart: RestartOnFailure, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond},
+		{Name: "forker", Shell: ignore + "(sleep 0.01 &); (true &); sleep 0.02; if [ -e " + calm + " ]; then echo calm; exec sleep 60; fi; exit 1", Essential: true, Restart: RestartOnFailure, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond},
 		{Name: "steady", Shell: ignore + "echo ready; while :; do sleep 0.05; done", Essential: true},
 	}}})
 	p.out.WaitFor(t, "steady | ready", 5*time.Second)
@@ -238,6 +244,10 @@ func TestPID1SignalStorm(t *testing.T) {
 			time.Sleep(10 * time.Millisecond) // let processes start and exit in between
 		}
 	}
+	if err := os.WriteFile(calm, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.out.WaitFor(t, "forker | calm", 5*time.Second)
 	p.signal(syscall.SIGTERM)
 	code := p.wait(10 * time.Second)
 	out := p.out.String()
