@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,9 +64,13 @@ func client(t testing.TB, endpoint string) *assets.Client {
 }
 
 // uniquePrefix keeps tests sharing one bucket apart.
+// uniquePrefix gives each test its own keys in the shared bucket, also
+// when -count runs it again against the same server.
 func uniquePrefix(t testing.TB) string {
-	return strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-")
+	return fmt.Sprintf("%s-%d", strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-"), prefixRuns.Add(1))
 }
+
+var prefixRuns atomic.Int64
 
 // manifest returns a Sprockets-style manifest of about size bytes whose
 // asset host names env and sha.
@@ -122,7 +127,8 @@ func TestPushThenFetchTwoEnvironmentsTwoCommits(t *testing.T) {
 	s := server(t)
 	c := client(t, s.Endpoint)
 	ctx := context.Background()
-	layout := assets.Layout{Bucket: bucket, Prefix: uniquePrefix(t) + "/manifests/"}
+	prefix := uniquePrefix(t)
+	layout := assets.Layout{Bucket: bucket, Prefix: prefix + "/manifests/"}
 	src := t.TempDir()
 	envs, shas := []string{"production", "staging"}, []string{"0a1b2c3", "4d5e6f7"}
 
@@ -134,7 +140,7 @@ func TestPushThenFetchTwoEnvironmentsTwoCommits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := "s3://" + bucket + "/" + uniquePrefix(t) + "/manifests/" + env + "/" + sha + "/manifest.json"
+			want := "s3://" + bucket + "/" + prefix + "/manifests/" + env + "/" + sha + "/manifest.json"
 			if obj.String() != want {
 				t.Fatalf("object = %s, want %s", obj, want)
 			}
