@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -55,9 +54,7 @@ type entryKitCall struct {
 
 // runEntryKit runs an EntryKit chain starting with tool.
 func runEntryKit(tool string, args []string) int {
-	signals := make(chan os.Signal, 64)
-	signal.Notify(signals)
-	return runEntryKitChain(tool, args, prehook.OSEnv(), signals)
+	return runEntryKitChain(tool, args, prehook.OSEnv(), subscribeSignals())
 }
 
 // runEntryKitChain runs one tool, then what follows its --: another tool
@@ -96,6 +93,7 @@ func runEntryKitChain(tool string, args []string, env *prehook.Env, signals chan
 		if len(tasks) == 0 {
 			return fail(exitUsage, "codep: no tasks (give tasks as arguments or CODEP_* variables)")
 		}
+		subscribeAllSignals(signals)
 		return runCodep(tasks, env, roleOptions{}, signals)
 	}
 	if len(call.next) == 0 {
@@ -113,7 +111,7 @@ func runFinal(argv []string, env *prehook.Env, signals chan os.Signal) int {
 	if os.Getpid() == 1 {
 		return superviseCommand(argv, env, roleOptions{}, signals)
 	}
-	signal.Reset()
+	resetSignals()
 	return execCommand(argv, env)
 }
 

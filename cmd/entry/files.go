@@ -24,7 +24,9 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, keepMode bool, 
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	opts := []renameio.Option{renameio.WithStaticPermissions(mode)}
+	// WithTempDir: in the destination's directory, renameio need not probe
+	// whether its default temporary directory is on the same file system.
+	opts := []renameio.Option{renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(mode)}
 	if keepMode {
 		opts = append(opts, renameio.WithExistingPermissions())
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
 	"syscall"
 
@@ -119,11 +118,9 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 
 // runStart is entry with no subcommand: the ENTRYPOINT.
 func runStart(args []string) int {
-	// Subscribe to every signal before anything else: as PID 1, a signal
-	// with no handler is dropped by the kernel, and one that arrives
-	// before a child exists must not be lost.
-	signals := make(chan os.Signal, 64)
-	signal.Notify(signals)
+	// Subscribe before anything else: a stop signal that arrives before a
+	// child exists must not be lost.
+	signals := subscribeSignals()
 
 	fs, sf := newStartFlags()
 	fs.Usage = printMainHelp
@@ -137,6 +134,9 @@ func runStart(args []string) int {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	if plan.target.role != nil {
+		subscribeAllSignals(signals) // before the pipeline: its hooks may start daemons
+	}
 	if code, _ := runPipeline(plan.pipeline, plan.env, signals); code != exitOK {
 		return code
 	}
@@ -147,7 +147,7 @@ func runStart(args []string) int {
 	case os.Getpid() == 1:
 		return superviseCommand(plan.target.command, plan.env, roleOptions{LogFormat: sf.logFormat}, signals)
 	}
-	signal.Reset()
+	resetSignals()
 	return execCommand(plan.target.command, plan.env)
 }
 

@@ -154,6 +154,27 @@ func TestStartInterruptedDuringHook(t *testing.T) {
 	}
 }
 
+// `nohup entry -- CMD` ignores HUP, and a shell's background job
+// (`entry -- CMD &`) ignores INT; entry catches INT during start-up, and
+// CMD must still find both ignored after the exec. (QUIT and TERM are not
+// kept: the Go runtime installs its own handlers for them at start.)
+func TestExecKeepsIgnoredSignals(t *testing.T) {
+	r := runBinary(t, "sh", t.TempDir(), nil, "-c", `trap "" INT HUP; exec "$0" -- grep SigIgn /proc/self/status`, entryBin)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	hex, ok := strings.CutPrefix(strings.TrimSpace(r.stdout), "SigIgn:")
+	mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+	if !ok || err != nil {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		if mask&(1<<(sig-1)) == 0 {
+			t.Errorf("%v is no longer ignored after the exec (SigIgn %s)", sig, strings.TrimSpace(hex))
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	r := runEntry(t, t.TempDir(), nil, "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "entry dev (commit unknown, go1.") || !strings.Contains(r.stdout, "linux/") {
