@@ -162,3 +162,14 @@ func BenchmarkLineWriterPrefix(b *testing.B) {
 		l.lineWriter("puma", "stdout").pump(&chunkReader{data: data, sizes: nil})
 	}
 }
+
+func BenchmarkEmitPrefix(b *testing.B) {
+	line := strings.Repeat("x", 99) + "\n"
+	data := []byte(strings.Repeat(line, 640))
+	l := newLogger(LogPrefix, "r", io.Discard, io.Discard)
+	w := l.lineWriter("w1", "stdout")
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		w.emit(data, false)
+	}
+}

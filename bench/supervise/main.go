@@ -260,6 +260,19 @@ func benchLogs() {
 		cmd.Stdout = stdout
 		return cmd
 	}}}, peers()...)
+	// cat: the cheapest relay there is, one more pipe hop and nothing else.
+	all = append(all, peer{"cat relay", func(cmds []string, stdout io.Writer) *exec.Cmd {
+		cmd := exec.Command("sh", "-c", "("+strings.Join(cmds, " & ")+" & wait) | cat")
+		cmd.Stdout = stdout
+		return cmd
+	}})
+	// entry again with --log-format raw: the same pipe hop without the
+	// prefixing, to tell the cost of the one from the other.
+	all = append(all, peer{"entry raw", func(cmds []string, stdout io.Writer) *exec.Cmd {
+		cmd := startEntry(cmds, stdout)
+		cmd.Env = append(os.Environ(), "ENTRY_LOG_FORMAT=raw")
+		return cmd
+	}})
 	res := map[string][]float64{}
 	for range *rounds {
 		for _, p := range all {
@@ -280,7 +293,7 @@ func benchLogs() {
 		}
 	}
 	plain := median(res["plain pipe"])
-	for _, name := range []string{"plain pipe", "entry", "supervisord"} {
+	for _, name := range []string{"plain pipe", "cat relay", "entry", "entry raw", "supervisord"} {
 		m := median(res[name])
 		fmt.Printf("%-12s %10.0f lines/s  %6.1f MB/s  (%.0f%% of the plain pipe)\n", name, m, m*100/1e6, 100*m/plain)
 	}
