@@ -30,7 +30,7 @@ type File struct {
 
 	// EnvFiles are the .env files to load, in order; nil means ".env" when
 	// it exists. The real environment always wins.
-	EnvFiles []string `yaml:"env_files"`
+	EnvFiles []EnvFile `yaml:"env_files"`
 
 	Render  Render  `yaml:"render"`
 	Secrets Secrets `yaml:"secrets"`
@@ -104,9 +104,20 @@ func Parse(name string, data []byte) (*File, error) {
 
 // validate checks what the YAML types cannot express.
 func (f *File) validate() error {
-	for _, check := range []func() error{f.Roles.validate, f.validateDefaultRole, f.validateLogFormat} {
+	for _, check := range []func() error{f.validateEnvFiles, f.Roles.validate, f.validateDefaultRole, f.validateLogFormat} {
 		if err := check(); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// validateEnvFiles catches empty entries, which YAML decodes without
+// calling EnvFile's unmarshaler (env_files: [~]).
+func (f *File) validateEnvFiles() error {
+	for i, e := range f.EnvFiles {
+		if e.Path == "" {
+			return &Error{Msg: fmt.Sprintf("env_files: entry %d is empty: give a path or {path: FILE, required: false}", i+1)}
 		}
 	}
 	return nil

@@ -2,13 +2,14 @@ package config
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
 const fullConfig = `# A complete entry.yml.
-env_files: [.env, .env.local]
+env_files: [.env, {path: .env.local, required: false}]
 render:
   templates:
     - {src: docker/config/database.yml.erb, dst: config/database.yml, mode: 0640}
@@ -46,8 +47,8 @@ func TestParseFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(f.EnvFiles, ","); got != ".env,.env.local" {
-		t.Errorf("env_files = %q", got)
+	if want := []EnvFile{{".env", true}, {".env.local", false}}; !slices.Equal(f.EnvFiles, want) {
+		t.Errorf("env_files = %+v, want %+v", f.EnvFiles, want)
 	}
 	if got := f.Roles.Names(); strings.Join(got, ",") != "web,job" {
 		t.Errorf("roles in file order: got %v", got)
@@ -101,6 +102,11 @@ func TestParseErrors(t *testing.T) {
 		{"hook without run", "hooks:\n  - {name: x}\n", `entry.yml:2: hooks: a hook needs run: COMMAND`},
 		{"bad mode", "render:\n  templates:\n    - {src: a, dst: b, mode: 0999}\n", `entry.yml:3: mode: "0999" is not an octal file mode such as 0640`},
 		{"argv not strings", "roles:\n  web:\n    app: [a, [b]]\n", `entry.yml:3: command: each argument must be a string`},
+		{"env file not a path", "env_files: [[a]]\n", `entry.yml:1: env_files: want a path or {path: FILE, required: false}, got a list`},
+		{"env file without path", "env_files:\n  - {required: false}\n", `entry.yml: env_files: entry 1 is empty: give a path or {path: FILE, required: false}`},
+		{"env file empty", "env_files: [a, ~]\n", `entry.yml: env_files: entry 2 is empty: give a path or {path: FILE, required: false}`},
+		{"env file empty string", "env_files: [\"\"]\n", `entry.yml: env_files: entry 1 is empty: give a path or {path: FILE, required: false}`},
+		{"env file unknown key", "env_files:\n  - {path: a, optional: true}\n", `entry.yml:2: unknown key "optional" in env_files (known keys: path, required)`},
 		{"top level not a mapping", "- a\n- b\n", `entry.yml:1: top level: want a mapping, got a list`},
 	}
 	for _, tt := range tests {
@@ -163,6 +169,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("roles: &r\n  web: *r\n"))
 	f.Add([]byte("hooks: [{run: x, timeout: 1s}]\n"))
 	f.Add([]byte("roles:\n  web:\n    a: [x, y]\n    b: {command: z, after: [a]}\n"))
+	f.Add([]byte("env_files: [a, {path: b, required: false}, &e {path: c}, *e]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("fuzz.yml", data)
 		if err != nil {
@@ -170,6 +177,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error does not name the file: %v", err)
 			}
 			return
+		}
+		for _, e := range cfg.EnvFiles {
+			if e.Path == "" {
+				t.Fatalf("accepted an env file without a path: %+v", cfg.EnvFiles)
+			}
 		}
 		for _, r := range cfg.Roles {
 			if len(r.Processes) == 0 {

@@ -154,3 +154,30 @@ type Deploy struct {
 	Keep             int           `yaml:"keep"`
 	NoRollback       bool          `yaml:"no_rollback"`
 }
+
+// An EnvFile is one entry of env_files: a path, which must exist, or, as
+// in Docker Compose, {path: FILE, required: false}, skipped when absent
+// (.env.local on a developer's machine and not in the image).
+type EnvFile struct {
+	Path     string `yaml:"path"`
+	Required bool   `yaml:"required"`
+}
+
+// UnmarshalYAML accepts a path or a {path, required} mapping.
+func (e *EnvFile) UnmarshalYAML(n *yaml.Node) error {
+	const want = "a path or {path: FILE, required: false}"
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*e = EnvFile{Path: n.Value, Required: true}
+		return nil // an empty path is caught by validateEnvFiles
+	case yaml.MappingNode:
+		type plain EnvFile // no methods: decoded field by field
+		p := plain{Required: true}
+		if err := decodeStruct(n, reflectValue(&p), "env_files"); err != nil {
+			return err
+		}
+		*e = EnvFile(p)
+		return nil
+	}
+	return kindError(n, "env_files", want)
+}

@@ -32,7 +32,7 @@ func TestLoadEnvFilesPrecedence(t *testing.T) {
 	os.WriteFile(".env.local", []byte("B=second\nD=${B}-expanded\n"), 0o644)
 
 	env := EnvFromList([]string{"A=real"})
-	loaded, err := LoadEnvFiles(env, []string{".env", ".env.local"})
+	loaded, err := LoadEnvFiles(env, []EnvFile{{Path: ".env"}, {Path: ".env.absent", Optional: true}, {Path: ".env.local", Optional: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestLoadEnvFilesErrors(t *testing.T) {
 	os.WriteFile("unreadable.env", []byte("A=1\n"), 0o000)
 	os.Mkdir("adir", 0o755)
 	tests := []struct{ file, want string }{
-		{"missing.env", "env file missing.env: does not exist (create it, or remove it from env_files / --env-file)"},
+		{"missing.env", "env file missing.env: does not exist (create it, remove it from env_files / --env-file, or mark it {path: missing.env, required: false})"},
 		{"bad.env", "env file bad.env: unexpected character"},
 		{"adir", "env file adir: is a directory"},
 	}
@@ -76,9 +76,15 @@ func TestLoadEnvFilesErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		env := EnvFromList([]string{"KEEP=1"})
-		_, err := LoadEnvFiles(env, []string{tt.file})
+		_, err := LoadEnvFiles(env, []EnvFile{{Path: tt.file}})
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want prefix %q", tt.file, err, tt.want)
+		}
+		if tt.file != "missing.env" { // optional skips an absent file only
+			_, err := LoadEnvFiles(env, []EnvFile{{Path: tt.file, Optional: true}})
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("%s (optional): error %v, want prefix %q", tt.file, err, tt.want)
+			}
 		}
 		if env.Get("KEEP") != "1" || len(env.List()) != 1 {
 			t.Errorf("%s: the environment changed on failure: %v", tt.file, env.List())

@@ -42,12 +42,13 @@ func runConfig(args []string) int {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
-	printPlan(os.Stdout, plan.cfg, plan.envFiles, plan.pipeline.Plan(plan.env), plan.target)
+	printPlan(os.Stdout, plan, plan.pipeline.Plan(plan.env))
 	return exitOK
 }
 
 // printPlan writes the start-up plan, numbered in the order it runs.
-func printPlan(w io.Writer, cfg *config.File, envFiles, steps []string, tgt target) {
+func printPlan(w io.Writer, plan *startPlan, steps []string) {
+	cfg, tgt := plan.cfg, plan.target
 	if cfg.Path != "" {
 		fmt.Fprintf(w, "config %s: valid\n", cfg.Path)
 	} else {
@@ -58,7 +59,10 @@ func printPlan(w io.Writer, cfg *config.File, envFiles, steps []string, tgt targ
 		n++
 		fmt.Fprintf(w, "%2d. %s\n", n, fmt.Sprintf(format, args...))
 	}
-	for _, f := range envFiles {
+	for _, f := range plan.envAbsent {
+		fmt.Fprintf(w, "    env: skip %s (absent, required: false)\n", f)
+	}
+	for _, f := range plan.envFiles {
 		line("env: load %s (the real environment wins)", f)
 	}
 	for _, s := range steps {

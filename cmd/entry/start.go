@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -71,12 +72,13 @@ type target struct {
 // A startPlan is everything the start command decides before it runs
 // anything; `entry config check` prints it.
 type startPlan struct {
-	cfg      *config.File
-	env      *prehook.Env // the environment being built for the processes
-	envFiles []string     // the env files loaded
-	target   target
-	role     supervise.Role // target.role in the supervisor's form
-	pipeline *prehook.Pipeline
+	cfg       *config.File
+	env       *prehook.Env // the environment being built for the processes
+	envFiles  []string     // the env files loaded
+	envAbsent []string     // the optional env files that do not exist
+	target    target
+	role      supervise.Role // target.role in the supervisor's form
+	pipeline  *prehook.Pipeline
 }
 
 // planStart reads the config and env files and decides what to run. Every
@@ -93,12 +95,26 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 		return nil, fmt.Errorf("--log-format: %v", err)
 	}
 	p := &startPlan{cfg: cfg, env: prehook.OSEnv()}
-	envFiles := cfg.EnvFiles
+	var envFiles []prehook.EnvFile // nil: the default .env, if present
+	if cfg.EnvFiles != nil {
+		envFiles = make([]prehook.EnvFile, 0, len(cfg.EnvFiles)) // env_files: [] loads none
+	}
+	for _, f := range cfg.EnvFiles {
+		envFiles = append(envFiles, prehook.EnvFile{Path: f.Path, Optional: !f.Required})
+	}
 	if fs.isSet("env-file") {
-		envFiles = sf.envFiles
+		envFiles = []prehook.EnvFile{}
+		for _, path := range sf.envFiles {
+			envFiles = append(envFiles, prehook.EnvFile{Path: path})
+		}
 	}
 	if p.envFiles, err = prehook.LoadEnvFiles(p.env, envFiles); err != nil {
 		return nil, err
+	}
+	for _, f := range envFiles {
+		if f.Optional && !slices.Contains(p.envFiles, f.Path) {
+			p.envAbsent = append(p.envAbsent, f.Path)
+		}
 	}
 	if p.target, err = chooseTarget(cfg, fs, sf, p.env); err != nil {
 		return nil, err

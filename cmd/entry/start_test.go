@@ -40,6 +40,29 @@ func TestStartExecsCommandAfterEnvFiles(t *testing.T) {
 	}
 }
 
+// An env file marked required: false is loaded when present and skipped
+// when absent; config check says which.
+func TestStartOptionalEnvFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		".env":      "A=dotenv\nB=dotenv\n",
+		".env.web":  "B=web\n",
+		"entry.yml": "env_files:\n  - {path: .env.local, required: false}\n  - {path: .env.web, required: false}\n  - .env\n",
+	})
+	r := runEntry(t, dir, nil, "--", "sh", "-c", `echo "$A $B"`)
+	if r.code != 0 || r.stdout != "dotenv web\n" {
+		t.Fatalf("got %+v", r)
+	}
+	r = runEntry(t, dir, nil, "config", "check", "--", "true")
+	want := "    env: skip .env.local (absent, required: false)\n" +
+		" 1. env: load .env.web (the real environment wins)\n" +
+		" 2. env: load .env (the real environment wins)\n" +
+		" 3. exec 'true'"
+	if r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("config check:\n%s\nwant it to contain\n%s", r.stdout, want)
+	}
+}
+
 // The command keeps entry's PID: it is exec'd, not run as a child.
 func TestStartExecReplacesEntry(t *testing.T) {
 	dir := t.TempDir()
@@ -87,7 +110,7 @@ func TestStartFailures(t *testing.T) {
 		{"unknown flag", nil, []string{"--bogus"}, 2, `entry: unknown flag: --bogus (see 'entry --help')`},
 		{"bad log format", nil, []string{"--log-format", "xml", "--", "touch", "ran"}, 2, `entry: --log-format: log format "xml": want prefix, raw or json`},
 		{"missing env file", map[string]string{"entry.yml": "env_files: [.env.production]\n"},
-			[]string{"--", "touch", "ran"}, 2, `entry: env file .env.production: does not exist (create it, or remove it from env_files / --env-file)`},
+			[]string{"--", "touch", "ran"}, 2, `entry: env file .env.production: does not exist (create it, remove it from env_files / --env-file, or mark it {path: .env.production, required: false})`},
 		{"command not found", nil, []string{"--", "no-such-program-xyz"}, 127, `entry: no-such-program-xyz: command not found (PATH=`},
 		{"command not executable", map[string]string{"script": "echo hi\n"}, []string{"--", "./script"}, 126, `entry: ./script: not executable`},
 	}
