@@ -710,3 +710,23 @@ func TestAgeKeyNotVisibleToProcesses(t *testing.T) {
 		}
 	}
 }
+
+// Where entry cannot erase the key from its environment block (no /proc
+// here), it says so once, without the key, and starts all the same.
+func TestAgeKeyEraseFailureWarns(t *testing.T) {
+	testtool.RequireRoot(t)
+	unshare := testtool.Require(t, "unshare")
+	const key = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+	r := runBinary(t, unshare, t.TempDir(), []string{"ENTRY_AGE_KEY=" + key},
+		"--mount", "--propagation", "private", "sh", "-c", `umount -l /proc && exec "$0" -- echo started`, entryBin)
+	if r.code != 0 || r.stdout != "started\n" {
+		t.Fatalf("%+v", r)
+	}
+	warning := regexp.MustCompile(`^entry: warning: ENTRY_AGE_KEY stays visible in /proc/\d+/environ: .+ \(prefer ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM\)\n$`)
+	if !warning.MatchString(r.stderr) {
+		t.Errorf("stderr %q, want one warning line", r.stderr)
+	}
+	if strings.Contains(r.stderr, "QQQQQQQQ") {
+		t.Error("the warning shows the key")
+	}
+}
