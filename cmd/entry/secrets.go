@@ -264,12 +264,8 @@ func secretsEncrypt(args []string) int {
 	if code >= 0 {
 		return code
 	}
-	if rfile != "" {
-		more, err := readRecipientsFile(rfile)
-		if err != nil {
-			return secretsFail(rfile, usageError{err})
-		}
-		rcpts = append(rcpts, more...)
+	if rcpts, code = appendRecipientsFile(rcpts, rfile); code >= 0 {
+		return code
 	}
 	if len(rcpts) == 0 {
 		return fail(exitUsage, "secrets encrypt: no recipients (give -r age1... or -R FILE; 'entry secrets keygen' makes a key)")
@@ -299,6 +295,20 @@ func secretsEncrypt(args []string) int {
 		return secretsFail(dst, err)
 	}
 	return exitOK
+}
+
+// appendRecipientsFile appends the age public keys listed in the -R file
+// name, if one was given. A code >= 0 is the exit code of a failure, already
+// reported.
+func appendRecipientsFile(keys []string, name string) ([]string, int) {
+	if name == "" {
+		return keys, -1
+	}
+	more, err := readRecipientsFile(name)
+	if err != nil {
+		return keys, secretsFail(name, usageError{err})
+	}
+	return append(keys, more...), -1
 }
 
 // readRecipientsFile reads age public keys, one a line.
@@ -550,12 +560,9 @@ func secretsRecipients(args []string) int {
 		}
 		return exitOK
 	}
-	if rfile != "" {
-		more, err := readRecipientsFile(rfile)
-		if err != nil {
-			return secretsFail(rfile, usageError{err})
-		}
-		keys = append(keys, more...)
+	keys, code := appendRecipientsFile(keys, rfile)
+	if code >= 0 {
+		return code
 	}
 	if len(keys) == 0 {
 		return fail(exitUsage, "secrets recipients %s: want at least one age public key after FILE", verb)

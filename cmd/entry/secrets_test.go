@@ -225,6 +225,8 @@ func TestSecretsCLIFailures(t *testing.T) {
 		{[]string{"secrets", "encrypt", "config/secrets.yml"}, "entry: secrets encrypt: no recipients (give -r age1... or -R FILE; 'entry secrets keygen' makes a key)\n"},
 		{[]string{"secrets", "encrypt", "config/secrets.yml", "-r", "AGE-SECRET-KEY-1ABC"}, "entry: secrets encrypt: a recipient is an age secret key, not a public key (give the age1... line 'entry secrets keygen' printed)\n"},
 		{[]string{"secrets", "recipients", "add", "config/secrets.yml.enc"}, "entry: secrets recipients add: want at least one age public key after FILE\n"},
+		{[]string{"secrets", "encrypt", "config/secrets.yml", "-R", "missing.txt"}, "entry: secrets: missing.txt: no such file or directory\n"},
+		{[]string{"secrets", "recipients", "add", "config/secrets.yml.enc", "-R", "missing.txt"}, "entry: secrets: missing.txt: no such file or directory\n"},
 		{[]string{"secrets", "recipients", "frob"}, "entry: secrets recipients: unknown command \"frob\" (want list, add or remove)\n"},
 		{[]string{"secrets", "keygen", "extra"}, "entry: secrets keygen: unexpected argument \"extra\" (see 'entry secrets keygen --help')\n"},
 	} {
@@ -291,9 +293,18 @@ func TestSecretsCLIRecipientsAndRotate(t *testing.T) {
 	if r := runEntry(t, f.dir, append(f.env, ci...), "secrets", "decrypt", "config/secrets.yml.enc"); r.code != 1 || !strings.Contains(r.stderr, "wrong key") {
 		t.Fatalf("ci before add: %d %s", r.code, r.stderr)
 	}
-	r := runEntry(t, f.dir, append(f.env, dev...), "secrets", "recipients", "add", "config/secrets.yml.enc", ciPub)
+	// The new key comes from a recipients file (-R), comments allowed.
+	writeFiles(t, f.dir, map[string]string{"keys/team.pub": "# the CI key\n" + ciPub + "\n"})
+	r := runEntry(t, f.dir, append(f.env, dev...), "secrets", "recipients", "add", "config/secrets.yml.enc", "-R", "keys/team.pub")
 	if r.code != 0 || r.stderr != "entry: secrets: config/secrets.yml.enc: added 1 recipient; 2 can decrypt\n" {
 		t.Fatalf("add: %d %q", r.code, r.stderr)
+	}
+	r = runEntry(t, f.dir, f.env, "secrets", "encrypt", "config/secrets.yml", "-o", "config/ci-only.yml.enc", "-R", "keys/team.pub")
+	if r.code != 0 {
+		t.Fatalf("encrypt -R: %d %q", r.code, r.stderr)
+	}
+	if r := runEntry(t, f.dir, append(f.env, ci...), "secrets", "decrypt", "config/ci-only.yml.enc"); r.code != 0 || r.stdout != fixtureYAML {
+		t.Fatalf("ci decrypting a file encrypted with -R: %d %s", r.code, r.stderr)
 	}
 	after := f.read(t, "config/secrets.yml.enc")
 	if !slices.Equal(encOf(before), encOf(after)) {
