@@ -42,13 +42,13 @@ func runConfig(args []string) int {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
-	printPlan(os.Stdout, plan, plan.pipeline.Plan(plan.env))
+	printPlan(os.Stdout, plan)
 	return exitOK
 }
 
 // printPlan writes the start-up plan, numbered in the order it runs.
-func printPlan(w io.Writer, plan *startPlan, steps []string) {
-	cfg, tgt := plan.cfg, plan.target
+func printPlan(w io.Writer, plan *startPlan) {
+	cfg, tgt, steps := plan.cfg, plan.target, plan.pipeline.Plan(plan.env)
 	if cfg.Path != "" {
 		fmt.Fprintf(w, "config %s: valid\n", cfg.Path)
 	} else {

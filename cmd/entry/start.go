@@ -95,19 +95,7 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 		return nil, fmt.Errorf("--log-format: %v", err)
 	}
 	p := &startPlan{cfg: cfg, env: prehook.OSEnv()}
-	var envFiles []prehook.EnvFile // nil: the default .env, if present
-	if cfg.EnvFiles != nil {
-		envFiles = make([]prehook.EnvFile, 0, len(cfg.EnvFiles)) // env_files: [] loads none
-	}
-	for _, f := range cfg.EnvFiles {
-		envFiles = append(envFiles, prehook.EnvFile{Path: f.Path, Optional: !f.Required})
-	}
-	if fs.isSet("env-file") {
-		envFiles = []prehook.EnvFile{}
-		for _, path := range sf.envFiles {
-			envFiles = append(envFiles, prehook.EnvFile{Path: path})
-		}
-	}
+	envFiles := envFilesToLoad(cfg, fs, sf)
 	if p.envFiles, err = prehook.LoadEnvFiles(p.env, envFiles); err != nil {
 		return nil, err
 	}
@@ -130,6 +118,27 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// envFilesToLoad is --env-file if given (every file required), else
+// env_files; nil means the default .env, if present, and an empty list
+// (env_files: []) loads none.
+func envFilesToLoad(cfg *config.File, fs *flagSet, sf *startFlags) []prehook.EnvFile {
+	if fs.isSet("env-file") {
+		files := []prehook.EnvFile{}
+		for _, path := range sf.envFiles {
+			files = append(files, prehook.EnvFile{Path: path})
+		}
+		return files
+	}
+	if cfg.EnvFiles == nil {
+		return nil
+	}
+	files := make([]prehook.EnvFile, 0, len(cfg.EnvFiles))
+	for _, f := range cfg.EnvFiles {
+		files = append(files, prehook.EnvFile{Path: f.Path, Optional: !f.Required})
+	}
+	return files
 }
 
 // runStart is entry with no subcommand: the ENTRYPOINT.
