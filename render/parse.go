@@ -492,10 +492,7 @@ func (p *parser) parsePostfix() *expr {
 		}
 		call := &expr{op: opCall, method: m.m, args: []*expr{x}}
 		if p.peek() == '(' {
-			p.enter(p.i)
-			p.i++
-			call.args = append(call.args, p.parseArgs(')')...)
-			p.depth--
+			call.args = append(call.args, p.parseCall(')')...)
 		} else if m.min > 0 {
 			p.fail(nameAt, ".%s needs an argument in parentheses: .%s(x)", name, name)
 		}
@@ -559,6 +556,16 @@ func (p *parser) parseEach(start, nameAt int, list *expr) *expr {
 	}
 	p.each = e
 	return e
+}
+
+// parseCall parses the arguments of a call or an index at the opening
+// bracket, as one more nesting level: "(a, b)" or "[a]".
+func (p *parser) parseCall(close byte) []*expr {
+	p.enter(p.i)
+	p.i++
+	args := p.parseArgs(close)
+	p.depth--
+	return args
 }
 
 // parseArgs parses a comma-separated argument list up to close; the
@@ -730,10 +737,7 @@ func (p *parser) wordAt(j int) string {
 func (p *parser) parseEnv(start int) *expr {
 	switch {
 	case p.peek() == '[':
-		p.enter(p.i)
-		p.i++
-		args := p.parseArgs(']')
-		p.depth--
+		args := p.parseCall(']')
 		if len(args) != 1 {
 			p.fail(start, "ENV[...] takes one name")
 		}
@@ -763,10 +767,7 @@ func (p *parser) parseEnv(start int) *expr {
 			if p.peek() != '(' {
 				p.fail(nameAt, "write ENV.key?(\"NAME\") with parentheses")
 			}
-			p.enter(p.i)
-			p.i++
-			args := p.parseArgs(')')
-			p.depth--
+			args := p.parseCall(')')
 			if len(args) != 1 {
 				p.fail(nameAt, "ENV.key? takes one name")
 			}
@@ -782,10 +783,7 @@ func (p *parser) parseFetch(start, nameAt int) *expr {
 	if p.peek() != '(' {
 		p.fail(nameAt, "write ENV.fetch(\"NAME\", default) with parentheses")
 	}
-	p.enter(p.i)
-	p.i++
-	args := p.parseArgs(')')
-	p.depth--
+	args := p.parseCall(')')
 	if len(args) < 1 || len(args) > 2 {
 		p.fail(nameAt, "ENV.fetch takes a name and an optional default")
 	}
