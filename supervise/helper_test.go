@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -93,39 +92,17 @@ type pid1 struct {
 
 func startPID1(t *testing.T, spec helperSpec) *pid1 {
 	t.Helper()
-	testtool.RequireRoot(t)
-	unshare := testtool.Require(t, "unshare")
 	data, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &pid1{t: t}
-	p.cmd = exec.Command(unshare, "--pid", "--fork", "--mount-proc", "--kill-child", os.Args[0], "-test.run=^$")
+	p.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	p.cmd.Env = append(os.Environ(), helperEnv+"="+string(data))
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	// unshare does not forward signals: they go to the helper itself.
+	p.pid = testtool.StartContained(t, p.cmd, true)
 	p.started = time.Now()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
-	// unshare --fork's child is the helper; signals must go to it, since
-	// unshare does not forward them.
-	deadline := time.Now().Add(5 * time.Second)
-	for p.pid == 0 {
-		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid))
-		if f := strings.Fields(string(data)); len(f) > 0 {
-			p.pid, _ = strconv.Atoi(f[0])
-		} else if time.Now().After(deadline) {
-			t.Fatalf("unshare started no helper; output:\n%s", p.out.String())
-		} else {
-			time.Sleep(2 * time.Millisecond)
-		}
-	}
 	return p
 }
 

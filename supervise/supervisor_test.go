@@ -16,6 +16,9 @@ import (
 )
 
 func TestExitCodePassedOut(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	for code := range 256 {
 		got, out := runRole(t, Role{Name: "r", Processes: []Process{{Name: "p", Shell: fmt.Sprintf("exit %d", code), Essential: true}}}, nil)
 		if got != code {
@@ -25,6 +28,9 @@ func TestExitCodePassedOut(t *testing.T) {
 }
 
 func TestCommandNotFound(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	code, out := runRole(t, Role{Name: "web", Env: []string{"PATH=/usr/bin:/bin"}, Processes: []Process{{Name: "app", Argv: []string{"no-such-command-x"}, Essential: true}}}, nil)
 	if code != 127 {
 		t.Fatalf("exit code %d, want 127; output:\n%s", code, out)
@@ -43,6 +49,9 @@ func TestCommandNotFound(t *testing.T) {
 }
 
 func TestNotExecutable(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	file := filepath.Join(t.TempDir(), "script")
 	os.WriteFile(file, []byte("#!/bin/sh\necho hi\n"), 0o644)
 	code, out := runRole(t, Role{Name: "web", Processes: []Process{{Name: "app", Argv: []string{file}, Essential: true}}}, nil)
@@ -56,6 +65,9 @@ func TestNotExecutable(t *testing.T) {
 }
 
 func TestEnvironment(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	code, out := runRole(t, Role{Name: "web", Env: []string{"A=role", "B=role", "ENTRY_PROCESS=outer"},
 		Processes: []Process{{Name: "app", Shell: `echo "$A $B $ENTRY_ROLE $ENTRY_PROCESS"; env | grep -c '^B='`, Env: []string{"B=process"}, Essential: true}}}, nil)
 	if code != 0 || !strings.Contains(out, "app | role process web app\n") || !strings.Contains(out, "app | 1\n") {
@@ -64,6 +76,9 @@ func TestEnvironment(t *testing.T) {
 }
 
 func TestBackoffGrowsCapsAndResets(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	dir := t.TempDir()
 	// Runs 1-3 fail at once, run 4 lasts past HealthyAfter then fails, run
 	// 5 fails at once, run 6 succeeds.
@@ -90,6 +105,9 @@ case $n in 4) sleep 2; exit 1;; 6) exit 0;; *) exit 1;; esac`, dir)
 }
 
 func TestRestartAlwaysAndNonEssential(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	signals := make(chan os.Signal, 1)
 	dir := t.TempDir()
 	go func() {
@@ -120,6 +138,9 @@ func TestRestartAlwaysAndNonEssential(t *testing.T) {
 }
 
 func TestStopUncleanExitCode(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	signals := make(chan os.Signal, 1)
 	signals <- syscall.SIGINT
 	// Not started at all: a clean stop.
@@ -140,6 +161,9 @@ func TestStopUncleanExitCode(t *testing.T) {
 }
 
 func TestLogFormats(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	script := `echo out line; echo err line >&2; printf 'no newline'`
 	_, out := runRole(t, Role{Name: "web", Processes: []Process{{Name: "app", Shell: script, Essential: true}}}, nil)
 	for _, s := range []string{"app | out line\n", "app | err line\n", "app | no newline\n", "entry: app: started (pid "} {
@@ -178,6 +202,9 @@ func TestLogFormats(t *testing.T) {
 }
 
 func TestLongLinesAndNoInterleaving(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	// Four writers, each writing 300 KiB lines and many short lines at
 	// once: every line must come out whole under its own prefix.
 	var procs []Process
@@ -231,6 +258,9 @@ func (s *testService) Run(ctx context.Context, sp Spawner) error {
 }
 
 func TestServiceChildren(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	svc := &testService{started: make(chan Child, 1)}
 	signals := make(chan os.Signal, 4)
 	var out testtool.SyncBuffer
@@ -287,6 +317,9 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestReaperStartRace(t *testing.T) {
+	if testtool.Isolated(t) {
+		return
+	}
 	// Children that exit at once, many at a time, from several goroutines:
 	// each exit status reaches its own callback, none is lost to the
 	// wait4(-1) loop.

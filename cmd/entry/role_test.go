@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,45 +23,17 @@ type runningEntry struct {
 	pid    int // entry's own pid (inside unshare, the forked child)
 }
 
-// startEntry starts entry in dir; asPID1 runs it under
-// unshare --pid --fork --mount-proc.
+// startEntry starts entry in dir, contained so that nothing it starts
+// outlives the test (testtool.StartContained); asPID1 runs it as PID 1 of
+// a new PID namespace.
 func startEntry(t *testing.T, dir string, env []string, asPID1 bool, args ...string) *runningEntry {
 	t.Helper()
 	r := &runningEntry{t: t}
-	if asPID1 {
-		testtool.RequireRoot(t)
-		unshare := testtool.Require(t, "unshare")
-		r.cmd = exec.Command(unshare, append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", entryBin}, args...)...)
-	} else {
-		r.cmd = exec.Command(entryBin, args...)
-	}
+	r.cmd = exec.Command(entryBin, args...)
 	r.cmd.Dir = dir
 	r.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if r.cmd.ProcessState == nil {
-			r.cmd.Process.Kill()
-			r.cmd.Wait()
-		}
-	})
-	r.pid = r.cmd.Process.Pid
-	if asPID1 {
-		r.pid = 0
-		deadline := time.Now().Add(5 * time.Second)
-		for r.pid == 0 {
-			data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", r.cmd.Process.Pid, r.cmd.Process.Pid))
-			if f := strings.Fields(string(data)); len(f) > 0 {
-				r.pid, _ = strconv.Atoi(f[0])
-			} else if time.Now().After(deadline) {
-				t.Fatal("unshare started nothing")
-			} else {
-				time.Sleep(2 * time.Millisecond)
-			}
-		}
-	}
+	r.pid = testtool.StartContained(t, r.cmd, asPID1)
 	return r
 }
 
