@@ -74,6 +74,13 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	f := ecsfake.New()
 	t.Cleanup(f.Close)
+	// Every request entry sent and every answer it read must be what ECS
+	// accepts and sends.
+	t.Cleanup(func() {
+		for _, e := range f.ModelErrors() {
+			t.Errorf("ECS API model: %s", e)
+		}
+	})
 	f.AddCluster(cluster)
 	web := f.Register(webDef())
 	job := f.Register(jobDef())
@@ -171,12 +178,15 @@ func TestHappyPathTwoServicesWithMigration(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, e.out)
 		}
 	}
-	// The API call budget of a two-service deploy with migration: one
-	// DescribeServices per poll for both services.
-	want := map[string]int{"DescribeServices": 4, "DescribeTaskDefinition": 2, "RegisterTaskDefinition": 2,
-		"RunTask": 1, "DescribeTasks": 3, "UpdateService": 2}
-	if got := e.fake.Calls(); !reflect.DeepEqual(got, want) {
-		t.Errorf("calls = %v, want %v", got, want)
+	// The API call budget of a two-service deploy with migration: the
+	// polls depend on time (BenchmarkDeployTwoServicesWithMigration
+	// measures them), every other call is made once per family or service.
+	got := e.fake.Calls()
+	polls := map[string]int{"DescribeServices": got["DescribeServices"], "DescribeTasks": got["DescribeTasks"]}
+	want := map[string]int{"DescribeServices": polls["DescribeServices"], "DescribeTaskDefinition": 2, "RegisterTaskDefinition": 2,
+		"RunTask": 1, "DescribeTasks": polls["DescribeTasks"], "UpdateService": 2}
+	if !reflect.DeepEqual(got, want) || polls["DescribeServices"] < 2 || polls["DescribeTasks"] < 1 {
+		t.Errorf("calls = %v, want %v with at least 2 DescribeServices and 1 DescribeTasks", got, want)
 	}
 }
 

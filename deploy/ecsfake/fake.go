@@ -7,10 +7,17 @@
 //
 // The fake keeps clusters, task definitions (with tags), services with their
 // deployments and events, and tasks with containers and exit codes. Time
-// does not pass on its own: each DescribeServices call advances the
-// services it describes by one step, each DescribeTasks call the tasks it
-// describes, following the script a test sets (Rollout, TaskOutcome,
-// Throttle, FailRunTask). It counts calls per operation.
+// drives it, not the number of calls: deployments and tasks advance one step
+// per Tick of real time (short, so tests stay fast), following the script a
+// test sets (Rollout, TaskOutcome), however often or rarely they are
+// described. Like the real service it can be unpleasant: a just-started
+// task may be MISSING for a while (MissingFor), a just-updated service may
+// be described as it was before (LagFor), a service may be caught in the
+// middle of a rollout (StartRollout), placement may fail for a while
+// (Rollout.PlacementFailures), any operation may be throttled (Throttle,
+// ThrottleFor) or its connection dropped (DropFor). Every request and
+// response is checked against ECS's published API model (see model.go);
+// ModelErrors lists the violations. It counts calls per operation.
 package ecsfake
 
 import (
@@ -57,9 +64,13 @@ const (
 // A Rollout scripts the next deployment of a service.
 type Rollout struct {
 	Outcome Outcome
-	// Steps is the number of DescribeServices calls the outcome takes
-	// (default 3, at least 2).
+	// Steps is the number of Ticks the outcome takes (default 3, at least
+	// 2), however often the service is described.
 	Steps int
+	// PlacementFailures is the number of Ticks at the start during which
+	// ECS cannot place the new tasks: each emits an "unable to place a
+	// task" event and nothing progresses; then the outcome follows.
+	PlacementFailures int
 }
 
 // A TaskOutcome scripts the tasks RunTask starts.
@@ -70,9 +81,12 @@ type TaskOutcome struct {
 	// TaskFailedToStart and Reason as stoppedReason.
 	FailToStart bool
 	Reason      string
-	// Steps is the number of DescribeTasks calls until STOPPED (default 3).
+	// Steps is the number of Ticks until STOPPED (default 3).
 	Steps int
 }
+
+// DefaultTick is the real time one step of a deployment or a task takes.
+const DefaultTick = 20 * time.Millisecond
 
 // Fake is the in-memory ECS. Its methods are safe for concurrent use.
 type Fake struct {
@@ -80,7 +94,8 @@ type Fake struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
-	clock     time.Time
+	clock     time.Time // the time of the request being served
+	tick      time.Duration
 	seq       int
 	clusters  map[string]bool
 	families  map[string][]*taskDef
@@ -94,6 +109,14 @@ type Fake struct {
 	runInputs []ecs.RunTaskInput
 	log       []string // operations in order
 	failedAt  int      // len(log) when a FAILED rollout was first served; -1 before
+	failedAtT time.Time
+
+	missing       time.Duration        // how long a started task is MISSING
+	lag           time.Duration        // how long an updated service is described as before
+	throttleUntil map[string]time.Time // op ("" for every op) -> end of throttling
+	dropUntil     map[string]time.Time // op ("" for every op) -> end of dropped connections
+	model         *Model
+	modelErrs     []string
 }
 
 type taskDef struct {
@@ -106,30 +129,150 @@ type service struct {
 	rollouts []Rollout
 	steps    map[string]int // deployment id -> steps taken
 	plans    map[string]Rollout
+	started  map[string]time.Time // deployment id -> start
+	// stale is what DescribeServices answers until staleUntil: the
+	// service as it was before the last UpdateService (LagFor).
+	stale      *types.Service
+	staleUntil time.Time
 }
 
 type task struct {
 	t       types.Task
 	outcome TaskOutcome
 	steps   int
+	created time.Time
+	missing time.Duration
 }
 
 // New starts a fake with no clusters. Close it when done.
 func New() *Fake {
+	model, err := ECSModel()
+	if err != nil {
+		panic(err) // the embedded model is part of the fake
+	}
 	f := &Fake{
-		clock:     time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		clusters:  map[string]bool{},
-		families:  map[string][]*taskDef{},
-		services:  map[string]*service{},
-		tasks:     map[string]*task{},
-		tokens:    map[string]string{},
-		calls:     map[string]int{},
-		throttles: map[string]int{},
-		failedAt:  -1,
+		clock:         time.Now(),
+		tick:          DefaultTick,
+		throttleUntil: map[string]time.Time{},
+		dropUntil:     map[string]time.Time{},
+		model:         model,
+		clusters:      map[string]bool{},
+		families:      map[string][]*taskDef{},
+		services:      map[string]*service{},
+		tasks:         map[string]*task{},
+		tokens:        map[string]string{},
+		calls:         map[string]int{},
+		throttles:     map[string]int{},
+		failedAt:      -1,
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serveHTTP))
 	f.URL = f.srv.URL
 	return f
+}
+
+// SetTick sets the real time one step takes (DefaultTick).
+func (f *Fake) SetTick(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tick = d
+}
+
+// MissingFor makes DescribeTasks answer MISSING, for d after RunTask, for
+// the tasks RunTask starts from now on: ECS is eventually consistent.
+func (f *Fake) MissingFor(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.missing = d
+}
+
+// LagFor makes DescribeServices describe a service, for d after each
+// UpdateService from now on, as it was before the update.
+func (f *Fake) LagFor(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lag = d
+}
+
+// ThrottleFor makes every call of op ("" for every operation) fail with
+// ThrottlingException for d from now.
+func (f *Fake) ThrottleFor(op string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.throttleUntil[op] = time.Now().Add(d)
+}
+
+// DropFor makes the fake close the connection of every call of op ("" for
+// every operation) without an answer, for d from now. The request is not
+// acted on.
+func (f *Fake) DropFor(op string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dropUntil[op] = time.Now().Add(d)
+}
+
+// StartRollout starts a deployment of taskDef on a service as if someone
+// had called UpdateService (no call is counted): the scenario starts in the
+// middle of a rollout, a new PRIMARY IN_PROGRESS beside the ACTIVE old one.
+func (f *Fake) StartRollout(cluster, name, taskDef string, r Rollout) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now()
+	s := f.services[cluster+"/"+name]
+	td := f.lookup(taskDef)
+	if td == nil {
+		panic("ecsfake: StartRollout: unknown task definition " + taskDef)
+	}
+	if r.Steps < 2 {
+		r.Steps = 3
+	}
+	f.startDeployment(s, aws.ToString(td.def.TaskDefinitionArn), r)
+}
+
+// ModelErrors returns every violation of the ECS API model seen in a
+// request or a response so far.
+func (f *Fake) ModelErrors() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.modelErrs...)
+}
+
+// FirstFailedAt returns when the fake first answered a DescribeServices
+// with a FAILED rollout, and whether it did.
+func (f *Fake) FirstFailedAt() (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failedAtT, f.failedAt >= 0
+}
+
+// now sets the fake's clock to the real time and advances every service
+// and task to it.
+func (f *Fake) now() time.Time {
+	f.clock = time.Now()
+	for _, key := range sortedServiceKeys(f.services) {
+		s := f.services[key]
+		for len(s.svc.Deployments) > 0 {
+			id := aws.ToString(s.svc.Deployments[0].Id)
+			if _, ok := s.plans[id]; !ok || s.svc.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress {
+				break
+			}
+			if int(f.clock.Sub(s.started[id])/f.tick) <= s.steps[id] {
+				break
+			}
+			f.step(s)
+		}
+	}
+	for _, t := range f.tasks {
+		for aws.ToString(t.t.LastStatus) != "STOPPED" && int(f.clock.Sub(t.created)/f.tick) > t.steps {
+			f.stepTask(t)
+		}
+	}
+	return f.clock
+}
+
+// active reports whether a scripted condition (throttling, dropping) holds
+// for op now.
+func active(until map[string]time.Time, op string, now time.Time) bool {
+	return now.Before(until[op]) || now.Before(until[""])
 }
 
 // Close shuts the server down.
@@ -159,6 +302,8 @@ type ServiceSpec struct {
 	CapacityProviderStrategy      []types.CapacityProviderStrategyItem
 	// CircuitBreaker and Rollback configure deploymentCircuitBreaker.
 	CircuitBreaker, Rollback bool
+	// DeploymentController is ECS unless set.
+	DeploymentController types.DeploymentControllerType
 }
 
 // AddService creates a steady service running spec.TaskDefinition.
@@ -168,8 +313,8 @@ func (f *Fake) AddService(spec ServiceSpec) {
 	if td := f.lookup(spec.TaskDefinition); td != nil {
 		spec.TaskDefinition = aws.ToString(td.def.TaskDefinitionArn)
 	}
-	now := f.clock
-	s := &service{steps: map[string]int{}, plans: map[string]Rollout{}}
+	now := f.now()
+	s := &service{steps: map[string]int{}, plans: map[string]Rollout{}, started: map[string]time.Time{}}
 	s.svc = types.Service{
 		ServiceName:              aws.String(spec.Name),
 		ServiceArn:               aws.String(f.arn("service", spec.Cluster+"/"+spec.Name)),
@@ -188,6 +333,10 @@ func (f *Fake) AddService(spec ServiceSpec) {
 			MinimumHealthyPercent:    aws.Int32(100),
 		},
 	}
+	if spec.DeploymentController == "" {
+		spec.DeploymentController = types.DeploymentControllerTypeEcs
+	}
+	s.svc.DeploymentController = &types.DeploymentController{Type: spec.DeploymentController}
 	d := f.newDeployment(&s.svc, spec.TaskDefinition)
 	d.RolloutState = types.DeploymentRolloutStateCompleted
 	d.RunningCount = spec.DesiredCount
@@ -277,11 +426,20 @@ func (f *Fake) RunTaskInputs() []ecs.RunTaskInput {
 	return append([]ecs.RunTaskInput(nil), f.runInputs...)
 }
 
-// Service returns a snapshot of a service.
+// Service returns a snapshot of a service as it is now (not as a lagging
+// DescribeServices may show it).
 func (f *Fake) Service(cluster, name string) types.Service {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.services[cluster+"/"+name].svc
+	f.now()
+	return copyService(f.services[cluster+"/"+name].svc)
+}
+
+// copyService copies the parts of a service the fake changes in place.
+func copyService(s types.Service) types.Service {
+	s.Deployments = append([]types.Deployment(nil), s.Deployments...)
+	s.Events = append([]types.ServiceEvent(nil), s.Events...)
+	return s
 }
 
 // TaskDefinition returns a revision ("family:rev" or ARN) and its tags.
@@ -322,8 +480,25 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	now := f.now()
 	f.calls[op]++
 	f.log = append(f.log, op)
+	if ok && active(f.dropUntil, op, now) {
+		// A connection reset before ECS saw the request.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+	}
+	if ok {
+		if _, known := f.model.Operations[op]; known {
+			for _, e := range f.model.CheckRequest(op, body) {
+				f.modelErrs = append(f.modelErrs, e)
+			}
+		}
+	}
 	var out any
 	var aerr *apiError
 	switch {
@@ -336,6 +511,8 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case f.throttles[op] > 0:
 		f.throttles[op]--
 		aerr = &apiError{400, "ThrottlingException", "Rate exceeded"}
+	case active(f.throttleUntil, op, now):
+		aerr = &apiError{400, "ThrottlingException", "Rate exceeded"}
 	default:
 		out, aerr = f.dispatch(op, body)
 	}
@@ -347,7 +524,12 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"__type":%q,"message":%q}`, "com.amazonaws.ecs#"+aerr.typ, aerr.msg)
 		return
 	}
-	w.Write(marshal(out))
+	resp := marshal(out)
+	if o, known := f.model.Operations[op]; known {
+		resp = marshalShape(f.model, o.Output.Shape, out)
+		f.modelErrs = append(f.modelErrs, f.model.CheckResponse(op, resp)...)
+	}
+	w.Write(resp)
 }
 
 func decode[T any](body []byte) (*T, *apiError) {
@@ -609,7 +791,6 @@ func (f *Fake) describeServices(in *ecs.DescribeServicesInput) (any, *apiError) 
 	if len(in.Services) == 0 || len(in.Services) > 10 {
 		return nil, invalid("services must hold 1 to 10 names, not %d", len(in.Services))
 	}
-	f.clock = f.clock.Add(15 * time.Second)
 	out := ecs.DescribeServicesOutput{}
 	for _, name := range in.Services {
 		s, cluster := f.findService(aws.ToString(in.Cluster), name)
@@ -617,14 +798,17 @@ func (f *Fake) describeServices(in *ecs.DescribeServicesInput) (any, *apiError) 
 			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(f.arn("service", cluster+"/"+name)), Reason: aws.String("MISSING")})
 			continue
 		}
-		f.step(s)
-		svc := s.svc
+		svc := copyService(s.svc)
+		if s.stale != nil && f.clock.Before(s.staleUntil) {
+			svc = copyService(*s.stale)
+		}
 		if len(svc.Events) > 100 {
 			svc.Events = svc.Events[:100]
 		}
 		for _, d := range svc.Deployments {
 			if d.RolloutState == types.DeploymentRolloutStateFailed && f.failedAt < 0 {
 				f.failedAt = len(f.log)
+				f.failedAtT = f.clock
 			}
 		}
 		out.Services = append(out.Services, svc)
@@ -639,6 +823,13 @@ func (f *Fake) updateService(in *ecs.UpdateServiceInput) (any, *apiError) {
 	s, _ := f.findService(aws.ToString(in.Cluster), aws.ToString(in.Service))
 	if s == nil {
 		return nil, &apiError{400, "ServiceNotFoundException", "Service not found."}
+	}
+	if in.TaskDefinition != nil && s.svc.DeploymentController.Type != types.DeploymentControllerTypeEcs {
+		return nil, invalid("Cannot update a service using the %s deployment controller this way.", s.svc.DeploymentController.Type)
+	}
+	if f.lag > 0 {
+		old := copyService(s.svc)
+		s.stale, s.staleUntil = &old, f.clock.Add(f.lag)
 	}
 	if in.DesiredCount != nil {
 		s.svc.DesiredCount = *in.DesiredCount
@@ -678,6 +869,7 @@ func (f *Fake) startDeployment(s *service, arn string, r Rollout) {
 	s.svc.TaskDefinition = aws.String(arn)
 	s.plans[aws.ToString(d.Id)] = r
 	s.steps[aws.ToString(d.Id)] = 0
+	s.started[aws.ToString(d.Id)] = f.clock
 }
 
 func (f *Fake) event(s *service, format string, args ...any) {
@@ -688,7 +880,8 @@ func (f *Fake) event(s *service, format string, args ...any) {
 	s.svc.Events = append([]types.ServiceEvent{e}, s.svc.Events...)
 }
 
-// step advances the PRIMARY deployment of s by one step of its script.
+// step advances the PRIMARY deployment of s by one step (one Tick) of its
+// script.
 func (f *Fake) step(s *service) {
 	if len(s.svc.Deployments) == 0 {
 		return
@@ -705,15 +898,19 @@ func (f *Fake) step(s *service) {
 	d.UpdatedAt = &now
 	desired := s.svc.DesiredCount
 	d.DesiredCount = desired
+	if n <= r.PlacementFailures {
+		f.event(s, unplaceable)
+		return
+	}
+	n -= r.PlacementFailures
 	switch r.Outcome {
 	case Stall, Unplaceable:
-		if n == 1 {
-			if r.Outcome == Unplaceable {
-				f.event(s, "was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster.")
-			} else {
-				d.PendingCount = desired
-				f.event(s, "has started %d tasks: (task %s).", desired, f.taskID())
-			}
+		if r.Outcome == Unplaceable {
+			// ECS goes on trying, and saying so.
+			f.event(s, unplaceable)
+		} else if n == 1 {
+			d.PendingCount = desired
+			f.event(s, "has started %d tasks: (task %s).", desired, f.taskID())
 		}
 	case Complete:
 		switch {
@@ -760,6 +957,8 @@ func (f *Fake) step(s *service) {
 	}
 	s.svc.RunningCount = running
 }
+
+const unplaceable = "was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."
 
 func (f *Fake) taskID() string {
 	f.seq++
@@ -810,7 +1009,7 @@ func (f *Fake) runTask(in *ecs.RunTaskInput) (any, *apiError) {
 	if o.Steps < 2 {
 		o.Steps = 3
 	}
-	f.tasks[arn] = &task{t: t, outcome: o}
+	f.tasks[arn] = &task{t: t, outcome: o, created: now, missing: f.missing}
 	if in.ClientToken != nil {
 		f.tokens[*in.ClientToken] = arn
 	}
@@ -821,15 +1020,13 @@ func (f *Fake) describeTasks(in *ecs.DescribeTasksInput) (any, *apiError) {
 	if !f.clusters[clusterName(aws.ToString(in.Cluster))] {
 		return nil, &apiError{400, "ClusterNotFoundException", "Cluster not found."}
 	}
-	f.clock = f.clock.Add(5 * time.Second)
 	out := ecs.DescribeTasksOutput{}
 	for _, ref := range in.Tasks {
 		t := f.tasks[ref]
-		if t == nil {
+		if t == nil || f.clock.Sub(t.created) < t.missing {
 			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(ref), Reason: aws.String("MISSING")})
 			continue
 		}
-		f.stepTask(t)
 		out.Tasks = append(out.Tasks, t.t)
 	}
 	return out, nil

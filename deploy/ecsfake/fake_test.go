@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -69,4 +70,158 @@ func TestSDKSeesTypedErrorsAndTimestamps(t *testing.T) {
 	if f.Calls()["RegisterTaskDefinition"] != 1 || f.MutatingCalls() != 1 {
 		t.Errorf("calls %v", f.Calls())
 	}
+}
+
+func client(f *Fake) *ecs.Client {
+	return ecs.New(ecs.Options{Region: Region, BaseEndpoint: aws.String(f.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
+}
+
+func noModelErrors(t *testing.T, f *Fake) {
+	t.Helper()
+	for _, e := range f.ModelErrors() {
+		t.Errorf("ECS API model: %s", e)
+	}
+}
+
+func TestModelRejectsWhatECSWould(t *testing.T) {
+	m, err := ECSModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for body, want := range map[string]string{
+		`{"services":["web"],"clusterName":"prod"}`: `unknown member "clusterName" of DescribeServicesRequest`,
+		`{"services":"web"}`:                        "string where list StringList goes",
+		`{"cluster":"prod"}`:                        `required member "services" of DescribeServicesRequest missing`,
+		`{"services":["web"],"include":["NOPE"]}`:   `"NOPE" is not one of ServiceField`,
+	} {
+		errs := m.CheckRequest("DescribeServices", []byte(body))
+		if len(errs) != 1 || !strings.Contains(errs[0], want) {
+			t.Errorf("%s: %q, want one saying %q", body, errs, want)
+		}
+	}
+	if errs := m.CheckResponse("DescribeServices", []byte(`{"services":[{"desiredCount":1.5,"createdAt":"2024-01-01"}]}`)); len(errs) != 2 {
+		t.Errorf("response errors %q, want a bad integer and a bad timestamp", errs)
+	}
+	if errs := m.CheckRequest("DescribeServices", []byte(`{"cluster":"prod","services":["web"],"include":["TAGS"]}`)); len(errs) != 0 {
+		t.Errorf("a valid request rejected: %q", errs)
+	}
+}
+
+// The fake records what violates the model, in requests it is sent.
+func TestFakeChecksRequests(t *testing.T) {
+	f := New()
+	defer f.Close()
+	req, _ := http.NewRequest("POST", f.URL, strings.NewReader(`{"cluster":"prod","service":["web"]}`))
+	req.Header.Set("X-Amz-Target", TargetPrefix+"DescribeServices")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := strings.Join(f.ModelErrors(), "\n")
+	if !strings.Contains(got, `unknown member "service"`) || !strings.Contains(got, `required member "services"`) {
+		t.Errorf("model errors: %s", got)
+	}
+}
+
+func webService(f *Fake) {
+	f.AddCluster("prod")
+	arn := f.Register(&ecs.RegisterTaskDefinitionInput{Family: aws.String("web"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("a:1")}}})
+	f.Register(&ecs.RegisterTaskDefinitionInput{Family: aws.String("web"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("a:2")}}})
+	f.AddService(ServiceSpec{Cluster: "prod", Name: "web", TaskDefinition: arn, DesiredCount: 2})
+}
+
+// eventually polls cond for up to 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("%s: not within 10s", what)
+}
+
+// Time, not the number of calls, drives a deployment: it completes
+// without being described, and a lagging describe shows the old state.
+func TestTimeDrivesRolloutsAndLag(t *testing.T) {
+	f := New()
+	defer f.Close()
+	webService(f)
+	f.LagFor(time.Hour)
+	c := client(f)
+	ctx := context.Background()
+	up, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), TaskDefinition: aws.String("web:2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up.Service.Deployments) != 2 {
+		t.Errorf("UpdateService answered %d deployments, want the new and the old", len(up.Service.Deployments))
+	}
+	eventually(t, "rollout completes", func() bool {
+		s := f.Service("prod", "web")
+		return len(s.Deployments) == 1 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted
+	})
+	out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.Services[0].Deployments[0].TaskDefinition); !strings.HasSuffix(got, "web:1") {
+		t.Errorf("lagging describe shows %s, want the old web:1", got)
+	}
+	if n := f.Calls()["DescribeServices"]; n != 1 {
+		t.Errorf("%d DescribeServices calls", n)
+	}
+	noModelErrors(t, f)
+}
+
+func TestMidRolloutMissingThrottleDrop(t *testing.T) {
+	f := New()
+	defer f.Close()
+	webService(f)
+	f.StartRollout("prod", "web", "web:2", Rollout{Outcome: Complete, Steps: 100, PlacementFailures: 2})
+	s := f.Service("prod", "web")
+	if len(s.Deployments) != 2 || aws.ToString(s.Deployments[0].Status) != "PRIMARY" || aws.ToString(s.Deployments[1].Status) != "ACTIVE" ||
+		s.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress {
+		t.Errorf("mid-rollout deployments: %+v", s.Deployments)
+	}
+	eventually(t, "placement events", func() bool {
+		n := 0
+		for _, e := range f.Service("prod", "web").Events {
+			if strings.Contains(aws.ToString(e.Message), "unable to place a task") {
+				n++
+			}
+		}
+		return n == 2
+	})
+
+	c := client(f)
+	ctx := context.Background()
+	f.MissingFor(time.Hour)
+	run, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("prod"), TaskDefinition: aws.String("web:2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn)}})
+	if err != nil || len(desc.Failures) != 1 || aws.ToString(desc.Failures[0].Reason) != "MISSING" {
+		t.Errorf("just-started task: %v %+v, want MISSING", err, desc)
+	}
+
+	f.ThrottleFor("", time.Hour)
+	_, err = c.ListServices(ctx, &ecs.ListServicesInput{Cluster: aws.String("prod")})
+	var ae interface{ ErrorCode() string }
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ThrottlingException" {
+		t.Errorf("throttled call: %v", err)
+	}
+	f.ThrottleFor("", 0)
+	f.DropFor("ListServices", time.Hour)
+	if _, err = c.ListServices(ctx, &ecs.ListServicesInput{Cluster: aws.String("prod")}); err == nil || errors.As(err, &ae) {
+		t.Errorf("dropped call: %v, want a transport error", err)
+	}
+	noModelErrors(t, f)
 }

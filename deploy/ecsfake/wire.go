@@ -15,22 +15,40 @@ import (
 // walks the SDK's own types by reflection, so a member the fake stores is a
 // member the SDK's deserializer must recognise: a wrongly named member would
 // be dropped by the real client and show up as a failing round-trip test.
-func marshal(v any) []byte {
+//
+// With a model and the output shape, a plain scalar member the model marks
+// required is written even when zero (deploymentCircuitBreaker's
+// "enable": false), as the SDK itself serializes it.
+func marshal(v any) []byte { return marshalShape(nil, "", v) }
+
+func marshalShape(m *Model, shapeName string, v any) []byte {
 	var b bytes.Buffer
-	writeValue(&b, reflect.ValueOf(v))
+	w := writer{m}
+	w.value(&b, reflect.ValueOf(v), shapeName)
 	return b.Bytes()
+}
+
+type writer struct{ m *Model }
+
+// shape returns the named shape, nil without a model or for "".
+func (w writer) shape(name string) *shape {
+	if w.m == nil || name == "" {
+		return nil
+	}
+	return w.m.Shapes[name]
 }
 
 var timeType = reflect.TypeOf(time.Time{})
 
-func writeValue(b *bytes.Buffer, v reflect.Value) {
+func (w writer) value(b *bytes.Buffer, v reflect.Value, shapeName string) {
+	sh := w.shape(shapeName)
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			b.WriteString("null")
 			return
 		}
-		writeValue(b, v.Elem())
+		w.value(b, v.Elem(), shapeName)
 	case reflect.Struct:
 		if v.Type() == timeType {
 			t := v.Interface().(time.Time)
@@ -42,25 +60,36 @@ func writeValue(b *bytes.Buffer, v reflect.Value) {
 		for i := 0; i < v.NumField(); i++ {
 			f := v.Type().Field(i)
 			fv := v.Field(i)
-			if !f.IsExported() || f.Name == "ResultMetadata" || omit(fv) {
+			name := lowerFirst(f.Name)
+			member := ""
+			required := false
+			if sh != nil && sh.Members[name] != nil {
+				member = sh.Members[name].Shape
+				required = contains(sh.Required, name)
+			}
+			if !f.IsExported() || f.Name == "ResultMetadata" || (omit(fv) && !(required && isScalar(fv))) {
 				continue
 			}
 			if !first {
 				b.WriteByte(',')
 			}
 			first = false
-			writeString(b, lowerFirst(f.Name))
+			writeString(b, name)
 			b.WriteByte(':')
-			writeValue(b, fv)
+			w.value(b, fv, member)
 		}
 		b.WriteByte('}')
 	case reflect.Slice, reflect.Array:
 		b.WriteByte('[')
+		elem := ""
+		if sh != nil && sh.Member != nil {
+			elem = sh.Member.Shape
+		}
 		for i := 0; i < v.Len(); i++ {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeValue(b, v.Index(i))
+			w.value(b, v.Index(i), elem)
 		}
 		b.WriteByte(']')
 	case reflect.Map:
@@ -71,7 +100,11 @@ func writeValue(b *bytes.Buffer, v reflect.Value) {
 			}
 			writeString(b, k.String())
 			b.WriteByte(':')
-			writeValue(b, v.MapIndex(k))
+			val := ""
+			if sh != nil && sh.Value != nil {
+				val = sh.Value.Shape
+			}
+			w.value(b, v.MapIndex(k), val)
 		}
 		b.WriteByte('}')
 	case reflect.String:
@@ -99,6 +132,15 @@ func omit(v reflect.Value) bool {
 		return !v.Bool()
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		return v.Int() == 0
+	}
+	return false
+}
+
+// isScalar reports a plain bool or number member.
+func isScalar(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int32, reflect.Int64:
+		return true
 	}
 	return false
 }
