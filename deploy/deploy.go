@@ -25,6 +25,26 @@ const (
 	DefaultProgressEvery = 5 * time.Second
 )
 
+// Grace periods for ECS's eventual consistency and transient trouble (see
+// docs/deploy.md):
+//   - DefaultMissingGrace: how long DescribeTasks may answer MISSING for
+//     the task RunTask just started (ECS's RunTask reference tells callers
+//     to retry with backoff);
+//   - DefaultLagGrace: how long DescribeServices may not show the
+//     deployment UpdateService just started;
+//   - DefaultPlacementGrace: how long "unable to place a task" events may
+//     go on, with no new task running, before entry gives up on a rollout
+//     (ECS retries placement; a Fargate capacity shortage is often brief);
+//   - DefaultCleanupTimeout: the bound of each clean-up call (rollback,
+//     deregistration), which runs on its own context so that an expired or
+//     cancelled deploy still cleans up.
+const (
+	DefaultMissingGrace   = time.Minute
+	DefaultLagGrace       = time.Minute
+	DefaultPlacementGrace = 5 * time.Minute
+	DefaultCleanupTimeout = 2 * time.Minute
+)
+
 // A Deployer drives one cluster's services through the ECS API.
 type Deployer struct {
 	Client *ecs.Client
@@ -34,6 +54,22 @@ type Deployer struct {
 	// above); ProgressEvery is the least time between two progress lines
 	// of a service.
 	PollInterval, PollMax, ProgressEvery time.Duration
+	// Grace periods and the clean-up bound; 0 means the default above.
+	MissingGrace, LagGrace, PlacementGrace, CleanupTimeout time.Duration
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// cleanup returns the context of a clean-up call: not cancelled with the
+// deploy's (a cancelled CI job or an expired wait still cleans up), bounded
+// on its own.
+func (d *Deployer) cleanup(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), orDefault(d.CleanupTimeout, DefaultCleanupTimeout))
 }
 
 // A Spec says what to deploy.
@@ -118,9 +154,14 @@ type unit struct {
 	name    string
 	svc     types.Service
 	fam     *family
-	current string // ARN it runs now
-	updated bool   // UpdateService done
-	noop    bool
+	current string // ARN of its PRIMARY deployment now
+	// serving is the ARN of the revision that serves now, the one to roll
+	// back to: the PRIMARY's when it is settled, else the ACTIVE
+	// deployment's that runs the most tasks.
+	serving string
+	updated bool // UpdateService done, or a rollout adopted
+	noop    bool // settled on the target
+	adopt   bool // its in-flight rollout already carries the target
 }
 
 func (d *Deployer) out(format string, args ...any) {
@@ -150,6 +191,9 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 	}
 	svcs, err := d.describeServices(ctx, spec.Cluster, spec.Services)
 	if err != nil {
+		return err
+	}
+	if err := preflight(spec, svcs); err != nil {
 		return err
 	}
 	units, fams, err := d.plan(ctx, spec, svcs)
@@ -193,10 +237,18 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 		d.out("%s: registered %s (%s)", f.name, shortARN(f.target), strings.Join(f.changed, ", "))
 	}
 
-	if migrateIn != nil {
+	update := false
+	for _, u := range todo {
+		update = update || !u.adopt
+	}
+	if migrateIn != nil && !update {
+		// Every service already rolls out the new revision: entry updates
+		// services only after a migration succeeded, so it ran.
+		d.out("migrate: skipped; the services already roll out %s, which entry deploys only after its migration succeeded", shortARN(units[0].fam.target))
+	} else if migrateIn != nil {
 		migrateIn.TaskDefinition = aws.String(units[0].fam.target)
 		if err := d.migrate(ctx, spec, migrateIn, migrateContainer); err != nil {
-			d.dropRevisions(ctx, registered, nil)
+			d.dropRevisions(ctx, registered, nil, nil)
 			return &Failure{Summary: err.Error() + "; no service was changed"}
 		}
 	}
@@ -316,13 +368,61 @@ func (d *Deployer) plan(ctx context.Context, spec Spec, svcs map[string]types.Se
 		}
 	}
 	for _, u := range units {
-		// Up to date: the service runs the target and its last rollout
-		// did not fail.
+		u.serving = servingRevision(u.svc)
+		// Up to date: the service is settled on the target. A rollout of
+		// the target still in flight is adopted: it may yet fail.
 		if u.current == u.fam.target && !rolloutFailed(u.svc) {
-			u.noop = true
+			if settled(u.svc) {
+				u.noop = true
+			} else {
+				u.adopt = true
+			}
 		}
 	}
 	return units, fams, nil
+}
+
+// preflight checks, before anything changes, what would otherwise fail
+// half way: entry drives ECS rolling updates only.
+func preflight(spec Spec, svcs map[string]types.Service) error {
+	for _, name := range spec.Services {
+		s := svcs[name]
+		if dc := s.DeploymentController; dc != nil && dc.Type != "" && dc.Type != types.DeploymentControllerTypeEcs {
+			return fmt.Errorf("%s: its deployment controller is %s; entry deploys services whose controller is ECS (rolling update) only; nothing was changed", name, dc.Type)
+		}
+	}
+	return nil
+}
+
+// settled: one deployment, COMPLETED (where ECS reports a rollout state),
+// running == desired.
+func settled(s types.Service) bool {
+	if len(s.Deployments) != 1 {
+		return false
+	}
+	dep := s.Deployments[0]
+	return (dep.RolloutState == "" || dep.RolloutState == types.DeploymentRolloutStateCompleted) &&
+		dep.RunningCount == dep.DesiredCount && s.RunningCount == s.DesiredCount
+}
+
+// servingRevision is the revision that serves now: the PRIMARY's when the
+// service is settled, else that of the ACTIVE deployment running the most
+// tasks (the one an in-flight rollout replaces).
+func servingRevision(s types.Service) string {
+	cur := aws.ToString(s.TaskDefinition)
+	if settled(s) {
+		return cur
+	}
+	best, most := "", int32(-1)
+	for _, dep := range s.Deployments {
+		if aws.ToString(dep.Status) == "ACTIVE" && dep.RunningCount > most {
+			best, most = aws.ToString(dep.TaskDefinition), dep.RunningCount
+		}
+	}
+	if best == "" {
+		return cur
+	}
+	return best
 }
 
 func rolloutFailed(s types.Service) bool {
@@ -414,6 +514,13 @@ func (d *Deployer) buildFamily(spec Spec, f *family, files map[string]*ecs.Regis
 func (d *Deployer) update(ctx context.Context, spec Spec, units []*unit) ([]*watch, error) {
 	var watches []*watch
 	for _, u := range units {
+		if u.adopt {
+			u.updated = true
+			d.out("%s: a rollout of %s is already in progress (replacing %s); adopting it: waiting for it, rolling back to %s if it fails",
+				u.name, shortARN(u.fam.target), shortARN(u.serving), shortARN(u.serving))
+			watches = append(watches, d.newWatch(u.name, u.fam.target, u.serving, u.svc, false))
+			continue
+		}
 		in := &ecs.UpdateServiceInput{
 			Cluster:        aws.String(spec.Cluster),
 			Service:        aws.String(u.name),
@@ -432,7 +539,7 @@ func (d *Deployer) update(ctx context.Context, spec Spec, units []*unit) ([]*wat
 		}
 		u.updated = true
 		d.out("%s: updating %s -> %s", u.name, shortARN(u.current), shortARN(u.fam.target))
-		watches = append(watches, newWatch(u.name, u.fam.target, u.current, *out.Service))
+		watches = append(watches, d.newWatch(u.name, u.fam.target, u.serving, *out.Service, true))
 	}
 	return watches, nil
 }
@@ -448,8 +555,14 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 			updated = append(updated, u)
 		}
 	}
+	served := map[string]bool{}
+	for _, w := range watches {
+		if w.served {
+			served[w.target] = true
+		}
+	}
 	if len(updated) == 0 {
-		d.dropRevisions(ctx, registered, nil)
+		d.dropRevisions(ctx, registered, nil, served)
 		b.WriteString("; no service was changed")
 		return &Failure{Summary: b.String()}
 	}
@@ -465,33 +578,44 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 		fmt.Fprintf(&b, "; not rolled back (%s): %s left on the new revision", why, strings.Join(names, ", "))
 		return &Failure{Summary: b.String()}
 	}
-	// Roll back from a fresh context: the deploy's own may have expired.
-	rctx := context.WithoutCancel(ctx)
 	var back []*watch
 	var restored []string
+	live := map[string]bool{} // revisions left running: never deregistered
 	for _, u := range updated {
 		w := findWatch(watches, u.name)
-		if w != nil && w.ecsRolledBack {
-			d.out("%s: ECS is already rolling back to %s", u.name, shortARN(u.current))
-			back = append(back, &watch{name: u.name, target: u.current, seen: w.seen, last: w.last})
-		} else {
-			out, err := d.Client.UpdateService(rctx, &ecs.UpdateServiceInput{
-				Cluster: aws.String(spec.Cluster), Service: aws.String(u.name), TaskDefinition: aws.String(u.current),
+		switch {
+		case w != nil && w.ecsRolledBack:
+			d.out("%s: ECS is already rolling back to %s", u.name, shortARN(u.serving))
+			back = append(back, &watch{name: u.name, target: u.serving, seen: w.seen, last: w.last, visible: true})
+		case u.serving == u.fam.target:
+			// A redeploy of the revision it ran (after a failed rollout):
+			// nothing older to go back to.
+			live[u.fam.target] = true
+			fmt.Fprintf(&b, "; %s: nothing to roll back to (it ran %s before)", u.name, shortARN(u.serving))
+			continue
+		default:
+			cctx, cancel := d.cleanup(ctx)
+			out, err := d.Client.UpdateService(cctx, &ecs.UpdateServiceInput{
+				Cluster: aws.String(spec.Cluster), Service: aws.String(u.name), TaskDefinition: aws.String(u.serving),
 			})
+			cancel()
 			if err != nil {
-				fmt.Fprintf(&b, "; ROLLBACK FAILED: %v", callError(u.name, "UpdateService", err))
+				live[u.fam.target] = true
+				fmt.Fprintf(&b, "; ROLLBACK FAILED: %v; %s is left on %s: roll it back with `aws ecs update-service --cluster %s --service %s --task-definition %s`",
+					callError(u.name, "UpdateService", err), u.name, shortARN(u.fam.target), spec.Cluster, u.name, shortARN(u.serving))
 				continue
 			}
-			d.out("%s: rolling back to %s", u.name, shortARN(u.current))
-			nw := newWatch(u.name, u.current, u.fam.target, *out.Service)
+			d.out("%s: rolling back to %s", u.name, shortARN(u.serving))
+			nw := d.newWatch(u.name, u.serving, u.fam.target, *out.Service, true)
 			if w != nil {
 				nw.seen = w.seen
 			}
 			back = append(back, nw)
 		}
-		restored = append(restored, u.name+" "+shortARN(u.current))
+		restored = append(restored, u.name+" "+shortARN(u.serving))
 	}
-	if err := d.wait(rctx, spec.Cluster, back, spec.Timeout); err != nil {
+	// The rollback's own wait: the deploy's context may have expired.
+	if err := d.wait(context.WithoutCancel(ctx), spec.Cluster, back, spec.Timeout); err != nil {
 		fmt.Fprintf(&b, "; rollback did not finish: %v", err)
 		return &Failure{Summary: b.String()}
 	}
@@ -499,29 +623,44 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 		fmt.Fprintf(&b, "; restored %s", strings.Join(restored, ", "))
 	}
 	// The failed revision must never be a rollback target later.
-	d.dropRevisions(rctx, registered, units)
+	var drop []string
+	for _, arn := range registered {
+		if !live[arn] {
+			drop = append(drop, arn)
+		}
+	}
+	d.dropRevisions(ctx, drop, units, served)
 	return &Failure{Summary: b.String()}
 }
 
 // dropRevisions deregisters revisions this run registered that no service
 // runs, so that a later `entry deploy rollback` cannot pick a revision that
-// never served.
-func (d *Deployer) dropRevisions(ctx context.Context, arns []string, units []*unit) {
+// failed. served holds those that were seen running tasks. Each call runs
+// on its own bounded context.
+func (d *Deployer) dropRevisions(ctx context.Context, arns []string, units []*unit, served map[string]bool) {
 	for _, arn := range arns {
 		live := false
 		for _, u := range units {
-			if u.updated && u.current == arn {
+			if u.updated && u.serving == arn {
 				live = true
 			}
 		}
 		if live {
 			continue
 		}
-		if _, err := d.Client.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
-			d.out("warning: %v", callError(shortARN(arn), "DeregisterTaskDefinition", err))
+		cctx, cancel := d.cleanup(ctx)
+		_, err := d.Client.DeregisterTaskDefinition(cctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		cancel()
+		if err != nil {
+			d.out("warning: could not deregister %s, which failed: %v; deregister it with `aws ecs deregister-task-definition --task-definition %s` so that a rollback cannot pick it",
+				shortARN(arn), callError(shortARN(arn), "DeregisterTaskDefinition", err), shortARN(arn))
 			continue
 		}
-		d.out("%s: deregistered (it never served)", shortARN(arn))
+		if served[arn] {
+			d.out("%s: deregistered (it ran tasks, but its rollout failed)", shortARN(arn))
+		} else {
+			d.out("%s: deregistered (it never served)", shortARN(arn))
+		}
 	}
 }
 

@@ -173,7 +173,7 @@ func (d *Deployer) Rollback(ctx context.Context, cluster string, services []stri
 			return callError(name, "UpdateService", err)
 		}
 		d.out("%s: rolling back %s -> %s", name, shortARN(cur), shortARN(targets[name]))
-		watches = append(watches, newWatch(name, targets[name], cur, *out.Service))
+		watches = append(watches, d.newWatch(name, targets[name], cur, *out.Service, true))
 	}
 	if err := d.wait(ctx, cluster, watches, timeout); err != nil {
 		return &Failure{Summary: "rollback failed: " + err.Error()}

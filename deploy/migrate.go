@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -97,25 +98,10 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 	id := lastPart(arn)
 	d.out("migrate: task %s of %s started: %s (container %s); waiting up to %v for it to stop", id, rev, strings.Join(spec.Migrate, " "), container, spec.Timeout)
 
-	lo, hi := d.poll()
-	waiter := ecs.NewTasksStoppedWaiter(d.Client, func(o *ecs.TasksStoppedWaiterOptions) {
-		o.MinDelay, o.MaxDelay = lo, hi
-		next := o.Retryable
-		o.Retryable = func(ctx context.Context, in *ecs.DescribeTasksInput, out *ecs.DescribeTasksOutput, err error) (bool, error) {
-			if err == nil && len(out.Failures) > 0 {
-				return false, fmt.Errorf("task %s: %s", id, aws.ToString(out.Failures[0].Reason))
-			}
-			return next(ctx, in, out, err)
-		}
-	})
-	res, err := waiter.WaitForOutput(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(spec.Cluster), Tasks: []string{arn}}, spec.Timeout)
+	t, err := d.waitTask(ctx, spec, arn)
 	if err != nil {
-		if strings.Contains(err.Error(), "exceeded max wait time") {
-			return fmt.Errorf("migrate: task %s did not stop within %v; it is left running so that a migration is never cut in half (stop it with `aws ecs stop-task --cluster %s --task %s` if it hangs)", id, spec.Timeout, spec.Cluster, id)
-		}
-		return fmt.Errorf("migrate: %v", callError("task "+id, "DescribeTasks", err))
+		return err
 	}
-	t := res.Tasks[0]
 	reason := aws.ToString(t.StoppedReason)
 	if t.StopCode == types.TaskStopCodeTaskFailedToStart {
 		return fmt.Errorf("migrate: task %s failed to start (TaskFailedToStart): %s", id, reason)
@@ -138,4 +124,72 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 		return nil
 	}
 	return fmt.Errorf("migrate: task %s has no container %s (%s)", id, container, reason)
+}
+
+// waitTask polls DescribeTasks until the task stopped. ECS is eventually
+// consistent: a task RunTask just started may be reported MISSING for a
+// while, which is "not visible yet" for MissingGrace. A poll that fails
+// for a transient reason (throttling, a dropped connection) is retried
+// with backoff until spec.Timeout.
+func (d *Deployer) waitTask(ctx context.Context, spec Spec, arn string) (types.Task, error) {
+	id := lastPart(arn)
+	grace := orDefault(d.MissingGrace, DefaultMissingGrace)
+	wctx, cancel := context.WithTimeout(ctx, spec.Timeout)
+	defer cancel()
+	lo, hi := d.poll()
+	interval := lo
+	start := time.Now()
+	var lastErr error
+	saidMissing := false
+	for {
+		out, err := d.Client.DescribeTasks(wctx, &ecs.DescribeTasksInput{Cluster: aws.String(spec.Cluster), Tasks: []string{arn}})
+		backoff := false
+		switch {
+		case err != nil && wctx.Err() != nil:
+			// Decided below.
+		case err != nil:
+			lastErr = callError("task "+id, "DescribeTasks", err)
+			if permanent(err) {
+				return types.Task{}, fmt.Errorf("migrate: %v", lastErr)
+			}
+			d.out("warning: migrate: %v; polling again", lastErr)
+			backoff = true
+		case len(out.Failures) > 0:
+			lastErr = nil
+			reason := aws.ToString(out.Failures[0].Reason)
+			waited := time.Since(start)
+			if reason != "MISSING" || waited >= grace {
+				return types.Task{}, fmt.Errorf("migrate: DescribeTasks: task %s: %s (%v after RunTask)", id, reason, waited.Round(time.Millisecond))
+			}
+			if !saidMissing {
+				d.out("migrate: task %s is not visible yet (MISSING); ECS is eventually consistent, waiting up to %v for it", id, grace)
+				saidMissing = true
+			}
+			backoff = true
+		case len(out.Tasks) == 1 && aws.ToString(out.Tasks[0].LastStatus) == "STOPPED":
+			return out.Tasks[0], nil
+		default:
+			lastErr = nil
+		}
+		if backoff {
+			interval = min(interval*2, hi)
+		} else {
+			interval = min(interval*3/2, hi)
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-wctx.Done():
+			t.Stop()
+		case <-t.C:
+			continue
+		}
+		last := ""
+		if lastErr != nil {
+			last = "; the last poll failed: " + lastErr.Error()
+		}
+		if ctx.Err() != nil {
+			return types.Task{}, fmt.Errorf("migrate: %w while waiting for task %s, which is left running%s", errInterrupted, id, last)
+		}
+		return types.Task{}, fmt.Errorf("migrate: task %s did not stop within %v; it is left running so that a migration is never cut in half (stop it with `aws ecs stop-task --cluster %s --task %s` if it hangs)%s", id, spec.Timeout, spec.Cluster, id, last)
+	}
 }

@@ -29,6 +29,10 @@ func (d *Deployer) printPlan(spec Spec, units []*unit, fams []*family, migrateCo
 			d.out("plan: %s: already runs %s; left alone", u.name, shortARN(u.current))
 			continue
 		}
+		if u.adopt {
+			d.out("plan: %s: adopt the rollout of %s in progress; on failure roll back to %s", u.name, shortARN(u.current), shortARN(u.serving))
+			continue
+		}
 		desired := u.svc.DesiredCount
 		note := ""
 		if desired == 0 {

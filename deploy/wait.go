@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 )
 
 // A watch follows one service until its deployment of target is done.
@@ -32,10 +33,28 @@ type watch struct {
 	// ecsRolledBack: ECS's circuit breaker is rolling back (or has rolled
 	// back) to prev, so entry must not issue its own rollback.
 	ecsRolledBack bool
+
+	// visible: a DescribeServices showed the deployment; until then, and
+	// for lagGrace after since (the UpdateService), its absence is ECS's
+	// eventual consistency, not a replacement.
+	visible  bool
+	since    time.Time
+	lagGrace time.Duration
+	// placeSince is the first "unable to place" event of the current run
+	// of them (reset when a task of the deployment starts running);
+	// placeGrace bounds such a run.
+	placeSince  time.Time
+	placeMsg    string
+	placeGrace  time.Duration
+	lastRunning int32
+	served      bool // the deployment was seen running tasks
 }
 
-func newWatch(name, target, prev string, svc types.Service) *watch {
-	w := &watch{name: name, target: target, prev: prev, seen: map[string]bool{}}
+// newWatch starts watching a service; updated says whether UpdateService
+// has just started the deployment (so that a describe may lag).
+func (d *Deployer) newWatch(name, target, prev string, svc types.Service, updated bool) *watch {
+	w := &watch{name: name, target: target, prev: prev, seen: map[string]bool{}, since: time.Now(), visible: !updated,
+		lagGrace: orDefault(d.LagGrace, DefaultLagGrace), placeGrace: orDefault(d.PlacementGrace, DefaultPlacementGrace)}
 	for _, e := range svc.Events {
 		w.seen[aws.ToString(e.Id)] = true
 	}
@@ -106,10 +125,25 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 	}
 	if w.deploymentID == "" {
 		if primary == nil || aws.ToString(primary.TaskDefinition) != w.target {
-			return false, nil // ECS has not started the deployment yet
+			if time.Since(w.since) < w.lagGrace {
+				return false, nil // ECS does not show the deployment yet
+			}
+			return false, fmt.Errorf("no deployment of %s appeared within %v", shortARN(w.target), w.lagGrace)
 		}
 		ours = primary
 		w.deploymentID = aws.ToString(primary.Id)
+	}
+	if ours == nil && !w.visible {
+		if time.Since(w.since) < w.lagGrace {
+			return false, nil // UpdateService's deployment not visible yet
+		}
+		return false, fmt.Errorf("the deployment of %s that UpdateService started did not appear in DescribeServices within %v", shortARN(w.target), w.lagGrace)
+	}
+	if ours != nil {
+		w.visible = true
+		if ours.RunningCount > 0 {
+			w.served = true
+		}
 	}
 	if ours != nil && ours.RolloutState == types.DeploymentRolloutStateFailed {
 		msg := fmt.Sprintf("rollout of %s FAILED: %s", shortARN(w.target), aws.ToString(ours.RolloutStateReason))
@@ -130,10 +164,24 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 		}
 		return false, fmt.Errorf("the deployment of %s was replaced by another one (PRIMARY now runs %s)", shortARN(w.target), now)
 	}
+	// Placement failures are progress information while ECS retries; a
+	// task of the deployment starting ends the run of them.
+	if ours.RunningCount > w.lastRunning {
+		w.placeSince = time.Time{}
+	}
+	w.lastRunning = ours.RunningCount
+	// ECS suppresses repeated events, so a run lasts until progress, not
+	// only while events come.
 	for _, msg := range events {
 		if strings.Contains(msg, "unable to place a task") {
-			return false, fmt.Errorf("ECS is unable to place tasks of %s: %s", shortARN(w.target), msg)
+			w.placeMsg = msg
+			if w.placeSince.IsZero() {
+				w.placeSince = time.Now()
+			}
 		}
+	}
+	if !w.placeSince.IsZero() && time.Since(w.placeSince) >= w.placeGrace {
+		return false, fmt.Errorf("ECS has been unable to place tasks of %s for %v: %s", shortARN(w.target), w.placeGrace, w.placeMsg)
 	}
 	complete := ours.RolloutState == "" || ours.RolloutState == types.DeploymentRolloutStateCompleted
 	return complete && len(svc.Deployments) == 1 && ours.RunningCount == ours.DesiredCount && svc.RunningCount == svc.DesiredCount, nil
@@ -158,6 +206,7 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 	defer cancel()
 	lo, hi := d.poll()
 	interval := lo
+	var lastErr error // of the last poll, if it failed
 	every := d.ProgressEvery
 	if every == 0 {
 		every = DefaultProgressEvery
@@ -172,7 +221,7 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 		if len(active) == 0 {
 			return nil
 		}
-		changed := false
+		changed, pollFailed := false, false
 		for start := 0; start < len(active); start += 10 {
 			batch := active[start:min(start+10, len(active))]
 			names := make([]string, len(batch))
@@ -182,10 +231,19 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 			out, err := d.Client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: names})
 			if err != nil {
 				if ctx.Err() != nil {
-					return waitError(parent, batch, timeout)
+					return waitError(parent, batch, timeout, lastErr)
 				}
-				return callError(strings.Join(names, ","), "DescribeServices", err)
+				cerr := callError(strings.Join(names, ","), "DescribeServices", err)
+				if permanent(err) {
+					return cerr
+				}
+				// A poll that fails is not a deployment that failed:
+				// poll again, slower, until the timeout.
+				d.out("warning: %v; polling again", cerr)
+				lastErr, pollFailed = cerr, true
+				continue
 			}
+			lastErr = nil
 			for _, f := range out.Failures {
 				return fmt.Errorf("%s: DescribeServices: service disappeared (%s)", lastPart(aws.ToString(f.Arn)), aws.ToString(f.Reason))
 			}
@@ -223,16 +281,19 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 				}
 			}
 		}
-		if changed {
+		switch {
+		case pollFailed:
+			interval = min(interval*2, hi)
+		case changed:
 			interval = lo
-		} else {
+		default:
 			interval = min(interval*3/2, hi)
 		}
 		t := time.NewTimer(interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return waitError(parent, active, timeout)
+			return waitError(parent, active, timeout, lastErr)
 		case <-t.C:
 		}
 	}
@@ -245,7 +306,22 @@ const heartbeat = time.Minute
 // opposed to the timeout.
 var errInterrupted = errors.New("interrupted")
 
-func waitError(parent context.Context, active []*watch, timeout time.Duration) error {
+// permanent reports an error that polling again cannot cure: one ECS
+// rejected as the caller's fault (access denied, cluster not found), not a
+// throttle. Network errors, server errors and throttling are transient.
+func permanent(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorFault() != smithy.FaultClient {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "RequestTimeout", "RequestTimeoutException":
+		return false
+	}
+	return true
+}
+
+func waitError(parent context.Context, active []*watch, timeout time.Duration, lastErr error) error {
 	var parts []string
 	for _, w := range active {
 		if w.done {
@@ -257,8 +333,12 @@ func waitError(parent context.Context, active []*watch, timeout time.Duration) e
 		}
 		parts = append(parts, strings.ReplaceAll(st, "\n", "; "))
 	}
-	if parent.Err() != nil {
-		return fmt.Errorf("%w while waiting (%s)", errInterrupted, strings.Join(parts, "; "))
+	last := ""
+	if lastErr != nil {
+		last = "; the last poll failed: " + lastErr.Error()
 	}
-	return fmt.Errorf("not stable after %v (%s)", timeout, strings.Join(parts, "; "))
+	if parent.Err() != nil {
+		return fmt.Errorf("%w while waiting (%s%s)", errInterrupted, strings.Join(parts, "; "), last)
+	}
+	return fmt.Errorf("not stable after %v (%s%s)", timeout, strings.Join(parts, "; "), last)
 }

@@ -117,6 +117,7 @@ type Fake struct {
 	dropUntil     map[string]time.Time // op ("" for every op) -> end of dropped connections
 	model         *Model
 	modelErrs     []string
+	hooks         map[string]func() // "op#n" -> run before the nth call of op
 }
 
 type taskDef struct {
@@ -155,6 +156,7 @@ func New() *Fake {
 		tick:          DefaultTick,
 		throttleUntil: map[string]time.Time{},
 		dropUntil:     map[string]time.Time{},
+		hooks:         map[string]func(){},
 		model:         model,
 		clusters:      map[string]bool{},
 		families:      map[string][]*taskDef{},
@@ -226,6 +228,15 @@ func (f *Fake) StartRollout(cluster, name, taskDef string, r Rollout) {
 		r.Steps = 3
 	}
 	f.startDeployment(s, aws.ToString(td.def.TaskDefinitionArn), r)
+}
+
+// OnCall runs fn when the nth call of op arrives, before the fake serves
+// it (so fn may set ThrottleFor, DropFor, ...), to make trouble start in
+// the middle of a flow.
+func (f *Fake) OnCall(op string, n int, fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hooks[fmt.Sprintf("%s#%d", op, n)] = fn
 }
 
 // ModelErrors returns every violation of the ECS API model seen in a
@@ -478,6 +489,12 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, TargetPrefix)
 	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	hook := f.hooks[fmt.Sprintf("%s#%d", op, f.calls[op]+1)]
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.now()
