@@ -4,20 +4,36 @@ import (
 	"context"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/entryhq/entry/deploy/ecsfake"
 )
 
+// Scale of the benchmarks: one step of the fake (a Tick) stands for 15 s
+// of ECS, and entry polls as it does by default, every 5 s backing off to
+// 15 s (PollInterval 10 ms, PollMax 30 ms for a 30 ms Tick). A rollout
+// takes 3 Ticks (45 s), the migration task 3 Ticks.
+const (
+	benchTick = 30 * time.Millisecond
+	benchPoll = benchTick / 3
+)
+
+func benchEnv(b *testing.B) *env {
+	e := newEnv(b)
+	e.fake.SetTick(benchTick)
+	e.d.Out = io.Discard
+	e.d.PollInterval, e.d.PollMax = benchPoll, 3*benchPoll
+	return e
+}
+
 // BenchmarkDeployTwoServicesWithMigration reports the ECS API calls of a
 // successful two-service deploy with a migration, counted by the fake:
-// calls/deploy in total and per operation. Each deployment of the fake
-// takes 3 polls and the migration task 3 DescribeTasks.
+// calls/deploy in total and per operation (the last run's).
 func BenchmarkDeployTwoServicesWithMigration(b *testing.B) {
 	var calls map[string]int
 	for b.Loop() {
 		b.StopTimer()
-		e := newEnv(b)
-		e.d.Out = io.Discard
+		e := benchEnv(b)
 		b.StartTimer()
 		if err := e.d.Deploy(context.Background(), spec()); err != nil {
 			b.Fatal(err)
@@ -34,30 +50,35 @@ func BenchmarkDeployTwoServicesWithMigration(b *testing.B) {
 	b.ReportMetric(float64(total), "calls/deploy")
 }
 
-// BenchmarkFailedToExit reports how many ECS calls entry makes between
-// the poll in which ECS first reports a FAILED rollout and giving up
-// (with --no-rollback, so that giving up is the exit): 0 means it acts in
-// the poll that saw FAILED, so the latency is at most one poll interval.
+// BenchmarkFailedToExit reports the time from the fake's first answer
+// showing a FAILED rollout to Deploy's return (with --no-rollback, so that
+// giving up is the exit), in ms and in first-poll intervals, and the calls
+// made in between: 0 calls means entry acts in the poll that saw FAILED.
 func BenchmarkFailedToExit(b *testing.B) {
-	after := 0
+	var after int
+	var took time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		e := newEnv(b)
-		e.d.Out = io.Discard
+		e := benchEnv(b)
 		e.fake.Rollout(cluster, "web", ecsfake.Rollout{Outcome: ecsfake.CircuitBreaker, Steps: 2})
 		s := spec()
 		s.NoRollback = true
 		b.StartTimer()
-		if err := e.d.Deploy(context.Background(), s); err == nil {
+		err := e.d.Deploy(context.Background(), s)
+		end := time.Now()
+		b.StopTimer()
+		if err == nil {
 			b.Fatal("deploy succeeded")
 		}
-		b.StopTimer()
 		calls, ok := e.fake.CallsAfterFailed()
+		at, _ := e.fake.FirstFailedAt()
 		if !ok {
 			b.Fatal("no FAILED reported")
 		}
-		after = len(calls)
+		after, took = len(calls), end.Sub(at)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(after), "calls-after-FAILED")
+	b.ReportMetric(float64(took.Microseconds())/1000, "ms-FAILED-to-exit")
+	b.ReportMetric(float64(took)/float64(benchPoll), "polls-FAILED-to-exit")
 }

@@ -70,6 +70,7 @@ func TestSDKSeesTypedErrorsAndTimestamps(t *testing.T) {
 	if f.Calls()["RegisterTaskDefinition"] != 1 || f.MutatingCalls() != 1 {
 		t.Errorf("calls %v", f.Calls())
 	}
+	noModelErrors(t, f)
 }
 
 func client(f *Fake) *ecs.Client {
