@@ -27,7 +27,8 @@ revision from each service's live one (every field kept, only the images
 changed), run the migration as a one-off task and check its exit code,
 update the services, wait until the new deployment really serves, and roll
 back to the previous revisions if anything fails. A re-run with the same
-images is a no-op.
+images is a no-op once the services have settled on them; a rollout of
+them still in progress (a cancelled CI job) is adopted and waited for.
 
 --task-definition takes the whole definition instead: a JSON file, or a
 .json.erb template rendered with the environment (strict: an unset
