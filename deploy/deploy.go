@@ -586,7 +586,9 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 		switch {
 		case w != nil && w.ecsRolledBack:
 			d.out("%s: ECS is already rolling back to %s", u.name, shortARN(u.serving))
-			back = append(back, &watch{name: u.name, target: u.serving, seen: w.seen, last: w.last, visible: true})
+			nw := d.newWatch(u.name, u.serving, u.fam.target, types.Service{}, false)
+			nw.seen, nw.last = w.seen, w.last
+			back = append(back, nw)
 		case u.serving == u.fam.target:
 			// A redeploy of the revision it ran (after a failed rollout):
 			// nothing older to go back to.
