@@ -267,3 +267,31 @@ func TestDeregisteredRevisionThatServed(t *testing.T) {
 	}
 	e.wantOutput(t, "web:2: deregistered (it ran tasks, but its rollout failed)", "job:2: deregistered (it never served)")
 }
+
+// 2. The whole story: a CI job cancelled while waiting, then re-run.
+func TestReRunAfterACancelledWait(t *testing.T) {
+	e := newEnv(t)
+	e.fake.Rollout(cluster, "web", ecsfake.Rollout{Outcome: ecsfake.Complete, Steps: 15})
+	e.fake.Rollout(cluster, "job", ecsfake.Rollout{Outcome: ecsfake.Complete, Steps: 15})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.fake.OnCall("DescribeServices", 3, cancel) // the second poll
+	failure(t, e.d.Deploy(ctx, spec()), "interrupted while waiting", "not rolled back (interrupted): web, job left on the new revision")
+	if svc := e.fake.Service(cluster, "web"); len(svc.Deployments) != 2 {
+		t.Fatalf("web should still be rolling out: %+v", svc.Deployments)
+	}
+	before := e.fake.Calls()
+	e.out.Reset()
+	if err := e.d.Deploy(context.Background(), spec()); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, e.out)
+	}
+	e.wantRevision(t, "web", 2)
+	e.wantRevision(t, "job", 2)
+	after := e.fake.Calls()
+	for _, op := range []string{"UpdateService", "RunTask", "RegisterTaskDefinition"} {
+		if after[op] != before[op] {
+			t.Errorf("the re-run called %s %d times", op, after[op]-before[op])
+		}
+	}
+	e.wantOutput(t, "web: a rollout of web:2 is already in progress (replacing web:1); adopting it", "job: a rollout of job:2 is already in progress", "deployed: web web:2, job job:2")
+}
