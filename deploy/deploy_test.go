@@ -292,10 +292,10 @@ func TestCircuitBreakerRollbackIsAFailure(t *testing.T) {
 
 func TestFailedExitsInTheSamePoll(t *testing.T) {
 	e := newEnv(t)
-	e.fake.Rollout(cluster, "job", ecsfake.Rollout{Outcome: ecsfake.CircuitBreaker, Steps: 2})
+	e.fake.Rollout(cluster, "web", ecsfake.Rollout{Outcome: ecsfake.CircuitBreaker, Steps: 2})
 	s := spec()
 	s.NoRollback = true
-	failure(t, e.d.Deploy(context.Background(), s), "job: rollout of job:2 FAILED", "not rolled back (--no-rollback)")
+	failure(t, e.d.Deploy(context.Background(), s), "web: rollout of web:2 FAILED", "not rolled back (--no-rollback)")
 	after, ok := e.fake.CallsAfterFailed()
 	if !ok {
 		t.Fatal("the fake never reported FAILED")

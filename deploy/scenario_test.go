@@ -295,3 +295,14 @@ func TestReRunAfterACancelledWait(t *testing.T) {
 	}
 	e.wantOutput(t, "web: a rollout of web:2 is already in progress (replacing web:1); adopting it", "job: a rollout of job:2 is already in progress", "deployed: web web:2, job job:2")
 }
+
+// 3. Without a circuit breaker, failedTasks growing is the deployment's
+// own sign of failure: entry stops where the breaker would have.
+func TestFailedTasksWithoutACircuitBreaker(t *testing.T) {
+	e := newEnv(t)
+	e.fake.Rollout(cluster, "job", ecsfake.Rollout{Outcome: ecsfake.CircuitBreaker})
+	s := spec()
+	s.Migrate = nil
+	failure(t, e.d.Deploy(context.Background(), s), "job: 3 tasks of job:2 failed to start or stay healthy (the service has no deployment circuit breaker; entry stops at the threshold the breaker would use, 3)", "restored web web:1, job job:1")
+	e.wantRevision(t, "job", 1)
+}

@@ -164,6 +164,12 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 		}
 		return false, fmt.Errorf("the deployment of %s was replaced by another one (PRIMARY now runs %s)", shortARN(w.target), now)
 	}
+	// Without a circuit breaker ECS replaces failing tasks for ever; stop
+	// where the breaker would have.
+	if cb := circuitBreaker(svc); (cb == nil || !cb.Enable) && ours.FailedTasks >= breakerThreshold(ours.DesiredCount) {
+		return false, fmt.Errorf("%d tasks of %s failed to start or stay healthy (the service has no deployment circuit breaker; entry stops at the threshold the breaker would use, %d)",
+			ours.FailedTasks, shortARN(w.target), breakerThreshold(ours.DesiredCount))
+	}
 	// Placement failures are progress information while ECS retries; a
 	// task of the deployment starting ends the run of them.
 	if ours.RunningCount > w.lastRunning {
@@ -185,6 +191,12 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 	}
 	complete := ours.RolloutState == "" || ours.RolloutState == types.DeploymentRolloutStateCompleted
 	return complete && len(svc.Deployments) == 1 && ours.RunningCount == ours.DesiredCount && svc.RunningCount == svc.DesiredCount, nil
+}
+
+// breakerThreshold is the number of failed tasks at which ECS's deployment
+// circuit breaker trips: half the desired count, at least 3, at most 200.
+func breakerThreshold(desired int32) int32 {
+	return min(max((desired+1)/2, 3), 200)
 }
 
 func circuitBreaker(svc types.Service) *types.DeploymentCircuitBreaker {

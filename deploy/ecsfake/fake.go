@@ -51,9 +51,11 @@ type Outcome int
 const (
 	// Complete: tasks start, the old ones drain, the rollout COMPLETES.
 	Complete Outcome = iota
-	// CircuitBreaker: tasks fail to start and the rollout FAILS; when the
-	// service's circuit breaker has rollback on, ECS itself starts a
-	// deployment of the previous task definition, which completes.
+	// CircuitBreaker: tasks fail to start (failedTasks grows each Tick).
+	// With the service's circuit breaker on, the rollout FAILS after Steps;
+	// with its rollback on too, ECS itself starts a deployment of the
+	// previous task definition, which completes. Without a circuit breaker
+	// the rollout stays IN_PROGRESS for ever.
 	CircuitBreaker
 	// Stall: tasks stay PENDING for ever; the rollout stays IN_PROGRESS.
 	Stall
@@ -949,8 +951,11 @@ func (f *Fake) step(s *service) {
 			f.event(s, "has reached a steady state.")
 		}
 	case CircuitBreaker:
+		cb := s.svc.DeploymentConfiguration.DeploymentCircuitBreaker
 		switch {
-		case n < r.Steps:
+		case n < r.Steps || cb == nil || !cb.Enable:
+			// Without a circuit breaker ECS goes on starting tasks that
+			// fail, for ever.
 			d.PendingCount = 0
 			d.FailedTasks += max(desired, 1)
 			f.event(s, "(task %s) failed container health checks.", f.taskID())
@@ -959,8 +964,7 @@ func (f *Fake) step(s *service) {
 			d.RolloutState = types.DeploymentRolloutStateFailed
 			d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start.")
 			f.event(s, "(deployment %s) deployment failed: tasks failed to start.", id)
-			cb := s.svc.DeploymentConfiguration.DeploymentCircuitBreaker
-			if cb != nil && cb.Rollback && len(s.svc.Deployments) > 1 {
+			if cb.Rollback && len(s.svc.Deployments) > 1 {
 				prev := aws.ToString(s.svc.Deployments[1].TaskDefinition)
 				f.event(s, "rolling back to deployment %s.", aws.ToString(s.svc.Deployments[1].Id))
 				f.startDeployment(s, prev, Rollout{Outcome: Complete, Steps: 3})
