@@ -280,6 +280,10 @@ func (d *Deployer) describeServices(ctx context.Context, cluster string, names [
 	for start := 0; start < len(names); start += 10 {
 		batch := names[start:min(start+10, len(names))]
 		resp, err := d.Client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
+		var cnf *types.ClusterNotFoundException
+		if errors.As(err, &cnf) {
+			return nil, fmt.Errorf("cluster %s not found (%v); check --cluster and the region; nothing was changed", cluster, callError(strings.Join(batch, ","), "DescribeServices", err))
+		}
 		if err != nil {
 			return nil, callError(strings.Join(batch, ","), "DescribeServices", err)
 		}

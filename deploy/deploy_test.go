@@ -364,7 +364,7 @@ func TestServiceNotFound(t *testing.T) {
 	}
 	s.Cluster = "staging"
 	err = e.d.Deploy(context.Background(), s)
-	if err == nil || !strings.Contains(err.Error(), "DescribeServices: ClusterNotFoundException: Cluster not found.") {
+	if err == nil || err.Error() != "cluster staging not found (web,nope: DescribeServices: ClusterNotFoundException: Cluster not found.); check --cluster and the region; nothing was changed" {
 		t.Fatalf("err = %v", err)
 	}
 	if e.fake.MutatingCalls() != 0 {
