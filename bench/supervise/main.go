@@ -159,25 +159,77 @@ func statusKB(pid int, key string) float64 {
 	return 0
 }
 
+// smapsKB reads one field of /proc/PID/smaps_rollup (Pss_Anon: the
+// supervisor's private memory, shared pages divided among their users).
+func smapsKB(pid int, key string) float64 {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			n, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// waitSleepers waits (up to 30 s: the machine may be busy) until the three
+// sleep processes run below pid, so that memory is read once the supervisor
+// has started them all (under tini a shell stands between).
+func waitSleepers(pid int) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(descendants(pid, "sleep")) >= 3 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fatalf("supervisor %d did not start its 3 processes within 30s", pid)
+}
+
+// benchRSS reports each supervisor's memory with the same three idle
+// processes: RSS, and beside it the private memory (RssAnon; Pss_Anon),
+// which is what a supervisor costs. RSS also counts the clean, shared,
+// reclaimable pages of the executable and libraries.
 func benchRSS() {
-	fmt.Println("\n## RSS of the supervisor with 3 idle processes (sleep infinity)")
+	fmt.Println("\n## Memory of the supervisor with 3 idle processes (sleep infinity), KiB")
 	cmds := []string{"exec sleep infinity", "exec sleep infinity", "exec sleep infinity"}
-	res := map[string][]float64{}
+	keys := []string{"VmRSS", "RssAnon", "Pss_Anon"}
+	res := map[string]map[string][]float64{}
 	for range *rounds {
 		for _, p := range peers() {
 			cmd := p.start(cmds, io.Discard)
 			if err := cmd.Start(); err != nil {
 				fatalf("%s: %v", p.name, err)
 			}
-			time.Sleep(1500 * time.Millisecond)
-			res[p.name] = append(res[p.name], statusKB(cmd.Process.Pid, "VmRSS"))
+			waitSleepers(cmd.Process.Pid)
+			time.Sleep(time.Second) // let start-up garbage be returned
+			if res[p.name] == nil {
+				res[p.name] = map[string][]float64{}
+			}
+			pid := cmd.Process.Pid
+			res[p.name]["VmRSS"] = append(res[p.name]["VmRSS"], statusKB(pid, "VmRSS"))
+			res[p.name]["RssAnon"] = append(res[p.name]["RssAnon"], statusKB(pid, "RssAnon"))
+			res[p.name]["Pss_Anon"] = append(res[p.name]["Pss_Anon"], smapsKB(pid, "Pss_Anon"))
 			stop(cmd)
 		}
 	}
-	e := median(res["entry"])
+	fmt.Printf("%-12s %9s %9s %9s\n", "", keys[0], keys[1], keys[2])
 	for _, p := range peers() {
-		m := median(res[p.name])
-		fmt.Printf("%-12s %8.0f KiB  (entry/%s = %.2f)\n", p.name, m, p.name, e/m)
+		fmt.Printf("%-12s", p.name)
+		for _, k := range keys {
+			fmt.Printf(" %9.0f", median(res[p.name][k]))
+		}
+		fmt.Println()
+	}
+	for _, p := range peers() {
+		if p.name == "entry" {
+			continue
+		}
+		fmt.Printf("entry/%-10s", p.name)
+		for _, k := range keys {
+			fmt.Printf(" %8.2fx", median(res["entry"][k])/median(res[p.name][k]))
+		}
+		fmt.Println()
 	}
 }
 

@@ -36,6 +36,15 @@ func TestDockerfileExample(t *testing.T) {
 		switch strings.ToUpper(word) {
 		case "COPY":
 			args := strings.Fields(rest)
+			if args[0] == "--from=entry-src" {
+				// The entry stage builds from a checkout of this repository.
+				for _, src := range args[1 : len(args)-1] {
+					if _, err := os.Stat(filepath.Join("../..", src)); err != nil {
+						t.Errorf("COPY --from=entry-src %s: not in the repository", src)
+					}
+				}
+				continue
+			}
 			if strings.HasPrefix(args[0], "--from=") {
 				continue
 			}
@@ -108,4 +117,44 @@ func jsonArgs(t *testing.T, s string) []string {
 		t.Fatalf("%s: not an exec-form JSON array: %v", s, err)
 	}
 	return args
+}
+
+// The README and the EntryKit guide show a short Dockerfile; each of its
+// instructions that builds or copies entry must be one Dockerfile.example
+// has (which TestDockerfileExample checks), so there is one snippet, and it
+// is correct, everywhere.
+func TestDockerfileSnippets(t *testing.T) {
+	data, err := os.ReadFile("../../Dockerfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := map[string]bool{}
+	for _, ins := range dockerInstructions(string(data)) {
+		example[ins] = true
+	}
+	for _, doc := range []string{"../../README.md", "../../docs/entrykit.md"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, block, ok := strings.Cut(string(text), "```dockerfile\n")
+		block, _, _ = strings.Cut(block, "```")
+		if !ok || block == "" {
+			t.Errorf("%s: no dockerfile snippet", doc)
+			continue
+		}
+		checked := 0
+		for _, ins := range dockerInstructions(block) {
+			if !strings.Contains(ins, "AS entry") && !strings.Contains(ins, "--from=entry") && !strings.Contains(ins, "go build") {
+				continue
+			}
+			checked++
+			if !example[ins] {
+				t.Errorf("%s: %q is not what Dockerfile.example does", doc, ins)
+			}
+		}
+		if checked < 4 {
+			t.Errorf("%s: the snippet builds and copies entry in %d instructions, want the 4 of Dockerfile.example", doc, checked)
+		}
+	}
 }

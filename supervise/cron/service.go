@@ -304,4 +304,11 @@ func (sc *scheduler) shutdown() error {
 }
 
 // stamp formats a run time for the log, in the job's zone.
-func stamp(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") }
+// stamp prints a run's time; @every schedules count from the role's start,
+// so their due times carry milliseconds, which are kept rather than cut.
+func stamp(t time.Time) string {
+	if t.Nanosecond() >= int(time.Millisecond) {
+		return t.Format("2006-01-02 15:04:05.000 MST")
+	}
+	return t.Format("2006-01-02 15:04:05 MST")
+}
