@@ -12,8 +12,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
 	"io/fs"
-	"os"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -65,7 +65,7 @@ func (e *Error) Error() string {
 // Load reads and validates the config file at path. When optional is true
 // and the file does not exist, Load returns the zero File.
 func Load(path string, optional bool) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readcap.ReadFile(path, "config file", readcap.Config)
 	if errors.Is(err, fs.ErrNotExist) && optional {
 		return &File{}, nil
 	}

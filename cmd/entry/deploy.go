@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
 	"os"
 	"os/signal"
 	"strings"
@@ -207,7 +208,7 @@ func runDeploy(args []string) int {
 		}
 	}
 	if imageDefs != "" {
-		data, err := os.ReadFile(imageDefs)
+		data, err := readcap.ReadFile(imageDefs, "imagedefinitions file", readcap.TaskDef)
 		if err != nil {
 			return fail(exitUsage, "deploy: --image-definitions: %v", err)
 		}
@@ -241,7 +242,7 @@ func runDeploy(args []string) int {
 // readTaskDefinition reads a task definition file, rendering a .erb one
 // with the environment first.
 func readTaskDefinition(path string) (*ecs.RegisterTaskDefinitionInput, error) {
-	data, err := os.ReadFile(path)
+	data, err := readcap.ReadFile(path, "task definition", readcap.TaskDef)
 	if err != nil {
 		return nil, fmt.Errorf("--task-definition: %v", err)
 	}

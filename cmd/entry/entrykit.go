@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
 	"os"
 	"path/filepath"
 	"sort"
@@ -241,13 +243,12 @@ func entryKitEnvTasks(tool string, env *prehook.Env, namespaced bool) []entryKit
 }
 
 func entryKitFileTasks(tool, file string) ([]entryKitTask, error) {
-	f, err := os.Open(file)
+	data, err := readcap.ReadFile(file, "task file", readcap.EnvFile)
 	if err != nil {
 		return nil, fmt.Errorf("-f %s: %v", file, unwrapPathErr(err))
 	}
-	defer f.Close()
 	var tasks []entryKitTask
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
 		text := strings.TrimSpace(sc.Text())
 		if text == "" || strings.HasPrefix(text, "#") {
@@ -321,6 +322,10 @@ func unwrapPathErr(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
+	}
+	var re *readcap.Error
+	if errors.As(err, &re) {
+		return re.Err
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,7 +93,7 @@ func runRender(args []string) int {
 // renderParseFile reads and parses the template at path, naming it by
 // path in errors.
 func renderParseFile(path string) (*render.Template, error) {
-	data, err := os.ReadFile(path)
+	data, err := readcap.ReadFile(path, "template", readcap.Template)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s: no such template (check the path)", path)
@@ -310,7 +311,7 @@ func renderEntryKit(files []string, env *prehook.Env) error {
 		if strings.HasSuffix(f, ".tmpl") {
 			j = renderJob{src: f, dst: strings.TrimSuffix(f, ".tmpl")}
 		}
-		data, err := os.ReadFile(j.src)
+		data, err := readcap.ReadFile(j.src, "template", readcap.Template)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%s: no such template (EntryKit's render reads X.tmpl to write X)", j.src)
