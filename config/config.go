@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"github.com/entryhq/entry/internal/readcap"
 	"io/fs"
+	"path/filepath"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -104,7 +106,7 @@ func Parse(name string, data []byte) (*File, error) {
 
 // validate checks what the YAML types cannot express.
 func (f *File) validate() error {
-	for _, check := range []func() error{f.validateEnvFiles, f.Roles.validate, f.validateDefaultRole, f.validateLogFormat} {
+	for _, check := range []func() error{f.validateEnvFiles, f.validateRender, f.Roles.validate, f.validateDefaultRole, f.validateLogFormat} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -119,6 +121,27 @@ func (f *File) validateEnvFiles() error {
 		if e.Path == "" {
 			return &Error{Msg: fmt.Sprintf("env_files: entry %d is empty: give a path or {path: FILE, required: false}", i+1)}
 		}
+	}
+	return nil
+}
+
+// validateRender catches a template rendered over itself and two templates
+// rendering one file, which the second would silently overwrite. (A glob or
+// a directory is checked once it is expanded, at start-up.)
+func (f *File) validateRender() error {
+	seen := map[string]int{}
+	for i, t := range f.Render.Templates {
+		if t.Src == "" || t.Dst == "" || strings.HasSuffix(t.Dst, "/") || strings.ContainsAny(t.Src, "*?[") {
+			continue
+		}
+		dst := filepath.Clean(t.Dst)
+		if dst == filepath.Clean(t.Src) {
+			return &Error{Msg: fmt.Sprintf("render.templates[%d]: dst %s is the template itself; rendering would overwrite it (render into another file, e.g. drop the .erb)", i, t.Dst)}
+		}
+		if j, ok := seen[dst]; ok {
+			return &Error{Msg: fmt.Sprintf("render.templates[%d] and [%d] both render to %s; give each template its own dst", j, i, t.Dst)}
+		}
+		seen[dst] = i
 	}
 	return nil
 }
