@@ -38,9 +38,10 @@ func runConfig(args []string) int {
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
+	sf.check = true
 	plan, err := planStart(fs, sf)
 	if err != nil {
-		return fail(exitUsage, "%v", err)
+		return failAll(exitUsage, err)
 	}
 	printPlan(os.Stdout, plan)
 	return exitOK

@@ -170,6 +170,9 @@ func (s *renderStep) jobs() ([]renderJob, error) {
 	var jobs []renderJob
 	seen := map[string]string{}
 	add := func(t config.Template, src, dst string) error {
+		if filepath.Clean(src) == filepath.Clean(dst) {
+			return fmt.Errorf("render: %s would be rendered over itself (give render.templates a dst other than the template)", src)
+		}
 		if prev, ok := seen[dst]; ok {
 			return fmt.Errorf("render: %s and %s both render to %s (fix render.templates in the config)", prev, src, dst)
 		}
@@ -237,6 +240,22 @@ func (s *renderStep) Plan(env *prehook.Env) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// Check finds what Run would fail on before writing anything: a template
+// that is missing or does not parse, two templates rendering one file.
+func (s *renderStep) Check(*prehook.Env) []error {
+	jobs, err := s.jobs()
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for _, j := range jobs {
+		if _, err := renderParseFile(j.src); err != nil {
+			errs = append(errs, fmt.Errorf("render: %v", err))
+		}
+	}
+	return errs
 }
 
 // Run renders every template: all are parsed and rendered in memory before

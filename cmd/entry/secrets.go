@@ -700,6 +700,10 @@ func vaultFormat(v config.Vault, data []byte) secrets.Format {
 	return secrets.DetectFormat(v.Src, data)
 }
 
+// startKeyHint says where start-up looks for the age key: the start
+// command has no --key-file flag.
+const startKeyHint = "set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM in the container's environment, or secrets.key_file or secrets.key_ssm in entry.yml"
+
 // expandVault replaces $VAR and ${VAR} in src and dst with values from
 // env, so one entry.yml can name a vault per RAILS_ENV. An unset variable
 // is an error rather than an empty path segment.
@@ -734,7 +738,11 @@ func vaultMode(v config.Vault) os.FileMode {
 func (s *secretsStep) Plan(env *prehook.Env) []string {
 	var lines []string
 	if len(s.cfg.Vaults) > 0 {
-		lines = append(lines, "key from "+s.keySource(env).Describe())
+		if ks := s.keySource(env); ks.Configured() {
+			lines = append(lines, "key from "+ks.Describe())
+		} else {
+			lines = append(lines, "key: none configured here; start-up needs one: "+startKeyHint)
+		}
 	}
 	for _, v := range s.cfg.Vaults {
 		v, err := expandVault(v, env)
@@ -805,6 +813,9 @@ func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Log
 		return nil
 	}
 	ks := s.keySource(env)
+	if !ks.Configured() {
+		return fmt.Errorf("key: no age key: %s", startKeyHint)
+	}
 	ids, desc, err := ks.Identities(ctx)
 	if err != nil {
 		return fmt.Errorf("key: %v", err)
