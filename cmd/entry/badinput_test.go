@@ -122,3 +122,114 @@ func TestFilesOverTheirCap(t *testing.T) {
 		}
 	}
 }
+
+// EntryKit forms that would do nothing print usage and exit 2, as EntryKit
+// did; nothing runs.
+func TestEntryKitFormsThatDoNothing(t *testing.T) {
+	bin := entryKitDir(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"prehook"}, entryKitUsage["prehook"] + "entry: prehook: nothing to do: give tasks, or -- and a command\n"},
+		{[]string{"render"}, entryKitUsage["render"] + "entry: render: nothing to do: give tasks, or -- and a command\n"},
+		{[]string{"switch"}, entryKitUsage["switch"] + "entry: switch: nothing to do: give name=task arguments and -- DEFAULT COMMAND\n"},
+		{[]string{"switch", "a=touch ran"}, entryKitUsage["switch"] + "entry: switch: no task matches and there is no -- DEFAULT COMMAND to run instead\n"},
+	} {
+		before := listDir(t, bin)
+		args := append([]string{}, tt.args...)
+		r := runBinary(t, filepath.Join(bin, args[0]), bin, nil, args[1:]...)
+		if r.code != 2 || r.stderr != tt.want || r.stdout != "" {
+			t.Errorf("%v:\n got exit %d, stderr %q\nwant exit 2, %q", tt.args, r.code, r.stderr, tt.want)
+		}
+		if after := listDir(t, bin); strings.Join(after, " ") != strings.Join(before, " ") {
+			t.Errorf("%v: files changed: %v -> %v", tt.args, before, after)
+		}
+	}
+	// A matching switch task still runs, and so does a prehook with only NEXT.
+	if r := runBinary(t, filepath.Join(bin, "switch"), bin, nil, "a=echo picked", "a"); r.code != 0 || r.stdout != "picked\n" {
+		t.Errorf("switch a=... a: %+v", r)
+	}
+	if r := runBinary(t, filepath.Join(bin, "prehook"), bin, nil, "--", "echo", "next"); r.code != 0 || r.stdout != "next\n" {
+		t.Errorf("prehook -- echo next: %+v", r)
+	}
+}
+
+// --symlink into a missing directory, or over files that are not entry's
+// links, says so and creates no link at all.
+func TestSymlinkAllOrNone(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "bin")
+	r := runEntry(t, dir, nil, "--symlink", missing)
+	want := "entry: --symlink: directory " + missing + " does not exist (create it first: mkdir -p " + missing + "); nothing was created\n"
+	if r.code != 2 || r.stderr != want {
+		t.Errorf("missing dir:\n got exit %d, %q\nwant exit 2, %q", r.code, r.stderr, want)
+	}
+	if _, err := os.Lstat(missing); err == nil {
+		t.Errorf("%s was created", missing)
+	}
+
+	writeFiles(t, dir, map[string]string{"switch": "mine\n", "render": "mine too\n"})
+	r = runEntry(t, dir, nil, "--symlink", dir)
+	want = "entry: --symlink: " + filepath.Join(dir, "switch") + ", " + filepath.Join(dir, "render") +
+		" already exist and are not a link to entry (remove them or choose another directory); nothing was created\n"
+	if r.code != 2 || r.stderr != want {
+		t.Errorf("taken names:\n got exit %d, %q\nwant exit 2, %q", r.code, r.stderr, want)
+	}
+	if got := listDir(t, dir); strings.Join(got, " ") != "render switch" {
+		t.Errorf("files after a refused --symlink: %v", got)
+	}
+}
+
+// entry config check reports every problem start-up would meet, all of
+// them, and exits 2; it writes nothing.
+func TestConfigCheckReportsEverything(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"entry.yml": "render:\n  templates:\n    - {src: bad.erb, dst: out/bad}\n    - {src: tmpl/, dst: out}\n" +
+			"hooks: [no-such-hook-xyz]\n" +
+			"roles:\n  web:\n    app: no-such-program-xyz -p 3000\n    sh: sh -c 'exit 0'\n    argv: [./bin/missing]\n",
+		"bad.erb":      "<% if x %>\n",
+		"tmpl/a.erb":   "a\n",
+		"tmpl/bad.erb": "b\n",
+	})
+	before := listDir(t, dir)
+	r := runEntry(t, dir, nil, "config", "check")
+	want := "entry: entry.yml:8: roles.web.app: cannot run: no-such-program-xyz: command not found (install it in the image, or fix the command)\n" +
+		"entry: entry.yml:10: roles.web.argv: cannot run: ./bin/missing: command not found (install it in the image, or fix the command)\n" +
+		"entry: entry.yml:5: hook 1 \"no-such-hook-xyz\" cannot run: no-such-hook-xyz: command not found (install it in the image, or fix the command)\n" +
+		"entry: render: bad.erb and tmpl/bad.erb both render to out/bad (fix render.templates in the config)\n" +
+		"entry: render: bad.erb:1:"
+	if r.code != 2 || !strings.HasPrefix(r.stderr, want) || strings.Count(r.stderr, "\n") != 5 || r.stdout != "" {
+		t.Errorf("got exit %d, stdout %q, stderr\n%s\nwant exit 2, stderr\n%s...", r.code, r.stdout, r.stderr, want)
+	}
+
+	// No roles, a template that does not parse and a command not installed:
+	// all three.
+	writeFiles(t, dir, map[string]string{"entry.yml": "render:\n  templates:\n    - {src: bad.erb, dst: out/bad}\n"})
+	r = runEntry(t, dir, nil, "config", "check")
+	if r.code != 2 || !strings.HasPrefix(r.stderr, "entry: nothing to run: entry.yml configures no roles") ||
+		!strings.Contains(r.stderr, "\nentry: render: bad.erb:1:") {
+		t.Errorf("no roles: exit %d, stderr\n%s", r.code, r.stderr)
+	}
+	r = runEntry(t, dir, nil, "config", "check", "--", "no-such-program-xyz", "arg")
+	if r.code != 2 || !strings.HasPrefix(r.stderr, "entry: -- 'no-such-program-xyz' 'arg': cannot run: no-such-program-xyz: command not found (install it in the image, or fix the command; PATH=") ||
+		!strings.Contains(r.stderr, "\nentry: render: bad.erb:1:") {
+		t.Errorf("-- CMD: exit %d, stderr\n%s", r.code, r.stderr)
+	}
+	if after := listDir(t, dir); strings.Join(after, " ") != strings.Join(before, " ") {
+		t.Errorf("config check wrote files: %v -> %v", before, after)
+	}
+}
+
+// Without a key where config check runs (a docker build), the plan says
+// where start-up will look for one.
+func TestConfigCheckNoKey(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "secrets:\n  vaults:\n    - {src: a.enc, dst: a}\n"})
+	r := runEntry(t, dir, nil, "config", "check", "--", "true")
+	want := " 1. secrets: key: none configured here; start-up needs one: set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM in the container's environment, or secrets.key_file or secrets.key_ssm in entry.yml\n"
+	if r.code != 0 || !strings.Contains(r.stdout, want) || strings.Contains(r.stdout, "key from no key") {
+		t.Errorf("exit %d, stdout\n%s\nwant it to contain\n%s", r.code, r.stdout, want)
+	}
+}

@@ -367,7 +367,7 @@ func runPipeline(p *prehook.Pipeline, env *prehook.Env, signals <-chan os.Signal
 	case interrupted:
 		return fail(128+int(sig), "start-up interrupted by %s; nothing was started", signame.String(sig)), err
 	case err != nil:
-		return fail(exitFailure, "%v", err), err
+		return failAll(exitFailure, err), err
 	}
 	return exitOK, nil
 }
