@@ -1,6 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"errors"
+	"github.com/entryhq/entry/internal/readcap"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -202,6 +206,37 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("accepted process %q with neither or both of command and crontab", p.Name)
 				}
 			}
+		}
+	})
+}
+
+// FuzzLoad reads fuzzed files through Load: a file over readcap.Config is
+// refused by its size and never parsed, any other gives what Parse gives.
+// Its seeds, one of them just over the cap, run as an ordinary test.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(fullConfig))
+	f.Add([]byte("roles:\n  web:\n    a: 42\n"))
+	f.Add([]byte("roles:\n  web:\n    a: {command: x, stop_timeout: 99999999h}\n"))
+	f.Add(append([]byte("roles:\n  web:\n    a: x\n"), bytes.Repeat([]byte("#"), readcap.Config)...))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "entry.yml")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(path, false)
+		if len(data) > readcap.Config {
+			if !errors.Is(err, readcap.ErrTooLarge) || !strings.Contains(err.Error(), path+": ") {
+				t.Fatalf("a %d-byte file: err = %v, want it refused as too large", len(data), err)
+			}
+			return
+		}
+		want, wantErr := Parse(path, data)
+		if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("Load: %v; Parse: %v", err, wantErr)
+		}
+		if err == nil && len(cfg.Roles) != len(want.Roles) {
+			t.Fatalf("Load and Parse disagree: %+v vs %+v", cfg, want)
 		}
 	})
 }

@@ -57,7 +57,7 @@ func readEnvFile(name string) (map[string]string, error) {
 		return nil, fmt.Errorf("env file %s: does not exist (create it, remove it from env_files / --env-file, or mark it {path: %s, required: false})", name, name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("env file %s: %v", name, unwrapPath(err))
+		return nil, fmt.Errorf("env file %s: %w", name, unwrapPath(err))
 	}
 	return parseEnvFile(name, data)
 }

@@ -1,6 +1,9 @@
 package prehook
 
 import (
+	"bytes"
+	"errors"
+	"github.com/entryhq/entry/internal/readcap"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,4 +66,51 @@ func TestEnvFileNotRegularOrTooLarge(t *testing.T) {
 			t.Errorf("%s: the environment changed: %v", path, got)
 		}
 	}
+}
+
+// FuzzLoadEnvFile reads fuzzed env files, each followed by a secret line:
+// an error never shows the secret (nor any other line of the file), a
+// variable is never named across lines, and a file over readcap.EnvFile is
+// refused unread. Its seeds run as an ordinary test.
+func FuzzLoadEnvFile(f *testing.F) {
+	for _, s := range []string{
+		"A=1\n", "BROKEN LINE\n", "BROKEN\n", "X=\"open\n", "Y='open", "export Z=1\n", "K: v\n", "a b c\n",
+		"A!=1\n", "# only a comment\n", "A=\"multi\nline\"\n", "\r\n=\r\n", strings.Repeat("x", 1<<20),
+	} {
+		f.Add([]byte(s))
+	}
+	const marker = "Zq9xK3vWsecret"
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bytes.Contains(data, []byte(marker)) {
+			return
+		}
+		content := append(append([]byte{}, data...), "\nSECRET_KEY_BASE="+marker+"\n"...)
+		path := filepath.Join(dir, "fuzz.env")
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := EnvFromList(nil)
+		_, err := LoadEnvFiles(env, []EnvFile{{Path: path}})
+		if len(content) > readcap.EnvFile {
+			if !errors.Is(err, readcap.ErrTooLarge) {
+				t.Fatalf("a %d-byte env file: err = %v, want it refused as too large", len(content), err)
+			}
+			return
+		}
+		if err != nil {
+			if strings.Contains(err.Error(), marker) {
+				t.Fatalf("the error shows the file's content: %v", err)
+			}
+			if !strings.HasPrefix(err.Error(), "env file "+path) {
+				t.Fatalf("the error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, k := range env.Keys() {
+			if strings.ContainsAny(k, " \t\n") {
+				t.Fatalf("accepted a variable named across lines: %q", k)
+			}
+		}
+	})
 }
