@@ -233,3 +233,18 @@ func TestConfigCheckNoKey(t *testing.T) {
 		t.Errorf("exit %d, stdout\n%s\nwant it to contain\n%s", r.code, r.stdout, want)
 	}
 }
+
+// entry render SRC SRC would overwrite the template: refused, and the
+// template is left as it was.
+func TestRenderOverItself(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.yml.erb": "<%= 1 %>\n"})
+	r := runEntry(t, dir, nil, "render", "a.yml.erb", "./a.yml.erb")
+	want := "entry: render: DST ./a.yml.erb is the template itself; rendering would overwrite it (give another DST)\n"
+	if r.code != 2 || r.stderr != want {
+		t.Errorf("got exit %d, %q; want 2, %q", r.code, r.stderr, want)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "a.yml.erb")); string(data) != "<%= 1 %>\n" {
+		t.Errorf("the template changed: %q", data)
+	}
+}

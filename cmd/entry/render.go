@@ -69,6 +69,9 @@ func runRender(args []string) int {
 		return fail(exitUsage, "render: want SRC [DST], got %d arguments (see 'entry render --help')", fs.NArg())
 	}
 	src := fs.Arg(0)
+	if fs.NArg() == 2 && filepath.Clean(src) == filepath.Clean(fs.Arg(1)) {
+		return fail(exitUsage, "render: DST %s is the template itself; rendering would overwrite it (give another DST)", fs.Arg(1))
+	}
 	tmpl, err := renderParseFile(src)
 	if err != nil {
 		return fail(exitFailure, "render: %v", err)
