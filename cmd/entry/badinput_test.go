@@ -248,3 +248,22 @@ func TestRenderOverItself(t *testing.T) {
 		t.Errorf("the template changed: %q", data)
 	}
 }
+
+// entry assets fetch URL DST blames the command line for a bad URL or DST,
+// not entry.yml (there may be none), and writes nothing.
+func TestAssetsFetchBlamesTheCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ src, dst, want string }{
+		{"notaurl", "out", `entry: assets fetch: "notaurl" is not an s3://BUCKET/KEY URL` + "\n"},
+		{"s3://", "out", `entry: assets fetch: "s3://" is not an s3://BUCKET/KEY URL (it needs a bucket and a key naming one object)` + "\n"},
+		{"s3://b/k", "dir/", `entry: assets fetch: DST "dir/": name the file to write, not a directory` + "\n"},
+	} {
+		r := runEntry(t, dir, nil, "assets", "fetch", tt.src, tt.dst)
+		if r.code != 2 || r.stderr != tt.want {
+			t.Errorf("%s %s: got exit %d, %q; want 2, %q", tt.src, tt.dst, r.code, r.stderr, tt.want)
+		}
+	}
+	if names := listDir(t, dir); len(names) != 0 {
+		t.Errorf("files written: %v", names)
+	}
+}
