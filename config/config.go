@@ -98,20 +98,25 @@ func Parse(name string, data []byte) (*File, error) {
 	if err := decodeStrict(root, f, "top level"); err != nil {
 		return nil, withFile(name, err)
 	}
-	if err := f.validate(); err != nil {
-		return nil, withFile(name, err)
+	if errs := f.validate(); len(errs) > 0 {
+		for i, err := range errs {
+			errs[i] = withFile(name, err)
+		}
+		return nil, errors.Join(errs...)
 	}
 	return f, nil
 }
 
-// validate checks what the YAML types cannot express.
-func (f *File) validate() error {
-	for _, check := range []func() error{f.validateEnvFiles, f.validateRender, f.Roles.validate, f.validateDefaultRole, f.validateLogFormat} {
+// validate checks what the YAML types cannot express. It returns every
+// problem it finds, so that one run of entry config check lists them all.
+func (f *File) validate() []error {
+	var errs []error
+	for _, check := range []func() error{f.validateEnvFiles, f.validateRender, f.validateDefaultRole, f.validateLogFormat} {
 		if err := check(); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return append(errs, f.Roles.validate()...)
 }
 
 // validateEnvFiles catches empty entries, which YAML decodes without

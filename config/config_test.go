@@ -240,3 +240,16 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// Past the YAML itself, every problem is reported, one line each.
+func TestParseReportsEveryProblem(t *testing.T) {
+	src := "log_format: xml\nroles:\n  web:\n    a: {command: x, stop_signal: STOP}\n    b: {command: y, restart: sometimes}\n  job:\n"
+	_, err := Parse("entry.yml", []byte(src))
+	want := `entry.yml: log_format "xml": want prefix, raw or json` + "\n" +
+		`entry.yml:4: roles.web.a: stop_signal: STOP pauses or resumes a process and never stops it; use TERM (the default), INT, QUIT or USR1` + "\n" +
+		`entry.yml:5: roles.web.b: restart: "sometimes": want always, on-failure or never` + "\n" +
+		`entry.yml:6: role "job" has no processes; give it at least one, e.g. job: {app: "bundle exec puma"}`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n got %v\nwant %s", err, want)
+	}
+}

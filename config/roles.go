@@ -179,10 +179,12 @@ func (r Roles) namesList() string {
 	return strings.Join(r.Names(), ", ")
 }
 
-func (r Roles) validate() error {
+func (r Roles) validate() []error {
+	var errs []error
 	for _, role := range r {
 		if len(role.Processes) == 0 {
-			return &Error{Line: role.Line, Msg: fmt.Sprintf("role %q has no processes; give it at least one, e.g. %s: {app: \"bundle exec puma\"}", role.Name, role.Name)}
+			errs = append(errs, &Error{Line: role.Line, Msg: fmt.Sprintf("role %q has no processes; give it at least one, e.g. %s: {app: \"bundle exec puma\"}", role.Name, role.Name)})
+			continue
 		}
 		names := map[string]bool{}
 		for _, p := range role.Processes {
@@ -190,11 +192,11 @@ func (r Roles) validate() error {
 		}
 		for _, p := range role.Processes {
 			if err := p.validate(role.Name, names); err != nil {
-				return err
+				errs = append(errs, err)
 			}
 		}
 	}
-	return nil
+	return errs
 }
 
 // jobControl are the signals that pause or resume a process: as a

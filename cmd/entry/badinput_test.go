@@ -267,3 +267,27 @@ func TestAssetsFetchBlamesTheCommandLine(t *testing.T) {
 		t.Errorf("files written: %v", names)
 	}
 }
+
+// config check prints each problem of entry.yml on its own "entry:" line.
+func TestConfigCheckEveryConfigProblem(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "roles:\n  web:\n    a: 42\n    b: {command: x, signals: {CHLD: TERM}}\n"})
+	r := runEntry(t, dir, nil, "config", "check")
+	want := "entry: entry.yml:3: roles.web.a: want a command (a string or a list of strings) or a mapping, got 42 (quote it if 42 is the command)\n"
+	if r.code != 2 || r.stderr != want {
+		t.Errorf("a: 42: got exit %d, %q; want 2, %q", r.code, r.stderr, want)
+	}
+	writeFiles(t, dir, map[string]string{"entry.yml": "roles:\n  web:\n    a: {command: x, stop_timeout: -5s}\n"})
+	r = runEntry(t, dir, nil, "config", "check")
+	want = "entry: entry.yml:3: roles.web.a.stop_timeout: \"-5s\" is negative (give 0 or more, like 25s)\n"
+	if r.code != 2 || r.stderr != want {
+		t.Errorf("-5s: got exit %d, %q; want 2, %q", r.code, r.stderr, want)
+	}
+	writeFiles(t, dir, map[string]string{"entry.yml": "roles:\n  web:\n    a: {command: x, stop_signal: TSTP}\n    b: {command: y, signals: {CHLD: TERM}}\n"})
+	r = runEntry(t, dir, nil, "config", "check")
+	want = "entry: entry.yml:3: roles.web.a: stop_signal: TSTP pauses or resumes a process and never stops it; use TERM (the default), INT, QUIT or USR1\n" +
+		"entry: entry.yml:4: roles.web.b: signals: CHLD is never forwarded (entry reaps children with it), so it cannot be rewritten\n"
+	if r.code != 2 || r.stderr != want {
+		t.Errorf("signals: got exit %d, %q; want 2, %q", r.code, r.stderr, want)
+	}
+}
