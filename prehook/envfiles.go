@@ -78,7 +78,8 @@ func parseEnvFile(name string, data []byte) (map[string]string, error) {
 	// name ("BROKEN\nKEY=v" sets a variable "BROKEN\nKEY"): refuse it.
 	for k := range vars {
 		if strings.ContainsAny(k, " \t\n") {
-			line := lineAt(data, bytes.Index(data, []byte(k)))
+			lf := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")) // as godotenv reads it
+			line := lineAt(lf, bytes.Index(lf, []byte(k)))
 			return nil, fmt.Errorf("env file %s:%d: %s (see https://github.com/joho/godotenv for the syntax)", name, line, noEquals)
 		}
 	}

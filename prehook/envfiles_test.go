@@ -19,6 +19,7 @@ func TestEnvFileSyntaxErrorsHideContent(t *testing.T) {
 	const hint = " (see https://github.com/joho/godotenv for the syntax)"
 	for _, tc := range []struct{ data, want string }{
 		{"A=1\nBROKEN LINE\nSECRET_KEY_BASE=" + secret + "\n", "env file F:2: not a NAME=value line, an export NAME=value line or a # comment" + hint},
+		{"A=1\r\nB=2\r\nBROKEN\r\nSECRET_KEY_BASE=" + secret + "\r\n", "env file F:3: not a NAME=value line, an export NAME=value line or a # comment" + hint},
 		{"BROKEN\nSECRET_KEY_BASE=" + secret + "\n", "env file F:1: not a NAME=value line, an export NAME=value line or a # comment" + hint},
 		{"A=1\r\nB!x=" + secret + "\n", "env file F:2: unexpected character \"!\" in a variable name (names are letters, digits, _ and .)" + hint},
 		{"A=1\n\nTOKEN=\"" + secret + "\nB=2\n", "env file F:3: a quoted value is not closed (its closing \" is missing)" + hint},
