@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/entryhq/entry/secrets"
 )
 
 // runEntryDeadline is runEntry that kills entry after d: a test of a read
@@ -84,6 +86,7 @@ func TestFilesThatAreNotRegular(t *testing.T) {
 		{"", []string{"deploy", "--cluster", "c", "--service", "s", "--image-definitions", "/dev/zero"}, 2, "entry: deploy: --image-definitions: /dev/zero" + dev + "an imagedefinitions file\n"},
 		{"", []string{"deploy", "--cluster", "c", "--service", "s", "--task-definition", "fifo"}, 2, "entry: deploy: --task-definition: " + fifo + "a task definition\n"},
 		{"", []string{"secrets", "decrypt", "fifo"}, 1, "entry: secrets: " + fifo + "a vault\n"},
+		{"", []string{"assets", "push", "--bucket", "b", "--env", "production", "--sha", "abc", "/dev/zero"}, 1, "entry: assets: /dev/zero" + dev + "a manifest\n"},
 		// Start-up's hint names where start looks for the key: it has no --key-file.
 		{"secrets:\n  vaults:\n    - {src: /dev/zero, dst: out}\n", []string{"--", "true"}, 1,
 			"entry: secrets: key: no age key: set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM in the container's environment, or secrets.key_file or secrets.key_ssm in entry.yml\n"},
@@ -289,5 +292,30 @@ func TestConfigCheckEveryConfigProblem(t *testing.T) {
 		"entry: entry.yml:4: roles.web.b: signals: CHLD is never forwarded (entry reaps children with it), so it cannot be rewritten\n"
 	if r.code != 2 || r.stderr != want {
 		t.Errorf("signals: got exit %d, %q; want 2, %q", r.code, r.stderr, want)
+	}
+}
+
+// An age key file that is a FIFO or a device is refused at once, by name.
+func TestKeyFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "key")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		fifo:        "no age key: --key-file " + fifo + ": is a FIFO, not a regular file; give the path of an age key file",
+		"/dev/zero": "no age key: --key-file /dev/zero: is a character device, not a regular file; give the path of an age key file",
+	} {
+		ks := secrets.KeySource{File: path, Lookup: func(string) (string, bool) { return "", false }}
+		done := make(chan error, 1)
+		go func() { _, _, err := ks.Identities(context.Background()); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || err.Error() != want {
+				t.Errorf("%s:\n got %v\nwant %s", path, err, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: reading the key did not return within 10s", path)
+		}
 	}
 }
