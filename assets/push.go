@@ -7,8 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"github.com/entryhq/entry/internal/readcap"
 	"mime"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -64,7 +64,7 @@ type Pushed struct {
 // Push uploads file to obj with its Content-Type and SHA-256. A file named
 // *.json must hold valid JSON, so that CI fails rather than the containers.
 func (c *Client) Push(ctx context.Context, file string, obj Object, o PushOptions) (Pushed, error) {
-	data, err := os.ReadFile(file)
+	data, err := readcap.ReadFile(file, "manifest", readcap.Manifest)
 	if err != nil {
 		return Pushed{}, newError(Other, obj, err, "%v", err)
 	}

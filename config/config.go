@@ -12,8 +12,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
 	"io/fs"
-	"os"
+	"path/filepath"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -65,7 +67,7 @@ func (e *Error) Error() string {
 // Load reads and validates the config file at path. When optional is true
 // and the file does not exist, Load returns the zero File.
 func Load(path string, optional bool) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readcap.ReadFile(path, "config file", readcap.Config)
 	if errors.Is(err, fs.ErrNotExist) && optional {
 		return &File{}, nil
 	}
@@ -96,20 +98,25 @@ func Parse(name string, data []byte) (*File, error) {
 	if err := decodeStrict(root, f, "top level"); err != nil {
 		return nil, withFile(name, err)
 	}
-	if err := f.validate(); err != nil {
-		return nil, withFile(name, err)
+	if errs := f.validate(); len(errs) > 0 {
+		for i, err := range errs {
+			errs[i] = withFile(name, err)
+		}
+		return nil, errors.Join(errs...)
 	}
 	return f, nil
 }
 
-// validate checks what the YAML types cannot express.
-func (f *File) validate() error {
-	for _, check := range []func() error{f.validateEnvFiles, f.Roles.validate, f.validateDefaultRole, f.validateLogFormat} {
+// validate checks what the YAML types cannot express. It returns every
+// problem it finds, so that one run of entry config check lists them all.
+func (f *File) validate() []error {
+	var errs []error
+	for _, check := range []func() error{f.validateEnvFiles, f.validateRender, f.validateDefaultRole, f.validateLogFormat} {
 		if err := check(); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return append(errs, f.Roles.validate()...)
 }
 
 // validateEnvFiles catches empty entries, which YAML decodes without
@@ -119,6 +126,27 @@ func (f *File) validateEnvFiles() error {
 		if e.Path == "" {
 			return &Error{Msg: fmt.Sprintf("env_files: entry %d is empty: give a path or {path: FILE, required: false}", i+1)}
 		}
+	}
+	return nil
+}
+
+// validateRender catches a template rendered over itself and two templates
+// rendering one file, which the second would silently overwrite. (A glob or
+// a directory is checked once it is expanded, at start-up.)
+func (f *File) validateRender() error {
+	seen := map[string]int{}
+	for i, t := range f.Render.Templates {
+		if t.Src == "" || t.Dst == "" || strings.HasSuffix(t.Dst, "/") || strings.ContainsAny(t.Src, "*?[") {
+			continue
+		}
+		dst := filepath.Clean(t.Dst)
+		if dst == filepath.Clean(t.Src) {
+			return &Error{Msg: fmt.Sprintf("render.templates[%d]: dst %s is the template itself; rendering would overwrite it (render into another file, e.g. drop the .erb)", i, t.Dst)}
+		}
+		if j, ok := seen[dst]; ok {
+			return &Error{Msg: fmt.Sprintf("render.templates[%d] and [%d] both render to %s; give each template its own dst", j, i, t.Dst)}
+		}
+		seen[dst] = i
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"errors"
+	"github.com/entryhq/entry/internal/readcap"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -107,6 +111,16 @@ func TestParseErrors(t *testing.T) {
 		{"env file empty", "env_files: [a, ~]\n", `entry.yml: env_files: entry 2 is empty: give a path or {path: FILE, required: false}`},
 		{"env file empty string", "env_files: [\"\"]\n", `entry.yml: env_files: entry 1 is empty: give a path or {path: FILE, required: false}`},
 		{"env file unknown key", "env_files:\n  - {path: a, optional: true}\n", `entry.yml:2: unknown key "optional" in env_files (known keys: path, required)`},
+		{"negative duration", "roles:\n  web:\n    app:\n      command: x\n      stop_timeout: -5s\n", `entry.yml:5: roles.web.app.stop_timeout: "-5s" is negative (give 0 or more, like 25s)`},
+		{"huge duration", "hooks:\n  - {run: x, timeout: 99999999h}\n", `entry.yml:2: hooks.timeout: "99999999h" is too large (at most 2562047h0m0s)`},
+		{"stop signal STOP", "roles:\n  web:\n    app: {command: x, stop_signal: STOP}\n", `entry.yml:3: roles.web.app: stop_signal: STOP pauses or resumes a process and never stops it; use TERM (the default), INT, QUIT or USR1`},
+		{"stop signal TSTP", "roles:\n  web:\n    app: {command: x, stop_signal: sigtstp}\n", `entry.yml:3: roles.web.app: stop_signal: sigtstp pauses or resumes a process and never stops it; use TERM (the default), INT, QUIT or USR1`},
+		{"rewrite CHLD", "roles:\n  web:\n    app: {command: x, signals: {CHLD: TERM}}\n", `entry.yml:3: roles.web.app: signals: CHLD is never forwarded (entry reaps children with it), so it cannot be rewritten`},
+		{"rewrite KILL", "roles:\n  web:\n    app: {command: x, signals: {KILL: TERM, HUP: USR1}}\n", `entry.yml:3: roles.web.app: signals: KILL is never forwarded (no process can catch it), so it cannot be rewritten`},
+		{"process as a number", "roles:\n  web:\n    a: 42\n", `entry.yml:3: roles.web.a: want a command (a string or a list of strings) or a mapping, got 42 (quote it if 42 is the command)`},
+		{"process as a bool", "roles:\n  web:\n    a: true\n", `entry.yml:3: roles.web.a: want a command (a string or a list of strings) or a mapping, got true (quote it if true is the command)`},
+		{"render dst is src", "render:\n  templates:\n    - {src: config/db.yml, dst: ./config/db.yml}\n", `entry.yml: render.templates[0]: dst ./config/db.yml is the template itself; rendering would overwrite it (render into another file, e.g. drop the .erb)`},
+		{"render same dst", "render:\n  templates:\n    - {src: a.erb, dst: out/a}\n    - {src: b.erb, dst: out//a}\n", `entry.yml: render.templates[0] and [1] both render to out//a; give each template its own dst`},
 		{"top level not a mapping", "- a\n- b\n", `entry.yml:1: top level: want a mapping, got a list`},
 	}
 	for _, tt := range tests {
@@ -194,4 +208,48 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzLoad reads fuzzed files through Load: a file over readcap.Config is
+// refused by its size and never parsed, any other gives what Parse gives.
+// Its seeds, one of them just over the cap, run as an ordinary test.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(fullConfig))
+	f.Add([]byte("roles:\n  web:\n    a: 42\n"))
+	f.Add([]byte("roles:\n  web:\n    a: {command: x, stop_timeout: 99999999h}\n"))
+	f.Add(append([]byte("roles:\n  web:\n    a: x\n"), bytes.Repeat([]byte("#"), readcap.Config)...))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "entry.yml")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(path, false)
+		if len(data) > readcap.Config {
+			if !errors.Is(err, readcap.ErrTooLarge) || !strings.Contains(err.Error(), path+": ") {
+				t.Fatalf("a %d-byte file: err = %v, want it refused as too large", len(data), err)
+			}
+			return
+		}
+		want, wantErr := Parse(path, data)
+		if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("Load: %v; Parse: %v", err, wantErr)
+		}
+		if err == nil && len(cfg.Roles) != len(want.Roles) {
+			t.Fatalf("Load and Parse disagree: %+v vs %+v", cfg, want)
+		}
+	})
+}
+
+// Past the YAML itself, every problem is reported, one line each.
+func TestParseReportsEveryProblem(t *testing.T) {
+	src := "log_format: xml\nroles:\n  web:\n    a: {command: x, stop_signal: STOP}\n    b: {command: y, restart: sometimes}\n  job:\n"
+	_, err := Parse("entry.yml", []byte(src))
+	want := `entry.yml: log_format "xml": want prefix, raw or json` + "\n" +
+		`entry.yml:4: roles.web.a: stop_signal: STOP pauses or resumes a process and never stops it; use TERM (the default), INT, QUIT or USR1` + "\n" +
+		`entry.yml:5: roles.web.b: restart: "sometimes": want always, on-failure or never` + "\n" +
+		`entry.yml:6: role "job" has no processes; give it at least one, e.g. job: {app: "bundle exec puma"}`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n got %v\nwant %s", err, want)
+	}
 }

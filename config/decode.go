@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"regexp"
 	"sort"
@@ -15,6 +16,10 @@ import (
 )
 
 var errorsEOF = io.EOF
+
+// durationSyntax matches what time.ParseDuration accepts, so that a value
+// it refuses anyway is one too large for it.
+var durationSyntax = regexp.MustCompile(`^[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$`)
 
 // decodeStrict decodes node n into out (a pointer), refusing unknown and
 // duplicate keys and reporting every problem with its line and its dotted
@@ -171,8 +176,13 @@ func checkDuplicateKeys(n *yaml.Node, where string) error {
 func scalarDecode(n *yaml.Node, v reflect.Value, where, want string) error {
 	if v.Type() == durationType {
 		d, err := time.ParseDuration(n.Value)
-		if err != nil {
+		switch {
+		case err != nil && durationSyntax.MatchString(n.Value):
+			return &Error{Line: n.Line, Msg: fmt.Sprintf("%s: %q is too large (at most %s)", where, n.Value, time.Duration(math.MaxInt64).Truncate(time.Hour))}
+		case err != nil:
 			return &Error{Line: n.Line, Msg: fmt.Sprintf("%s: %q is not a duration (write it like 25s, 2m or 1h30m)", where, n.Value)}
+		case d < 0:
+			return &Error{Line: n.Line, Msg: fmt.Sprintf("%s: %q is negative (give 0 or more, like 25s)", where, n.Value)}
 		}
 		v.SetInt(int64(d))
 		return nil

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/entryhq/entry/internal/signame"
@@ -132,7 +134,12 @@ func (p *Process) decode(n *yaml.Node, where string) error {
 		n = n.Alias
 	}
 	switch n.Kind {
-	case yaml.ScalarNode, yaml.SequenceNode:
+	case yaml.ScalarNode:
+		if n.Tag != "!!str" {
+			return &Error{Line: n.Line, Msg: fmt.Sprintf("%s: want a command (a string or a list of strings) or a mapping, got %s (quote it if %s is the command)", where, n.Value, n.Value)}
+		}
+		return p.Command.UnmarshalYAML(n)
+	case yaml.SequenceNode:
 		return p.Command.UnmarshalYAML(n)
 	case yaml.MappingNode:
 		type plain Process // no methods: decoded field by field
@@ -172,10 +179,12 @@ func (r Roles) namesList() string {
 	return strings.Join(r.Names(), ", ")
 }
 
-func (r Roles) validate() error {
+func (r Roles) validate() []error {
+	var errs []error
 	for _, role := range r {
 		if len(role.Processes) == 0 {
-			return &Error{Line: role.Line, Msg: fmt.Sprintf("role %q has no processes; give it at least one, e.g. %s: {app: \"bundle exec puma\"}", role.Name, role.Name)}
+			errs = append(errs, &Error{Line: role.Line, Msg: fmt.Sprintf("role %q has no processes; give it at least one, e.g. %s: {app: \"bundle exec puma\"}", role.Name, role.Name)})
+			continue
 		}
 		names := map[string]bool{}
 		for _, p := range role.Processes {
@@ -183,11 +192,27 @@ func (r Roles) validate() error {
 		}
 		for _, p := range role.Processes {
 			if err := p.validate(role.Name, names); err != nil {
-				return err
+				errs = append(errs, err)
 			}
 		}
 	}
-	return nil
+	return errs
+}
+
+// jobControl are the signals that pause or resume a process: as a
+// stop_signal the process would never stop.
+var jobControl = map[syscall.Signal]bool{
+	syscall.SIGSTOP: true, syscall.SIGTSTP: true, syscall.SIGTTIN: true, syscall.SIGTTOU: true, syscall.SIGCONT: true,
+}
+
+// neverForwarded are the signals entry's supervisor does not pass on (see
+// docs/supervise.md), so a signals: rewrite of one would never apply.
+var neverForwarded = map[syscall.Signal]string{
+	syscall.SIGCHLD: "entry reaps children with it",
+	syscall.SIGURG:  "the Go runtime uses it",
+	syscall.SIGPIPE: "it reports entry's own writes to a closed output",
+	syscall.SIGKILL: "no process can catch it",
+	syscall.SIGSTOP: "no process can catch it",
 }
 
 func (p *Process) validate(role string, siblings map[string]bool) error {
@@ -202,15 +227,28 @@ func (p *Process) validate(role string, siblings map[string]bool) error {
 		return bad("give either command or crontab, not both")
 	}
 	if p.StopSignal != "" {
-		if _, err := signame.Parse(p.StopSignal); err != nil {
+		sig, err := signame.Parse(p.StopSignal)
+		if err != nil {
 			return bad("stop_signal: %v", err)
 		}
+		if jobControl[sig] {
+			return bad("stop_signal: %s pauses or resumes a process and never stops it; use TERM (the default), INT, QUIT or USR1", p.StopSignal)
+		}
 	}
-	for from, to := range p.Signals {
-		if _, err := signame.Parse(from); err != nil {
+	from := make([]string, 0, len(p.Signals))
+	for k := range p.Signals {
+		from = append(from, k)
+	}
+	sort.Strings(from)
+	for _, k := range from {
+		sig, err := signame.Parse(k)
+		if err != nil {
 			return bad("signals: %v", err)
 		}
-		if _, err := signame.Parse(to); err != nil {
+		if why, ok := neverForwarded[sig]; ok {
+			return bad("signals: %s is never forwarded (%s), so it cannot be rewritten", k, why)
+		}
+		if _, err := signame.Parse(p.Signals[k]); err != nil {
 			return bad("signals: %v", err)
 		}
 	}
@@ -221,9 +259,6 @@ func (p *Process) validate(role string, siblings map[string]bool) error {
 	}
 	if p.MaxRestarts < 0 {
 		return bad("max_restarts must not be negative")
-	}
-	if p.StopTimeout < 0 || p.RestartWindow < 0 {
-		return bad("durations must not be negative")
 	}
 	for _, dep := range p.After {
 		if !siblings[dep] || dep == p.Name {

@@ -37,6 +37,10 @@ func NewRetryer(maxAttempts int, maxBackoff time.Duration) func() aws.Retryer {
 	}
 }
 
+// ErrNoRegion is NewClient's error when no region is configured: a
+// configuration error, not a failed deploy.
+var ErrNoRegion = errors.New("no AWS region (set AWS_REGION, a profile region, or --region)")
+
 // NewClient returns an ECS client from the default credential chain and
 // the standard endpoint settings (AWS_REGION, AWS_PROFILE,
 // AWS_ENDPOINT_URL_ECS, ...); region overrides the configured region when
@@ -51,7 +55,7 @@ func NewClient(ctx context.Context, region string) (*ecs.Client, error) {
 		return nil, fmt.Errorf("loading AWS configuration: %v", err)
 	}
 	if cfg.Region == "" {
-		return nil, errors.New("no AWS region (set AWS_REGION, a profile region, or --region)")
+		return nil, ErrNoRegion
 	}
 	return ecs.NewFromConfig(cfg), nil
 }

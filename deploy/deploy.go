@@ -122,6 +122,9 @@ func (s *Spec) Validate() error {
 	if n != 1 {
 		return errors.New("name the new image with exactly one of --image, --image-definitions or --task-definition")
 	}
+	if s.Image != "" && !imageHasTagOrDigest(s.Image) {
+		return fmt.Errorf("--image %q has no tag or digest: give REPO:TAG (the commit SHA, say) or REPO@sha256:..., so that the deploy is of one exact image", s.Image)
+	}
 	if len(s.Containers) > 0 && s.Image == "" {
 		return errors.New("--container goes with --image")
 	}
@@ -129,6 +132,18 @@ func (s *Spec) Validate() error {
 		return errors.New("--keep must be 0 (keep all) or more")
 	}
 	return nil
+}
+
+// imageHasTagOrDigest reports whether an image reference names one image:
+// a tag after its last path element (a registry's :port does not count) or
+// an @digest.
+func imageHasTagOrDigest(ref string) bool {
+	if strings.Contains(ref, "@") {
+		return true
+	}
+	last := ref[strings.LastIndex(ref, "/")+1:]
+	name, tag, ok := strings.Cut(last, ":")
+	return ok && name != "" && tag != ""
 }
 
 // A Failure is a deploy that did not reach its goal. Its message is the

@@ -185,6 +185,16 @@ func (h *Hooks) Check(env *Env) error {
 	return nil
 }
 
+// CommandProgram returns the program a shell command line runs when entry
+// can tell without a shell (no quotes, expansions or redirections, not a
+// shell builtin), else "".
+func CommandProgram(command string) string {
+	if prog := hookProgram(command); !shellWords[prog] {
+		return prog
+	}
+	return ""
+}
+
 // hookProgram returns the program a simple shell command runs, or "" when
 // the shell must decide (quotes, expansions, redirections, subshells).
 func hookProgram(command string) string {

@@ -68,7 +68,7 @@ func TestLoadEnvFilesErrors(t *testing.T) {
 	os.Mkdir("adir", 0o755)
 	tests := []struct{ file, want string }{
 		{"missing.env", "env file missing.env: does not exist (create it, remove it from env_files / --env-file, or mark it {path: missing.env, required: false})"},
-		{"bad.env", "env file bad.env: unexpected character"},
+		{"bad.env", "env file bad.env:2: not a NAME=value line, an export NAME=value line or a # comment"},
 		{"adir", "env file adir: is a directory"},
 	}
 	if os.Geteuid() != 0 { // root reads mode 000 files

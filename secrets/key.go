@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
 	"os"
 	"strings"
 	"time"
@@ -100,7 +101,7 @@ func (ks KeySource) Identities(ctx context.Context) ([]age.Identity, string, err
 		v, _ := ks.lookup(w.name)
 		text = v
 	case "file":
-		b, err := os.ReadFile(w.name)
+		b, err := readcap.ReadFile(w.name, "age key file", readcap.KeyFile)
 		if err != nil {
 			return nil, w.desc, fmt.Errorf("%w: %s: %v", ErrNoKey, w.desc, errors.Unwrap(err))
 		}

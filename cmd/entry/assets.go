@@ -197,6 +197,14 @@ func runAssetsFetch(args []string) int {
 		if strings.Contains(pos[0]+pos[1], "{") {
 			return fail(exitUsage, "assets fetch: %s %s: placeholders are for entry.yml; write the URL and path out", pos[0], pos[1])
 		}
+		// Checked here, so that an error blames the command line, not
+		// entry.yml's assets.fetch.
+		if _, err := assets.ParseURL(pos[0]); err != nil {
+			return fail(exitUsage, "assets fetch: %v", err)
+		}
+		if pos[1] == "" || strings.HasSuffix(pos[1], "/") {
+			return fail(exitUsage, "assets fetch: DST %q: name the file to write, not a directory", pos[1])
+		}
 		a.Manifests = nil
 		a.Fetch = []config.Fetch{{Src: pos[0], Dst: pos[1]}}
 	default:

@@ -58,7 +58,7 @@ func TestHelpAndCLIReference(t *testing.T) {
 // The flag > environment > default order, on the start command.
 func TestFlagEnvironmentPrecedence(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"a.yml": "default_role: a\nroles: {a: {p: x}, b: {p: x}, c: {p: x}}\n"})
+	writeFiles(t, dir, map[string]string{"a.yml": "default_role: a\nroles: {a: {p: \"true\"}, b: {p: \"true\"}, c: {p: \"true\"}}\n"})
 	tests := []struct {
 		env  []string
 		args []string

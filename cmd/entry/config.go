@@ -14,7 +14,10 @@ const configUsage = `Usage: entry config check [flags] [role=NAME | NAME] [-- CM
 Validates entry.yml and prints the effective start-up plan: the env files
 that will be loaded, each start-up step's actions in the order they run,
 and the role's processes or the command that follows. Nothing is run,
-written or fetched. Exit status 2 when the config is invalid.
+written or fetched. Exit status 2 when the config is invalid or start-up
+would fail on what can be seen here (a template that does not parse, two
+templates writing one file, a program that is not installed); every
+problem is listed, one a line.
 
 Example:
   entry config check --config docker/entry.yml role=job
@@ -38,9 +41,10 @@ func runConfig(args []string) int {
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
+	sf.check = true
 	plan, err := planStart(fs, sf)
 	if err != nil {
-		return fail(exitUsage, "%v", err)
+		return failAll(exitUsage, err)
 	}
 	printPlan(os.Stdout, plan)
 	return exitOK

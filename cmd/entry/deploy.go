@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -106,7 +108,23 @@ func (f *deployFlags) load() (*config.Deploy, error) {
 	if f.pollInterval <= 0 {
 		return nil, errors.New("--poll-interval must be positive")
 	}
+	if f.region != "" && !awsRegion.MatchString(f.region) {
+		return nil, fmt.Errorf("--region %q is not an AWS region name such as us-east-1 or ap-northeast-1", f.region)
+	}
 	return d, nil
+}
+
+// awsRegion is the shape of AWS region names: us-east-1, us-gov-west-1,
+// ap-northeast-1, eu-central-2.
+var awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// deployerFail reports a failure to make the ECS client: a missing region
+// is a configuration error (exit 2).
+func deployerFail(verb string, err error) int {
+	if errors.Is(err, deploy.ErrNoRegion) {
+		return fail(exitUsage, "%s: %v", verb, err)
+	}
+	return fail(exitFailure, "%s: %v", verb, err)
 }
 
 func deployOr(a, b string) string {
@@ -208,7 +226,7 @@ func runDeploy(args []string) int {
 		}
 	}
 	if imageDefs != "" {
-		data, err := os.ReadFile(imageDefs)
+		data, err := readcap.ReadFile(imageDefs, "imagedefinitions file", readcap.TaskDef)
 		if err != nil {
 			return fail(exitUsage, "deploy: --image-definitions: %v", err)
 		}
@@ -231,7 +249,7 @@ func runDeploy(args []string) int {
 	defer stop()
 	d, err := f.deployer(ctx)
 	if err != nil {
-		return fail(exitFailure, "deploy: %v", err)
+		return deployerFail("deploy", err)
 	}
 	if err := d.Deploy(ctx, spec); err != nil {
 		return fail(exitFailure, "deploy: %v", err)
@@ -242,7 +260,7 @@ func runDeploy(args []string) int {
 // readTaskDefinition reads a task definition file, rendering a .erb one
 // with the environment first.
 func readTaskDefinition(path string) (*ecs.RegisterTaskDefinitionInput, error) {
-	data, err := os.ReadFile(path)
+	data, err := readcap.ReadFile(path, "task definition", readcap.TaskDef)
 	if err != nil {
 		return nil, fmt.Errorf("--task-definition: %v", err)
 	}
@@ -277,7 +295,7 @@ func runDeployRollback(args []string) int {
 	defer stop()
 	d, err := f.deployer(ctx)
 	if err != nil {
-		return fail(exitFailure, "deploy rollback: %v", err)
+		return deployerFail("deploy rollback", err)
 	}
 	if err := d.Rollback(ctx, f.cluster, f.services, f.timeout); err != nil {
 		return fail(exitFailure, "deploy rollback: %v", err)
@@ -301,7 +319,7 @@ func runDeployStatus(args []string) int {
 	defer stop()
 	d, err := f.deployer(ctx)
 	if err != nil {
-		return fail(exitFailure, "deploy status: %v", err)
+		return deployerFail("deploy status", err)
 	}
 	if err := d.Status(ctx, f.cluster, f.services); err != nil {
 		return fail(exitFailure, "deploy status: %v", err)

@@ -177,9 +177,13 @@ func TestDeployCommandErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"deploy", "--cluster", "prod", "--service", "web"}, 2, "entry: deploy: name the new image with exactly one of --image, --image-definitions or --task-definition (see 'entry deploy --help')\n"},
-		{[]string{"deploy", "--cluster", "prod", "--service", "web", "--image", "a", "--migrate", "'open"}, 2, "entry: deploy: --migrate: unterminated single quote in \"'open\"\n"},
-		{[]string{"deploy", "--cluster", "prod", "--service", "api", "--image", "a"}, 1, "entry: deploy: api: DescribeServices: service not found in cluster prod (MISSING)\n"},
+		{[]string{"deploy", "--cluster", "prod", "--service", "web", "--image", "a:1", "--migrate", "'open"}, 2, "entry: deploy: --migrate: unterminated single quote in \"'open\"\n"},
+		{[]string{"deploy", "--cluster", "prod", "--service", "api", "--image", "a:1"}, 1, "entry: deploy: api: DescribeServices: service not found in cluster prod (MISSING)\n"},
 		{[]string{"deploy", "--cluster", "prod", "--service", "web", "--image-definitions", "missing.json"}, 2, "entry: deploy: --image-definitions: open missing.json: no such file or directory\n"},
+		{[]string{"deploy", "--cluster", "prod", "--service", "web", "--image", "repo"}, 2, "entry: deploy: --image \"repo\" has no tag or digest: give REPO:TAG (the commit SHA, say) or REPO@sha256:..., so that the deploy is of one exact image (see 'entry deploy --help')\n"},
+		{[]string{"deploy", "--cluster", "prod", "--service", "web", "--image", "host:5000/app"}, 2, "entry: deploy: --image \"host:5000/app\" has no tag or digest: give REPO:TAG (the commit SHA, say) or REPO@sha256:..., so that the deploy is of one exact image (see 'entry deploy --help')\n"},
+		{[]string{"deploy", "--cluster", "prod", "--service", "web", "--image", "a:1", "--region", "not a region!"}, 2, "entry: deploy: --region \"not a region!\" is not an AWS region name such as us-east-1 or ap-northeast-1\n"},
+		{[]string{"deploy", "status", "--cluster", "prod", "--service", "web", "--region", "US_EAST_1"}, 2, "entry: deploy status: --region \"US_EAST_1\" is not an AWS region name such as us-east-1 or ap-northeast-1\n"},
 		{[]string{"deploy", "status"}, 2, "entry: deploy status: name the --cluster and at least one --service (see 'entry deploy status --help')\n"},
 	} {
 		r := runEntry(t, dir, env, c.args...)
@@ -217,6 +221,23 @@ func TestDeployHelpListsEnvironment(t *testing.T) {
 	for _, want := range []string{`entry deploy --cluster prod --service web`, `--no-rollback\s+\$ENTRY_DEPLOY_NO_ROLLBACK`, `--config\s+\$ENTRY_CONFIG`} {
 		if r.code != 0 || !regexp.MustCompile(want).MatchString(r.stdout) {
 			t.Errorf("help lacks %q (exit %d):\n%s", want, r.code, r.stdout)
+		}
+	}
+}
+
+// A missing region is a configuration error: exit 2, before any call.
+func TestDeployNoRegion(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + dir + "/none", "AWS_SHARED_CREDENTIALS_FILE=" + dir + "/none",
+		"AWS_REGION=", "AWS_DEFAULT_REGION=", "AWS_ENDPOINT_URL_ECS=http://127.0.0.1:1"}
+	for verb, args := range map[string][]string{
+		"deploy":          {"deploy", "--cluster", "prod", "--service", "web", "--image", "repo:abc"},
+		"deploy rollback": {"deploy", "rollback", "--cluster", "prod", "--service", "web"},
+	} {
+		r := runEntry(t, dir, env, args...)
+		want := "entry: " + verb + ": no AWS region (set AWS_REGION, a profile region, or --region)\n"
+		if r.code != 2 || r.stderr != want {
+			t.Errorf("%v: exit %d, stderr %q; want 2, %q", args, r.code, r.stderr, want)
 		}
 	}
 }

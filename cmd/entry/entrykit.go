@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -65,6 +68,10 @@ func runEntryKitChain(tool string, args []string, env *prehook.Env, signals chan
 	if err != nil {
 		return fail(exitUsage, "%s: %v (see docs/entrykit.md)", tool, err)
 	}
+	if why := call.doesNothing(); why != "" {
+		fmt.Fprint(os.Stderr, entryKitUsage[tool])
+		return fail(exitUsage, "%s: %s", tool, why)
+	}
 	switch tool {
 	case "prehook":
 		if code := runEntryKitPrehook(call, env, signals); code != exitOK {
@@ -103,6 +110,34 @@ func runEntryKitChain(tool string, args []string, env *prehook.Env, signals chan
 		return runEntryKitChain(next, call.next[1:], env, signals)
 	}
 	return runFinal(expandArgs(call.next, env), env, signals)
+}
+
+// entryKitUsage is printed, as EntryKit did, for a call that would do
+// nothing.
+var entryKitUsage = map[string]string{
+	"prehook": "Usage: prehook [-e|-E] [-f FILE] [name=]\"task\"... [-- NEXT...]\n  runs each task in order, then NEXT (see docs/entrykit.md)\n",
+	"switch":  "Usage: switch [-e|-E] [-f FILE] name=\"task\"... -- DEFAULT... [NAME]\n  runs the task named by the last argument, else DEFAULT (see docs/entrykit.md)\n",
+	"render":  "Usage: render [-e|-E] [-f FILE] FILE... [-- NEXT...]\n  renders each FILE from FILE.tmpl, then runs NEXT (see docs/entrykit.md)\n",
+}
+
+// doesNothing says why a call would do nothing at all, or "": prehook or
+// render with neither a task nor NEXT, switch with no matching task and no
+// NEXT to fall back on. (codep has its own message.)
+func (c entryKitCall) doesNothing() string {
+	switch c.tool {
+	case "prehook", "render":
+		if len(c.tasks) == 0 && len(c.next) == 0 {
+			return "nothing to do: give tasks, or -- and a command"
+		}
+	case "switch":
+		if _, ok := c.switchTask(); !ok && len(c.next) == 0 {
+			if len(c.tasks) == 0 {
+				return "nothing to do: give name=task arguments and -- DEFAULT COMMAND"
+			}
+			return "no task matches and there is no -- DEFAULT COMMAND to run instead"
+		}
+	}
+	return ""
 }
 
 // runFinal starts the chain's last command: supervised when entry is PID 1,
@@ -241,13 +276,12 @@ func entryKitEnvTasks(tool string, env *prehook.Env, namespaced bool) []entryKit
 }
 
 func entryKitFileTasks(tool, file string) ([]entryKitTask, error) {
-	f, err := os.Open(file)
+	data, err := readcap.ReadFile(file, "task file", readcap.EnvFile)
 	if err != nil {
 		return nil, fmt.Errorf("-f %s: %v", file, unwrapPathErr(err))
 	}
-	defer f.Close()
 	var tasks []entryKitTask
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
 		text := strings.TrimSpace(sc.Text())
 		if text == "" || strings.HasPrefix(text, "#") {
@@ -298,20 +332,45 @@ func shellJoin(argv []string) string {
 }
 
 // createSymlinks makes DIR/prehook, codep, switch and render point at this
-// binary, for EntryKit-style ENTRYPOINTs.
+// binary, for EntryKit-style ENTRYPOINTs. It checks every link first and
+// then makes all or none: a failure removes the links it made.
 func createSymlinks(dir string) int {
 	self, err := os.Executable()
 	if err != nil {
 		return fail(exitFailure, "--symlink: cannot find entry's own path: %v", err)
 	}
+	if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return fail(exitUsage, "--symlink: directory %s does not exist (create it first: mkdir -p %s); nothing was created", dir, dir)
+	} else if err != nil {
+		return fail(exitUsage, "--symlink: %v; nothing was created", err)
+	} else if !st.IsDir() {
+		return fail(exitUsage, "--symlink: %s is not a directory; nothing was created", dir)
+	}
+	var todo, taken []string
 	for _, tool := range entryKitTools {
 		link := filepath.Join(dir, tool)
 		if dest, err := os.Readlink(link); err == nil && dest == self {
 			continue
 		}
-		if err := os.Symlink(self, link); err != nil {
-			return fail(exitFailure, "--symlink: %v (remove the existing file or choose another directory)", err)
+		if _, err := os.Lstat(link); err == nil {
+			taken = append(taken, link)
+			continue
 		}
+		todo = append(todo, link)
+	}
+	if len(taken) > 0 {
+		return fail(exitUsage, "--symlink: %s already %s and %s not a link to entry (remove %s or choose another directory); nothing was created",
+			strings.Join(taken, ", "), plural(len(taken), "exists", "exist"), plural(len(taken), "is", "are"), plural(len(taken), "it", "them"))
+	}
+	for i, link := range todo {
+		if err := os.Symlink(self, link); err != nil {
+			for _, made := range todo[:i] {
+				os.Remove(made)
+			}
+			return fail(exitFailure, "--symlink: %v; nothing was created", err)
+		}
+	}
+	for _, link := range todo {
 		fmt.Printf("entry: symlink %s -> %s\n", link, self)
 	}
 	return exitOK
@@ -321,6 +380,10 @@ func unwrapPathErr(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
+	}
+	var re *readcap.Error
+	if errors.As(err, &re) {
+		return re.Err
 	}
 	return err
 }

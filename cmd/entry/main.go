@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Exit codes shared by every subcommand. Supervised roles pass their
@@ -82,6 +83,15 @@ func lookupSubcommand(name string) *subcommand {
 }
 
 // fail prints one error line and returns code.
+// failAll prints each line of err (several problems, errors.Join'd) as an
+// "entry: " line.
+func failAll(code int, err error) int {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(os.Stderr, "entry: %s\n", line)
+	}
+	return code
+}
+
 func fail(code int, format string, args ...any) int {
 	fmt.Fprintf(os.Stderr, "entry: "+format+"\n", args...)
 	return code

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -68,6 +69,9 @@ func runRender(args []string) int {
 		return fail(exitUsage, "render: want SRC [DST], got %d arguments (see 'entry render --help')", fs.NArg())
 	}
 	src := fs.Arg(0)
+	if fs.NArg() == 2 && filepath.Clean(src) == filepath.Clean(fs.Arg(1)) {
+		return fail(exitUsage, "render: DST %s is the template itself; rendering would overwrite it (give another DST)", fs.Arg(1))
+	}
 	tmpl, err := renderParseFile(src)
 	if err != nil {
 		return fail(exitFailure, "render: %v", err)
@@ -92,7 +96,7 @@ func runRender(args []string) int {
 // renderParseFile reads and parses the template at path, naming it by
 // path in errors.
 func renderParseFile(path string) (*render.Template, error) {
-	data, err := os.ReadFile(path)
+	data, err := readcap.ReadFile(path, "template", readcap.Template)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s: no such template (check the path)", path)
@@ -164,13 +168,20 @@ func (s *renderStep) Name() string { return "render" }
 func renderHasGlob(src string) bool { return strings.ContainsAny(src, "*?[") }
 
 // jobs expands the configured templates into files: a glob or a directory
-// maps each template to dst/NAME with .erb dropped.
-func (s *renderStep) jobs() ([]renderJob, error) {
+// maps each template to dst/NAME with .erb dropped. It goes on past a
+// problem and returns them all.
+func (s *renderStep) jobs() ([]renderJob, []error) {
 	var jobs []renderJob
+	var errs []error
 	seen := map[string]string{}
-	add := func(t config.Template, src, dst string) error {
+	add := func(t config.Template, src, dst string) {
+		if filepath.Clean(src) == filepath.Clean(dst) {
+			errs = append(errs, fmt.Errorf("render: %s would be rendered over itself (give render.templates a dst other than the template)", src))
+			return
+		}
 		if prev, ok := seen[dst]; ok {
-			return fmt.Errorf("render: %s and %s both render to %s (fix render.templates in the config)", prev, src, dst)
+			errs = append(errs, fmt.Errorf("render: %s and %s both render to %s (fix render.templates in the config)", prev, src, dst))
+			return
 		}
 		seen[dst] = src
 		j := renderJob{src: src, dst: dst, owner: t.Owner}
@@ -179,21 +190,23 @@ func (s *renderStep) jobs() ([]renderJob, error) {
 			j.mode = &m
 		}
 		jobs = append(jobs, j)
-		return nil
 	}
 	for _, t := range s.templates {
 		var matches []string
 		if renderHasGlob(t.Src) {
 			matches, _ = filepath.Glob(t.Src)
 			if len(matches) == 0 {
-				return nil, fmt.Errorf("render: %s matches no template (check render.templates in the config)", t.Src)
+				errs = append(errs, fmt.Errorf("render: %s matches no template (check render.templates in the config)", t.Src))
+				continue
 			}
 		} else if st, err := os.Stat(t.Src); err != nil {
-			return nil, fmt.Errorf("render: %s: no such template (check render.templates in the config)", t.Src)
+			errs = append(errs, fmt.Errorf("render: %s: no such template (check render.templates in the config)", t.Src))
+			continue
 		} else if st.IsDir() {
 			matches, _ = filepath.Glob(filepath.Join(t.Src, "*.erb"))
 			if len(matches) == 0 {
-				return nil, fmt.Errorf("render: directory %s holds no .erb template", t.Src)
+				errs = append(errs, fmt.Errorf("render: directory %s holds no .erb template", t.Src))
+				continue
 			}
 		}
 		if matches == nil {
@@ -201,21 +214,17 @@ func (s *renderStep) jobs() ([]renderJob, error) {
 			if st, err := os.Stat(dst); strings.HasSuffix(dst, "/") || err == nil && st.IsDir() {
 				dst = filepath.Join(dst, strings.TrimSuffix(filepath.Base(t.Src), ".erb"))
 			}
-			if err := add(t, t.Src, dst); err != nil {
-				return nil, err
-			}
+			add(t, t.Src, dst)
 			continue
 		}
 		for _, m := range matches {
 			if st, err := os.Stat(m); err != nil || st.IsDir() {
 				continue
 			}
-			if err := add(t, m, filepath.Join(t.Dst, strings.TrimSuffix(filepath.Base(m), ".erb"))); err != nil {
-				return nil, err
-			}
+			add(t, m, filepath.Join(t.Dst, strings.TrimSuffix(filepath.Base(m), ".erb")))
 		}
 	}
-	return jobs, nil
+	return jobs, errs
 }
 
 func renderLine(j renderJob) string { return fmt.Sprintf("render %s (from %s)", j.dst, j.src) }
@@ -223,11 +232,11 @@ func renderLine(j renderJob) string { return fmt.Sprintf("render %s (from %s)", 
 // Plan lists the files Run would render, and any template that does not
 // parse.
 func (s *renderStep) Plan(env *prehook.Env) []string {
-	jobs, err := s.jobs()
-	if err != nil {
-		return []string{err.Error()}
-	}
+	jobs, errs := s.jobs()
 	var lines []string
+	for _, err := range errs {
+		lines = append(lines, err.Error())
+	}
 	for _, j := range jobs {
 		line := renderLine(j)
 		if _, err := renderParseFile(j.src); err != nil {
@@ -238,13 +247,25 @@ func (s *renderStep) Plan(env *prehook.Env) []string {
 	return lines
 }
 
+// Check finds what Run would fail on before writing anything: a template
+// that is missing or does not parse, two templates rendering one file.
+func (s *renderStep) Check(*prehook.Env) []error {
+	jobs, errs := s.jobs()
+	for _, j := range jobs {
+		if _, err := renderParseFile(j.src); err != nil {
+			errs = append(errs, fmt.Errorf("render: %v", err))
+		}
+	}
+	return errs
+}
+
 // Run renders every template: all are parsed and rendered in memory before
 // any file is written, so a bad template leaves every destination as it
 // was. Each file is then written atomically.
 func (s *renderStep) Run(ctx context.Context, env *prehook.Env, log prehook.Logger) error {
-	jobs, err := s.jobs()
-	if err != nil {
-		return err
+	jobs, errs := s.jobs()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	return renderJobs(jobs, env, s.strict, log)
 }
@@ -310,7 +331,7 @@ func renderEntryKit(files []string, env *prehook.Env) error {
 		if strings.HasSuffix(f, ".tmpl") {
 			j = renderJob{src: f, dst: strings.TrimSuffix(f, ".tmpl")}
 		}
-		data, err := os.ReadFile(j.src)
+		data, err := readcap.ReadFile(j.src, "template", readcap.Template)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%s: no such template (EntryKit's render reads X.tmpl to write X)", j.src)

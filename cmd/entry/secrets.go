@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entryhq/entry/internal/readcap"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -275,7 +276,7 @@ func secretsEncrypt(args []string) int {
 			return fail(exitUsage, "secrets encrypt: %v", err)
 		}
 	}
-	data, err := os.ReadFile(file)
+	data, err := readcap.ReadFile(file, "vault", readcap.Vault)
 	if err != nil {
 		return secretsFail(file, errors.Unwrap(err))
 	}
@@ -313,7 +314,7 @@ func appendRecipientsFile(keys []string, name string) ([]string, int) {
 
 // readRecipientsFile reads age public keys, one a line.
 func readRecipientsFile(name string) ([]string, error) {
-	data, err := os.ReadFile(name)
+	data, err := readcap.ReadFile(name, "recipients file", readcap.KeyFile)
 	if err != nil {
 		return nil, errors.Unwrap(err)
 	}
@@ -370,7 +371,7 @@ func secretsDecrypt(args []string) int {
 
 // open reads, finds the key for and opens a vault.
 func (c *secretsCmd) open(file string) (*secrets.Vault, secrets.Format, error) {
-	data, err := os.ReadFile(file)
+	data, err := readcap.ReadFile(file, "vault", readcap.Vault)
 	if err != nil {
 		return nil, 0, errors.Unwrap(err)
 	}
@@ -543,7 +544,7 @@ func secretsRecipients(args []string) int {
 		if len(keys) > 0 {
 			return fail(exitUsage, "secrets recipients list: want only FILE")
 		}
-		data, err := os.ReadFile(file)
+		data, err := readcap.ReadFile(file, "vault", readcap.Vault)
 		if err != nil {
 			return secretsFail(file, errors.Unwrap(err))
 		}
@@ -699,6 +700,10 @@ func vaultFormat(v config.Vault, data []byte) secrets.Format {
 	return secrets.DetectFormat(v.Src, data)
 }
 
+// startKeyHint says where start-up looks for the age key: the start
+// command has no --key-file flag.
+const startKeyHint = "set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM in the container's environment, or secrets.key_file or secrets.key_ssm in entry.yml"
+
 // expandVault replaces $VAR and ${VAR} in src and dst with values from
 // env, so one entry.yml can name a vault per RAILS_ENV. An unset variable
 // is an error rather than an empty path segment.
@@ -733,7 +738,11 @@ func vaultMode(v config.Vault) os.FileMode {
 func (s *secretsStep) Plan(env *prehook.Env) []string {
 	var lines []string
 	if len(s.cfg.Vaults) > 0 {
-		lines = append(lines, "key from "+s.keySource(env).Describe())
+		if ks := s.keySource(env); ks.Configured() {
+			lines = append(lines, "key from "+ks.Describe())
+		} else {
+			lines = append(lines, "key: none configured here; start-up needs one: "+startKeyHint)
+		}
 	}
 	for _, v := range s.cfg.Vaults {
 		v, err := expandVault(v, env)
@@ -751,7 +760,7 @@ func (s *secretsStep) Plan(env *prehook.Env) []string {
 		}
 		if v.Env {
 			e := "environment"
-			if data, err := os.ReadFile(v.Src); err != nil {
+			if data, err := readcap.ReadFile(v.Src, "vault", readcap.Vault); err != nil {
 				e += " (cannot read " + v.Src + ": " + errors.Unwrap(err).Error() + ")"
 			} else if keys, err := secrets.TopLevelKeys(vaultFormat(v, data), data); err == nil {
 				e += ": " + strings.Join(keys, ", ")
@@ -804,6 +813,9 @@ func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Log
 		return nil
 	}
 	ks := s.keySource(env)
+	if !ks.Configured() {
+		return fmt.Errorf("key: no age key: %s", startKeyHint)
+	}
 	ids, desc, err := ks.Identities(ctx)
 	if err != nil {
 		return fmt.Errorf("key: %v", err)
@@ -814,7 +826,7 @@ func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Log
 		if err != nil {
 			return err
 		}
-		data, err := os.ReadFile(v.Src)
+		data, err := readcap.ReadFile(v.Src, "vault", readcap.Vault)
 		if err != nil {
 			return fmt.Errorf("%s: %v", v.Src, errors.Unwrap(err))
 		}

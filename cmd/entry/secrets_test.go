@@ -575,7 +575,7 @@ func TestSecretsStepFailureWritesNothing(t *testing.T) {
 	env = prehook.EnvFromList(nil)
 	cfg.Secrets.Vaults = cfg.Secrets.Vaults[:1]
 	step, _ = newSecretsStep(cfg)
-	if err := step.Run(context.Background(), env, logf); err == nil || err.Error() != "secrets: key: no age key (set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM, or give --key-file)" {
+	if err := step.Run(context.Background(), env, logf); err == nil || err.Error() != "secrets: key: no age key: set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM in the container's environment, or secrets.key_file or secrets.key_ssm in entry.yml" {
 		t.Errorf("no key: %v", err)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -48,6 +49,7 @@ type startFlags struct {
 	envFiles   []string
 	logFormat  string
 	symlinkDir string
+	check      bool // entry config check: find every problem start-up would meet
 }
 
 func newStartFlags() (*flagSet, *startFlags) {
@@ -83,41 +85,84 @@ type startPlan struct {
 
 // planStart reads the config and env files and decides what to run. Every
 // error it returns is the user's to fix (exit 2), and nothing has run yet.
+// Past the config file itself it goes on after a problem, so that the error
+// lists them all (errors.Join). With sf.check (entry config check) it also
+// finds what start-up would only find later: a template that does not
+// parse, a role's program or the command that is not installed.
 func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 	cfg, err := loadConfig(fs, sf.configPath)
 	if err != nil {
 		return nil, err
 	}
+	var problems []error
+	add := func(err error) {
+		if err != nil {
+			problems = append(problems, err)
+		}
+	}
 	if sf.logFormat == "" {
 		sf.logFormat = cfg.LogFormat
 	}
 	if _, err := supervise.ParseLogFormat(sf.logFormat); err != nil {
-		return nil, fmt.Errorf("--log-format: %v", err)
+		add(fmt.Errorf("--log-format: %v", err))
+		sf.logFormat = ""
 	}
 	p := &startPlan{cfg: cfg, env: prehook.OSEnv()}
 	envFiles := envFilesToLoad(cfg, fs, sf)
-	if p.envFiles, err = prehook.LoadEnvFiles(p.env, envFiles); err != nil {
-		return nil, err
-	}
+	p.envFiles, err = prehook.LoadEnvFiles(p.env, envFiles)
+	add(err)
 	for _, f := range envFiles {
 		if f.Optional && !slices.Contains(p.envFiles, f.Path) {
 			p.envAbsent = append(p.envAbsent, f.Path)
 		}
 	}
-	if p.target, err = chooseTarget(cfg, fs, sf, p.env); err != nil {
-		return nil, err
-	}
+	p.target, err = chooseTarget(cfg, fs, sf, p.env)
+	add(err)
 	if p.target.role != nil {
-		if p.role, err = prepareRole(cfg, p.target.role, roleOptions{LogFormat: sf.logFormat}); err != nil {
-			return nil, err
-		}
+		p.role, err = prepareRole(cfg, p.target.role, roleOptions{LogFormat: sf.logFormat})
+		add(err)
 		// Templates and hooks can depend on the role, as its processes can.
 		p.env.Set("ENTRY_ROLE", p.target.role.Name)
+		if sf.check {
+			problems = append(problems, checkRolePrograms(cfg, p.target.role, p.env)...)
+		}
+	} else if len(p.target.command) > 0 && sf.check {
+		if _, err := prehook.LookPath(p.target.command[0], p.env.Get("PATH")); err != nil {
+			add(fmt.Errorf("-- %s: cannot run: %v (install it in the image, or fix the command; PATH=%s)", shellJoin(p.target.command), err, p.env.Get("PATH")))
+		}
 	}
-	if p.pipeline, err = buildPipeline(cfg, p.env); err != nil {
-		return nil, err
+	var stepProblems []error
+	p.pipeline, stepProblems = buildPipeline(cfg, p.env, sf.check)
+	problems = append(problems, stepProblems...)
+	if len(problems) > 0 {
+		return p, errors.Join(problems...)
 	}
 	return p, nil
+}
+
+// checkRolePrograms finds the processes of role whose program is not
+// installed: argv[0], or a simple shell command's first word.
+func checkRolePrograms(cfg *config.File, role *config.Role, env *prehook.Env) []error {
+	var errs []error
+	for _, p := range role.Processes {
+		prog := p.Command.String()
+		if len(p.Command.Argv) > 0 {
+			prog = p.Command.Argv[0]
+		} else if prog = prehook.CommandProgram(p.Command.Shell); prog == "" {
+			continue // the cron scheduler, or a command only the shell can read
+		}
+		if p.Dir != "" && strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
+			prog = filepath.Join(p.Dir, prog)
+		}
+		path := env.Get("PATH")
+		if v, ok := p.Env["PATH"]; ok {
+			path = v
+		}
+		if _, err := prehook.LookPath(prog, path); err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: roles.%s.%s: cannot run: %v (install it in the image, or fix the command)", cfg.Path, p.Line, role.Name, p.Name, err))
+		}
+	}
+	return errs
 }
 
 // envFilesToLoad is --env-file if given (every file required), else
@@ -157,7 +202,7 @@ func runStart(args []string) int {
 	}
 	plan, err := planStart(fs, sf)
 	if err != nil {
-		return fail(exitUsage, "%v", err)
+		return failAll(exitUsage, err)
 	}
 	if plan.target.role != nil {
 		subscribeAllSignals(signals) // before the pipeline: its hooks may start daemons
@@ -240,19 +285,27 @@ func rolesList(cfg *config.File) string {
 	return strings.Join(cfg.Roles.Names(), ", ")
 }
 
-// buildPipeline wires the domain packages into the start-up steps.
-func buildPipeline(cfg *config.File, env *prehook.Env) (*prehook.Pipeline, error) {
+// A checkedStep finds, without running, problems its Run would fail on
+// (entry config check).
+type checkedStep interface {
+	Check(env *prehook.Env) []error
+}
+
+// buildPipeline wires the domain packages into the start-up steps. It
+// returns every problem found; with check, also those of checkedSteps.
+func buildPipeline(cfg *config.File, env *prehook.Env, check bool) (*prehook.Pipeline, []error) {
+	var problems []error
 	secrets, err := newSecretsStep(cfg)
 	if err != nil {
-		return nil, err
+		problems = append(problems, err)
 	}
 	render, err := newRenderStep(cfg)
 	if err != nil {
-		return nil, err
+		problems = append(problems, err)
 	}
 	assets, err := newAssetsStep(cfg)
 	if err != nil {
-		return nil, err
+		problems = append(problems, err)
 	}
 	steps := []prehook.Step{secrets, render, assets}
 	if len(cfg.Hooks) > 0 {
@@ -261,11 +314,19 @@ func buildPipeline(cfg *config.File, env *prehook.Env) (*prehook.Pipeline, error
 		// anything runs.
 		var he *prehook.HookError
 		if err := hooks.Check(env); errors.As(err, &he) {
-			return nil, fmt.Errorf("%s:%d: %v", cfg.Path, cfg.Hooks[he.Index-1].Line, err)
+			problems = append(problems, fmt.Errorf("%s:%d: %v", cfg.Path, cfg.Hooks[he.Index-1].Line, err))
 		}
 		steps = append(steps, hooks)
 	}
-	return prehook.NewPipeline(prehook.StderrLogger, steps...), nil
+	p := prehook.NewPipeline(prehook.StderrLogger, steps...)
+	if check {
+		for _, s := range p.Steps {
+			if c, ok := s.(checkedStep); ok {
+				problems = append(problems, c.Check(env)...)
+			}
+		}
+	}
+	return p, problems
 }
 
 func hooksStep(hooks []config.Hook) *prehook.Hooks {
@@ -306,7 +367,7 @@ func runPipeline(p *prehook.Pipeline, env *prehook.Env, signals <-chan os.Signal
 	case interrupted:
 		return fail(128+int(sig), "start-up interrupted by %s; nothing was started", signame.String(sig)), err
 	case err != nil:
-		return fail(exitFailure, "%v", err), err
+		return failAll(exitFailure, err), err
 	}
 	return exitOK, nil
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,21 +61,57 @@ func ReadFile(name, what string, limit int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: grew past the %s cap for a %s while being read: %w", name, Size(limit), what, ErrTooLarge)
+		return nil, refuse(name, ErrTooLarge, "grew past the %s cap for %s while being read", Size(limit), article(what))
 	}
 	return data, nil
+}
+
+// An Error is a refused file: "PATH: REASON". Like an *fs.PathError,
+// errors.Unwrap gives the reason without the path, for callers that name
+// the file themselves; errors.Is finds ErrNotRegular or ErrTooLarge.
+type Error struct {
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// reason is an Error's reason: a message that unwraps to its sentinel.
+type reason struct {
+	msg      string
+	sentinel error
+}
+
+func (r *reason) Error() string { return r.msg }
+func (r *reason) Unwrap() error { return r.sentinel }
+
+func refuse(name string, sentinel error, format string, args ...any) error {
+	return &Error{Path: name, Err: &reason{fmt.Sprintf(format, args...), sentinel}}
 }
 
 // Check refuses fi, the result of a stat of name, when it is not a regular
 // file or is larger than limit.
 func Check(name, what string, fi fs.FileInfo, limit int64) error {
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: is %s, not a regular file; give the path of a %s: %w", name, kind(fi.Mode()), what, ErrNotRegular)
+		return refuse(name, ErrNotRegular, "is %s, not a regular file; give the path of %s", kind(fi.Mode()), article(what))
 	}
 	if fi.Size() > limit {
-		return fmt.Errorf("%s: %s is larger than the %s cap for a %s: %w", name, Size(fi.Size()), Size(limit), what, ErrTooLarge)
+		size, capSize := Size(fi.Size()), Size(limit)
+		if size == capSize || strings.TrimSuffix(size, ".0 MiB") == strings.TrimSuffix(capSize, " MiB") {
+			size, capSize = fmt.Sprintf("%d B", fi.Size()), fmt.Sprintf("%d B", limit)
+		}
+		return refuse(name, ErrTooLarge, "%s is larger than the %s cap for %s", size, capSize, article(what))
 	}
 	return nil
+}
+
+// article puts "a" or "an" before what.
+func article(what string) string {
+	if what != "" && strings.ContainsRune("aeiou", rune(what[0])) {
+		return "an " + what
+	}
+	return "a " + what
 }
 
 func kind(m fs.FileMode) string {

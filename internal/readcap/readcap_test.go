@@ -66,3 +66,20 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+// Like an *fs.PathError, a refusal unwraps to its reason without the path,
+// for callers that name the file themselves, and still matches its
+// sentinel.
+func TestErrorUnwrapsToReason(t *testing.T) {
+	_, err := ReadFile("/dev/zero", "template", 10)
+	reason := errors.Unwrap(err)
+	if reason == nil || reason.Error() != "is a character device, not a regular file; give the path of a template" {
+		t.Fatalf("errors.Unwrap = %v", reason)
+	}
+	if !errors.Is(reason, ErrNotRegular) || !errors.Is(err, ErrNotRegular) {
+		t.Errorf("the reason does not match ErrNotRegular: %v", err)
+	}
+	if err.Error() != "/dev/zero: "+reason.Error() {
+		t.Errorf("message = %q", err)
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"os"
+	"github.com/entryhq/entry/internal/readcap"
 	"regexp"
 	"strings"
 	"time"
@@ -85,7 +85,7 @@ func (e *ParseError) Error() string {
 // environment the jobs run in ("" means the system's local zone); CRON_TZ=
 // and TZ= lines in the crontab override it for the jobs below them.
 func ReadFile(path, tz string) (*Crontab, error) {
-	data, err := os.ReadFile(path)
+	data, err := readcap.ReadFile(path, "crontab", readcap.Crontab)
 	if err != nil {
 		return nil, fmt.Errorf("crontab: %w", err)
 	}
