@@ -13,6 +13,7 @@ import (
 
 	"github.com/entryhq/entry/assets"
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/readcap"
 	"github.com/entryhq/entry/prehook"
 )
 
@@ -411,7 +412,7 @@ func (s *assetsStep) revision(env *prehook.Env) (string, error) {
 	if v := strings.TrimSpace(env.Get("ENTRY_REVISION")); v != "" {
 		return v, nil
 	}
-	data, err := os.ReadFile("REVISION")
+	data, err := readcap.ReadFile("REVISION", "REVISION file", readcap.Revision)
 	switch {
 	case err == nil:
 		if v := strings.TrimSpace(string(data)); v != "" {
@@ -421,7 +422,7 @@ func (s *assetsStep) revision(env *prehook.Env) (string, error) {
 			return "", errors.New("assets: the REVISION file is empty (write the commit SHA into it in the Dockerfile, or set ENTRY_REVISION)")
 		}
 	case !errors.Is(err, os.ErrNotExist):
-		return "", fmt.Errorf("assets: reading REVISION: %v", err)
+		return "", fmt.Errorf("assets: %v", err)
 	}
 	if s.cfg.Revision != "" {
 		return s.cfg.Revision, nil

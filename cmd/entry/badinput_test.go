@@ -91,6 +91,17 @@ func TestFilesThatAreNotRegular(t *testing.T) {
 		{"secrets:\n  vaults:\n    - {src: /dev/zero, dst: out}\n", []string{"--", "true"}, 1,
 			"entry: secrets: key: no age key: set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM in the container's environment, or secrets.key_file or secrets.key_ssm in entry.yml\n"},
 	}
+	// The REVISION file that selects the assets manifest.
+	if err := syscall.Mkfifo(filepath.Join(dir, "REVISION"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, struct {
+		yml  string
+		args []string
+		code int
+		want string
+	}{"assets:\n  fetch:\n    - {src: \"s3://b/{env}/{sha}/m.json\", dst: m.json}\n", []string{"assets", "fetch", "--env", "production"}, 1,
+		"entry: assets: REVISION: is a FIFO, not a regular file; give the path of a REVISION file\n"})
 	for _, tt := range tests {
 		os.Remove(filepath.Join(dir, "entry.yml"))
 		if tt.yml != "" {

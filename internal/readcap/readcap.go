@@ -28,6 +28,7 @@ const (
 	Manifest  = 64 << 20 // assets manifests, local side
 	TaskDef   = 1 << 20  // task definition and imagedefinitions.json files
 	KeyFile   = 1 << 20  // age identity and recipients files
+	Revision  = 4 << 10  // the REVISION file (a commit SHA)
 	smallSize = 1 << 10
 )
 
