@@ -24,7 +24,7 @@ func (st *state) function(x *expr) (value, error) {
 	switch x.fn {
 	case fRailsEnv:
 		for _, k := range []string{"RAILS_ENV", "RACK_ENV"} {
-			if v, ok := st.env(k); ok && v != "" {
+			if v, ok := st.env(k); ok && !blankString(v) {
 				return strValue(v), nil
 			}
 		}

@@ -28,7 +28,7 @@ type parser struct {
 	proc       string // &:name just parsed as the last argument
 	// caseSubject is the value of a case whose whens follow in later tags.
 	caseSubject *expr
-	blocks     []*blockCtx // the { } blocks being parsed, innermost last
+	blocks      []*blockCtx // the { } blocks being parsed, innermost last
 }
 
 // A blockCtx is a { } block being parsed: where its parameters live, and
@@ -178,8 +178,8 @@ const (
 
 // A stmt is the parsed content of a code tag.
 type stmt struct {
-	kind stmtKind
-	x    *expr
+	kind   stmtKind
+	x      *expr
 	pos    int      // offset in the template of the statement
 	names  []string // stmtEach: the loop variables
 	method string   // stmtEach: each or each_with_index
