@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file holds the Kernel functions (Integer(), Float(), String(),
@@ -175,7 +176,7 @@ func parseRubyInteger(s string) (*big.Int, bool) {
 		case 'd', 'D':
 			s = s[2:]
 		default:
-			base, s = 8, s[1:]
+			base, s = 8, strings.TrimPrefix(s[1:], "_")
 		}
 	}
 	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
@@ -297,8 +298,8 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 			if a.k == kInt {
 				n, _ := smallInt(a)
 				s = string(rune(n))
-			} else if s != "" {
-				s = string([]rune(s)[:1])
+			} else if utf8.RuneCountInString(s) != 1 {
+				return value{}, st.errorf(x.pos, "%%c requires a character (Ruby raises ArgumentError here)")
 			}
 			fmt.Fprintf(&b, "%"+spec+"s", s)
 		case 'd', 'i', 'x', 'X', 'o', 'b':

@@ -666,7 +666,7 @@ func stringToF(s string) float64 {
 		}
 		return n
 	}
-	if digits() == 0 {
+	if digits() == 0 && !(i+1 < len(s) && s[i] == '.' && isDigit(s[i+1])) {
 		return 0
 	}
 	if i+1 < len(s) && s[i] == '.' && isDigit(s[i+1]) {
