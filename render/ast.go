@@ -29,6 +29,7 @@ const (
 	opCase                 // case args[0] when ... then ... else ... end, see arms
 	opBlock                // args[0].method(args[1:]...) { |params| blk }
 	opFunc                 // a function or constant: fn
+	opSeq                  // a; b; ...: each in turn, the value of the last
 )
 
 // A binop is an arithmetic or comparison operator of opBin.
