@@ -175,7 +175,7 @@ var methods = map[string]struct {
 	"end_with?":       {mEndWithP, 1, 9, noBlock},
 	"max":             {mMax, 0, 0, noBlock},
 	"min":             {mMin, 0, 0, noBlock},
-	"join":            {mJoin, 0, 1, noBlock},
+	"join":            {mJoin, 0, 9, noBlock},
 	"length":          {mLength, 0, 0, noBlock},
 	"size":            {mSize, 0, 0, noBlock},
 	"first":           {mFirst, 0, 1, noBlock},

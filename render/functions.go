@@ -392,7 +392,9 @@ func jsonValue(d *json.Decoder, depth int) (value, error) {
 				}
 				a = append(a, v)
 			}
-			d.Token()
+			if _, err := d.Token(); err != nil {
+				return value{}, err
+			}
 			if a == nil {
 				a = []value{}
 			}
@@ -410,7 +412,9 @@ func jsonValue(d *json.Decoder, depth int) (value, error) {
 				}
 				h.set(strValue(k.(string)), v)
 			}
-			d.Token()
+			if _, err := d.Token(); err != nil {
+				return value{}, err
+			}
 			return value{k: kHash, h: h}, nil
 		}
 	}

@@ -263,6 +263,9 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		if recv.k != kArr {
 			break
 		}
+		if len(args) > 1 {
+			return value{}, st.errorf(x.pos, "wrong number of arguments (given %d, expected 0..1) (Ruby raises ArgumentError here)", len(args))
+		}
 		sep := ""
 		if len(args) > 0 && arg.k != kNil {
 			if arg.k != kStr {
