@@ -278,6 +278,9 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 		}
 		spec, verb := f[i+1:j], f[j]
 		i = j
+		if w, prec, _ := strings.Cut(strings.TrimLeft(spec, "-+ 0#"), "."); len(w) > 4 || len(prec) > 4 {
+			return value{}, st.errorf(x.pos, "format width or precision too large in %%%s%c", spec, verb)
+		}
 		if verb == '%' && spec == "" {
 			b.WriteByte('%')
 			continue
@@ -363,10 +366,7 @@ func jsonValue(d *json.Decoder, depth int) (value, error) {
 	}
 	t, err := d.Token()
 	if err != nil {
-		if err == io.EOF {
-			return value{}, fmt.Errorf("unexpected end of input")
-		}
-		return value{}, err
+		return value{}, jsonError(err)
 	}
 	switch t := t.(type) {
 	case nil:
@@ -393,7 +393,7 @@ func jsonValue(d *json.Decoder, depth int) (value, error) {
 				a = append(a, v)
 			}
 			if _, err := d.Token(); err != nil {
-				return value{}, err
+				return value{}, jsonError(err)
 			}
 			if a == nil {
 				a = []value{}
@@ -413,10 +413,17 @@ func jsonValue(d *json.Decoder, depth int) (value, error) {
 				h.set(strValue(k.(string)), v)
 			}
 			if _, err := d.Token(); err != nil {
-				return value{}, err
+				return value{}, jsonError(err)
 			}
 			return value{k: kHash, h: h}, nil
 		}
 	}
 	return value{}, fmt.Errorf("unexpected %v", t)
+}
+
+func jsonError(err error) error {
+	if err == io.EOF {
+		return fmt.Errorf("unexpected end of input")
+	}
+	return err
 }

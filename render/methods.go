@@ -510,7 +510,8 @@ func (st *state) sortValues(x *expr, list, keys []value) ([]value, error) {
 	sort.SliceStable(idx, func(i, j int) bool {
 		c, ok := compare(keys[idx[i]], keys[idx[j]])
 		if !ok && bad == nil {
-			bad = st.errorf(x.pos, "comparison of %s with %s failed (Ruby raises ArgumentError here)", keys[idx[i]].rubyClass(), inspectShort(keys[idx[j]]))
+			a, b := keys[min(idx[i], idx[j])], keys[max(idx[i], idx[j])]
+			bad = st.errorf(x.pos, "comparison of %s with %s failed (Ruby raises ArgumentError here)", a.rubyClass(), inspectShort(b))
 		}
 		return c < 0
 	})
