@@ -33,11 +33,7 @@ func elements(v value) ([]value, bool) {
 
 // callBlock evaluates recv.method(args) { |params| blk }.
 func (st *state) callBlock(x *expr) (value, error) {
-	recv, err := st.eval(x.args[0])
-	if err != nil {
-		return value{}, err
-	}
-	args, err := st.evalArgs(x.args[1:])
+	recv, args, err := st.recvArgs(x)
 	if err != nil {
 		return value{}, err
 	}

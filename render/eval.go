@@ -389,36 +389,18 @@ func (st *state) eval(x *expr) (value, error) {
 	case opArr:
 		a, err := st.evalArgs(x.args)
 		return value{k: kArr, a: a}, err
-	case opHash:
-		a, err := st.evalArgs(x.args)
-		if err != nil {
-			return value{}, err
-		}
-		h := &hash{}
-		for i := 0; i+1 < len(a); i += 2 {
-			h.set(a[i], a[i+1])
-		}
-		return value{k: kHash, h: h}, nil
 	case opIndex:
-		recv, err := st.eval(x.args[0])
-		if err != nil {
-			return value{}, err
-		}
-		args, err := st.evalArgs(x.args[1:])
+		recv, args, err := st.recvArgs(x)
 		if err != nil {
 			return value{}, err
 		}
 		return st.index(x, recv, args)
 	case opBin:
-		a, err := st.eval(x.args[0])
+		ab, err := st.evalArgs(x.args)
 		if err != nil {
 			return value{}, err
 		}
-		b, err := st.eval(x.args[1])
-		if err != nil {
-			return value{}, err
-		}
-		return st.binary(x, a, b)
+		return st.binary(x, ab[0], ab[1])
 	case opNeg:
 		v, err := st.eval(x.args[0])
 		if err != nil {

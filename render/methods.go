@@ -26,13 +26,20 @@ func (st *state) evalArgs(xs []*expr) ([]value, error) {
 	return args, nil
 }
 
-// call evaluates a method call without a block.
-func (st *state) call(x *expr) (value, error) {
+// recvArgs evaluates the receiver and then the arguments of a call or
+// an index, in Ruby's order.
+func (st *state) recvArgs(x *expr) (value, []value, error) {
 	recv, err := st.eval(x.args[0])
 	if err != nil {
-		return value{}, err
+		return value{}, nil, err
 	}
 	args, err := st.evalArgs(x.args[1:])
+	return recv, args, err
+}
+
+// call evaluates a method call without a block.
+func (st *state) call(x *expr) (value, error) {
+	recv, args, err := st.recvArgs(x)
 	if err != nil {
 		return value{}, err
 	}
