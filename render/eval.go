@@ -459,6 +459,22 @@ func (st *state) eval(x *expr) (value, error) {
 		return st.callBlock(x)
 	case opFunc:
 		return st.function(x)
+	case opMassign:
+		v, err := st.eval(x.args[0])
+		if err != nil {
+			return value{}, err
+		}
+		vals := []value{v}
+		if v.k == kArr {
+			vals = v.a
+		}
+		for i, slot := range x.slots {
+			st.vars[slot] = value{}
+			if i < len(vals) {
+				st.vars[slot] = vals[i]
+			}
+		}
+		return v, nil
 	case opSeq:
 		var v value
 		for _, a := range x.args {

@@ -26,8 +26,11 @@ type parser struct {
 	each       *expr  // the .each parsed in this tag, if any
 	eachNames  []string
 	proc       string // &:name just parsed as the last argument
-	// caseSubject is the value of a case whose whens follow in later tags.
+	// caseSubject is the value of a case whose whens follow in later
+	// tags; caseWhen the values of its first when, when it stands in the
+	// case's own tag.
 	caseSubject *expr
+	caseWhen    []*expr
 	blocks      []*blockCtx // the { } blocks being parsed, innermost last
 }
 
@@ -233,6 +236,7 @@ func (p *parser) parseStmt() (st stmt, err error) {
 		}
 		st.kind = stmtCase
 		st.x = p.caseSubject
+		st.vals = p.caseWhen
 	case "when":
 		p.i += len(w)
 		st.kind = stmtWhen
@@ -247,7 +251,11 @@ func (p *parser) parseStmt() (st stmt, err error) {
 		st.kind = stmtEnd
 	default:
 		p.checkStatementWord(w)
-		st.x = p.parseExpr()
+		if x := p.parseMultipleAssignment(start); x != nil {
+			st.x = x
+		} else {
+			st.x = p.parseExpr()
+		}
 		st.kind = stmtExpr
 		if p.each != nil {
 			if p.each != st.x {
@@ -730,12 +738,12 @@ func (p *parser) parseParams(form string) []string {
 		p.i += len(name)
 		names = append(names, name)
 		p.skipSpace()
-		if p.peek() == ',' && len(names) < 2 {
+		if p.peek() == ',' && len(names) < 9 {
 			p.i++
 			continue
 		}
 		if p.peek() == ',' {
-			p.unsupported(p.i, "more than two block variables", "use |a, b|")
+			p.unsupported(p.i, "more than nine block variables", "use fewer")
 		}
 		if p.peek() != '|' {
 			p.fail(p.i, "expected | after the variables of %s", form)
@@ -1766,6 +1774,16 @@ func (p *parser) parseCase(start int) *expr {
 			at := p.i
 			p.i += len(w)
 			vals := p.parseWhenValues(at)
+			if save := p.i; len(x.arms) == 0 {
+				// case x; when a: the body of this when follows in
+				// later tags.
+				p.skipSeparators()
+				if p.i == len(p.s) {
+					p.caseSubject, p.caseWhen = subj, vals
+					return nil
+				}
+				p.i = save
+			}
 			var cond *expr
 			if subj != nil {
 				v := &expr{op: opVar, slot: x.slot, pos: subj.pos, src: subj.src}
@@ -1875,4 +1893,67 @@ func (p *parser) sequence(start int, x *expr) *expr {
 	}
 	seq.src = p.s[start:p.i]
 	return seq
+}
+
+// parseMultipleAssignment parses a, b = value at the start of a statement;
+// it returns nil, consuming nothing, when the statement is not one.
+func (p *parser) parseMultipleAssignment(start int) *expr {
+	var names []string
+	j := p.i
+	for {
+		w := p.wordAt(j)
+		if w == "" || !(w[0] == '_' || w[0] >= 'a' && w[0] <= 'z') || isKeyword(w) {
+			return nil
+		}
+		names = append(names, w)
+		j += len(w)
+		for j < len(p.s) && (p.s[j] == ' ' || p.s[j] == '\t') {
+			j++
+		}
+		if j < len(p.s) && p.s[j] == ',' {
+			j++
+			for j < len(p.s) && (p.s[j] == ' ' || p.s[j] == '\t') {
+				j++
+			}
+			continue
+		}
+		if len(names) < 2 || j+1 >= len(p.s) || p.s[j] != '=' || strings.IndexByte("=~>", p.s[j+1]) >= 0 {
+			return nil
+		}
+		break
+	}
+	p.i = j + 1
+	x := &expr{op: opMassign, pos: p.seg.srcOffset(start)}
+	p.skipSpaceNL()
+	rhs := p.parseExpr()
+	if save := p.i; true {
+		p.skipSpace()
+		if p.peek() == ',' {
+			// a, b = 1, 2: the values make an Array.
+			p.i = save
+			items := []*expr{rhs}
+			for p.skipSpace(); p.peek() == ','; p.skipSpace() {
+				p.i++
+				p.skipSpaceNL()
+				items = append(items, p.parseExpr())
+			}
+			rhs = p.node(opArr, start, items...)
+		} else {
+			p.i = save
+		}
+	}
+	// The variables exist from here on (after the value, which cannot see
+	// them unless they existed before).
+	for _, n := range names {
+		slot, ok := p.scope.lookup(n)
+		if !ok {
+			slot = *p.nslots
+			*p.nslots++
+			p.scope = &scope{name: n, slot: slot, up: p.scope}
+		}
+		x.slots = append(x.slots, slot)
+	}
+	x.args = []*expr{rhs}
+	x.src = p.s[start:p.i]
+	return x
 }
