@@ -1152,8 +1152,14 @@ func (p *parser) parseConstant(start int, w string) *expr {
 				if c := p.peekAt(1 + len(name)); name != "" && c == '?' {
 					if _, known := methods[name+"?"]; !known {
 						p.i += 2 + len(name)
-						lit := &expr{op: opLit, val: strValue(name), pos: x.pos, src: name}
-						return p.node(opEq, start, x, lit)
+						is := func(env string) *expr {
+							return p.node(opEq, start, x, &expr{op: opLit, val: strValue(env), pos: x.pos, src: name})
+						}
+						if name == "local" {
+							// Rails 7.1: development or test.
+							return p.node(opOr, start, is("development"), is("test"))
+						}
+						return is(name)
 					}
 				}
 			}
