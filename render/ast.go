@@ -30,6 +30,7 @@ const (
 	opFunc                  // a function or constant: fn
 	opSeq                   // a; b; ...: each in turn, the value of the last
 	opMassign               // a, b = args[0]: an Array spread over slots
+	opSafe                  // args[0]&.chain: nil when args[0] is nil, else args[1] with it in slot
 )
 
 // A binop is an arithmetic or comparison operator of opBin.

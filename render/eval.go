@@ -459,6 +459,13 @@ func (st *state) eval(x *expr) (value, error) {
 		return st.callBlock(x)
 	case opFunc:
 		return st.function(x)
+	case opSafe:
+		v, err := st.eval(x.args[0])
+		if err != nil || v.k == kNil {
+			return value{}, err
+		}
+		st.vars[x.slot] = v
+		return st.eval(x.args[1])
 	case opMassign:
 		v, err := st.eval(x.args[0])
 		if err != nil {

@@ -591,10 +591,16 @@ func (p *parser) parsePostfix() *expr {
 		}
 		save := p.i
 		p.skipSpaceNL() // Ruby continues a line that starts with .method
+		// x&.m is nil when x is nil (the arguments unevaluated); the
+		// rest of the chain still runs, as in Ruby. x is held in a slot.
+		var safe *expr
 		if p.peek() == '&' && p.peekAt(1) == '.' {
-			p.unexpected()
-		}
-		if p.peek() != '.' || p.peekAt(1) == '.' {
+			slot := *p.nslots
+			*p.nslots++
+			safe = &expr{op: opSafe, slot: slot, pos: x.pos, args: []*expr{x}}
+			x = &expr{op: opVar, slot: slot, pos: x.pos, src: x.src}
+			p.i++
+		} else if p.peek() != '.' || p.peekAt(1) == '.' {
 			p.i = save
 			if p.peek() == ':' && p.peekAt(1) == ':' {
 				p.unexpected()
@@ -616,6 +622,9 @@ func (p *parser) parsePostfix() *expr {
 		m, ok := methods[name]
 		if !ok {
 			p.unsupported(nameAt, "."+name, "entry supports "+methodList)
+		}
+		if safe != nil && (m.m == mEach || m.m == mEachWithIndex) {
+			p.unsupported(nameAt, "&."+name, "write LIST."+name+" do |x|, with LIST.to_a for a list that may be nil")
 		}
 		if m.m == mEach || m.m == mEachWithIndex {
 			if save := p.i; true {
@@ -646,6 +655,11 @@ func (p *parser) parsePostfix() *expr {
 		p.parseBlock(call, name, m.block, procAt)
 		call.src = p.s[start:p.i]
 		x = call
+		if safe != nil {
+			safe.args = append(safe.args, call)
+			safe.src = call.src
+			x = safe
+		}
 	}
 }
 
@@ -1677,6 +1691,9 @@ func markGuarded(x *expr, guarded bool) {
 		}
 	case opAssign:
 		markGuarded(x.args[0], guarded)
+	case opSafe:
+		markGuarded(x.args[0], true)
+		markGuarded(x.args[1], guarded)
 	case opModIf:
 		markGuarded(x.args[0], true)
 		markGuarded(x.args[1], guarded)
