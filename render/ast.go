@@ -20,6 +20,7 @@ const (
 	opEach                  // args[0].each do |var| (only as the statement of a code tag)
 	opAssign                // slot = args[0]
 	opArr                   // [args...]
+	opHash                  // {args[0] => args[1], ...}
 	opIndex                 // args[0][args[1:]...]
 	opBin                   // args[0] bop args[1]: arithmetic and comparison
 	opNeg                   // -args[0]

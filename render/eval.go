@@ -389,6 +389,16 @@ func (st *state) eval(x *expr) (value, error) {
 	case opArr:
 		a, err := st.evalArgs(x.args)
 		return value{k: kArr, a: a}, err
+	case opHash:
+		a, err := st.evalArgs(x.args)
+		if err != nil {
+			return value{}, err
+		}
+		h := &hash{}
+		for i := 0; i+1 < len(a); i += 2 {
+			h.set(a[i], a[i+1])
+		}
+		return value{k: kHash, h: h}, nil
 	case opIndex:
 		recv, args, err := st.recvArgs(x)
 		if err != nil {

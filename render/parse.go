@@ -924,7 +924,7 @@ func (p *parser) parsePrimary() *expr {
 		args := p.parseCall(']')
 		return p.node(opArr, start, args...)
 	case c == '{':
-		p.unsupported(p.i, "hash literal", "build a Hash with [[k, v], ...].to_h, or read one with JSON.parse")
+		return p.parseHash()
 	case c == '%' && (p.peekAt(1) == 'w' || p.peekAt(1) == 'i' || p.peekAt(1) == 'W' || p.peekAt(1) == 'I'):
 		return p.parseWordList()
 	case c == '%':
@@ -1979,4 +1979,55 @@ func (p *parser) parseMultipleAssignment(start int) *expr {
 	x.args = []*expr{rhs}
 	x.src = p.s[start:p.i]
 	return x
+}
+
+// parseHash parses a Hash literal: { "k" => v, sym: v, "sym": v }.
+func (p *parser) parseHash() *expr {
+	start := p.i
+	p.enter(start)
+	p.i++
+	var args []*expr
+	for {
+		p.skipSpaceNL()
+		if p.peek() == '}' {
+			break
+		}
+		var key *expr
+		keyAt := p.i
+		if w := p.word(); w != "" && p.peekAt(len(w)) == ':' && p.peekAt(len(w)+1) != ':' {
+			p.i += len(w) + 1
+			key = &expr{op: opLit, pos: p.seg.srcOffset(keyAt), src: w, val: value{k: kSym, s: w}}
+		} else {
+			key = p.parseExpr()
+			p.skipSpace()
+			switch {
+			case p.peek() == ':' && p.peekAt(1) != ':' && (p.s[keyAt] == '"' || p.s[keyAt] == '\'') && key.op == opLit:
+				p.i++
+				key = &expr{op: opLit, pos: key.pos, src: key.src, val: value{k: kSym, s: key.val.s}}
+			case p.peek() == '=' && p.peekAt(1) == '>':
+				p.i += 2
+			default:
+				if p.i == len(p.s) {
+					p.fail(start, "missing } of the Hash")
+				}
+				p.fail(p.i, "expected => after a Hash key")
+			}
+		}
+		p.skipSpaceNL()
+		args = append(args, key, p.parseExpr())
+		p.skipSpaceNL()
+		if p.peek() == ',' {
+			p.i++
+			continue
+		}
+		if p.peek() != '}' {
+			if p.i == len(p.s) {
+				p.fail(start, "missing } of the Hash")
+			}
+			p.unexpected()
+		}
+	}
+	p.i++
+	p.depth--
+	return p.node(opHash, start, args...)
 }
