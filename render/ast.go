@@ -21,6 +21,7 @@ const (
 	opAssign                // slot = args[0]
 	opArr                   // [args...]
 	opHash                  // {args[0] => args[1], ...}
+	opRange                 // args[0]..args[1] (negate: ...), Integers
 	opIndex                 // args[0][args[1:]...]
 	opBin                   // args[0] bop args[1]: arithmetic and comparison
 	opNeg                   // -args[0]

@@ -50,7 +50,8 @@ func TestParseErrors(t *testing.T) {
 		{"<% case 1 -%>\n<% when 1 %>", "t.erb:1:1: case without end (add <% end %>)"},
 		{"<%= { 'a' 1 } %>", "t.erb:1:11: expected => after a Hash key"},
 		{"<%= { 'a' => 1 %>", "t.erb:1:5: missing } of the Hash"},
-		{"<%= 1..2 %>", "t.erb:1:6: unsupported Ruby: range (entry has no ranges; use first(n) or [start, length])"},
+		{"<%= [1][0..] %>", "t.erb:1:10: unsupported Ruby: endless range (give the range an end: a..b)"},
+		{"<%= (..2) %>", "t.erb:1:6: unsupported Ruby: range here (put the range in parentheses: (a..b))"},
 		{"<% _1 = 2 %>", "t.erb:1:4: _1 outside a block"},
 		{"<%= ENV['A'] or ENV['B'] %>", "t.erb:1:14: unsupported Ruby: or (use &&, || or !)"},
 		{"<%= :'sym' %>", "t.erb:1:5: unsupported Ruby: this Symbol (write :name, or use a string)"},
@@ -171,6 +172,8 @@ func TestExecuteErrors(t *testing.T) {
 		{"<%= ENV['NOPE'][0] %>", false, "t.erb:1:5: undefined method '[]' for nil (ENV['NOPE'] is not set; give a default with ENV.fetch(NAME, default) or .to_s)"},
 		{"<%= 5.map { 1 } %>", false, "t.erb:1:5: undefined method 'map' for an Integer (Ruby raises NoMethodError here)"},
 		{"<%= ENV['SET'].join(',') %>", false, "t.erb:1:5: undefined method 'join' for a String (Ruby raises NoMethodError here)"},
+		{"<%= ('a'..'b') %>", false, "t.erb:1:6: entry supports ranges of Integers only (String..String)"},
+		{"<%= (1..10000000).to_a %>", false, "t.erb:1:6: range of more than 1000000 elements"},
 		{"<%= [1].join(',', ';') %>", false, "t.erb:1:9: wrong number of arguments (given 2, expected 0..1) (Ruby raises ArgumentError here)"},
 		{"<% s = 'ab' %><% %w[a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D].each do |x| %><% s = s + s %><% end %>", false, "t.erb:1:105: string longer than 64 MiB"},
 		{"<% 'a,b,c,d,e,f,g,h,i,j'.split(',').each do |a| %><% a.split('').each do |b| %>" +

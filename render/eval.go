@@ -27,6 +27,7 @@ const (
 	kSym   // s holds the name
 	kHash  // h
 	kPath  // a Pathname (Rails.root): s holds the path
+	kRange // an Integer Range: s its inspect, a its elements
 )
 
 // A value is a Ruby value of the supported subset.
@@ -108,6 +109,8 @@ func (v value) rubyClass() string {
 		return "Hash"
 	case kPath:
 		return "Pathname"
+	case kRange:
+		return "Range"
 	}
 	return "Array"
 }
@@ -121,7 +124,7 @@ func (v value) toS() string {
 		return "false"
 	case kTrue:
 		return "true"
-	case kInt, kStr, kSym, kPath:
+	case kInt, kStr, kSym, kPath, kRange:
 		return v.s
 	case kFloat:
 		return formatFloat(v.f)
@@ -138,7 +141,7 @@ func equal(a, b value) bool {
 		return false
 	}
 	switch a.k {
-	case kInt, kStr, kSym, kPath:
+	case kInt, kStr, kSym, kPath, kRange:
 		return a.s == b.s
 	case kFloat:
 		return a.f == b.f
@@ -399,6 +402,12 @@ func (st *state) eval(x *expr) (value, error) {
 			h.set(a[i], a[i+1])
 		}
 		return value{k: kHash, h: h}, nil
+	case opRange:
+		ab, err := st.evalArgs(x.args)
+		if err != nil {
+			return value{}, err
+		}
+		return st.rangeValue(x, ab[0], ab[1])
 	case opIndex:
 		recv, args, err := st.recvArgs(x)
 		if err != nil {

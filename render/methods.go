@@ -47,6 +47,10 @@ func (st *state) call(x *expr) (value, error) {
 }
 
 func (st *state) method(x *expr, recv value, args []value) (value, error) {
+	if recv.k == kRange && x.method != mToS && x.method != mInspect && x.method != mToJson {
+		// A Range's other methods are its elements' Array's.
+		recv = value{k: kArr, a: recv.a}
+	}
 	var arg value
 	if len(args) > 0 {
 		arg = args[0]

@@ -349,7 +349,7 @@ func (p *parser) unexpected() {
 	case c == '=' && p.peekAt(1) == '=' && p.peekAt(2) == '=':
 		p.unsupported(p.i, "===", "use ==")
 	case c == '=' && p.peekAt(1) == '>':
-		p.unsupported(p.i, "=>", "entry has no hash literals; build a Hash with [[k, v]].to_h")
+		p.unsupported(p.i, "=> outside a Hash literal", "write { key => value }")
 	case c == '=' && p.peekAt(1) != '=':
 		p.unsupported(p.i, "assignment to this", "assign to a local variable: x = ...")
 	case c == '&' && p.peekAt(1) == '.':
@@ -371,7 +371,7 @@ func (p *parser) unexpected() {
 	case c == '{':
 		p.unsupported(p.i, "block { ... }", "blocks go after a method that takes one: .map { |x| ... }, ENV.fetch('X') { default }")
 	case c == '.' && p.peekAt(1) == '.':
-		p.unsupported(p.i, "range", "entry has no ranges; use first(n) or [start, length]")
+		p.unsupported(p.i, "range here", "put the range in parentheses: (a..b)")
 	}
 	if w := p.word(); w != "" {
 		switch w {
@@ -410,6 +410,24 @@ func (p *parser) parseExpr() *expr {
 	cond := p.parseOr()
 	save := p.i
 	p.skipSpace()
+	if p.peek() == '.' && p.peekAt(1) == '.' {
+		// a..b, a...b: lower than ||, higher than ? :.
+		at := p.i
+		excl := p.peekAt(2) == '.'
+		p.i += 2
+		if excl {
+			p.i++
+		}
+		p.skipSpace()
+		if p.i == len(p.s) || p.peek() == ')' || p.peek() == ']' {
+			p.unsupported(at, "endless range", "give the range an end: a..b")
+		}
+		end := p.parseOr()
+		cond = p.node(opRange, start, cond, end)
+		cond.negate = excl
+		save = p.i
+		p.skipSpace()
+	}
 	if p.peek() != '?' {
 		p.i = save
 		return cond

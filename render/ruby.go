@@ -230,7 +230,7 @@ func jsonTo(b *strings.Builder, v value, depth int) bool {
 	switch v.k {
 	case kNil:
 		b.WriteString("null")
-	case kStr, kSym, kPath:
+	case kStr, kSym, kPath, kRange:
 		return jsonString(b, v.s)
 	case kArr:
 		b.WriteByte('[')
