@@ -205,12 +205,12 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 	case mSplit:
 		if recv.k == kStr {
 			if len(args) == 0 || arg.k == kNil {
-				return strArray(splitAwk(recv.s)), nil
+				return value{k: kArr, a: splitAwk(recv.s)}, nil
 			}
 			if arg.k != kStr {
 				return value{}, st.errorf(argX(0).pos, "wrong argument type %s (expected Regexp) (Ruby raises TypeError here)", arg.rubyClass())
 			}
-			return strArray(splitString(recv.s, arg.s)), nil
+			return value{k: kArr, a: splitString(recv.s, arg.s)}, nil
 		}
 	case mLength, mSize, mCount:
 		switch recv.k {
@@ -431,14 +431,6 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		return value{}, st.errorf(x.pos, "key not found: %s (Ruby raises KeyError here; give a default: .fetch(key, default))", inspect(arg))
 	}
 	return value{}, st.noMethod(x.args[0], methodNames[x.method], recv)
-}
-
-func strArray(a []string) value {
-	out := make([]value, len(a))
-	for i, s := range a {
-		out[i] = strValue(s)
-	}
-	return value{k: kArr, a: out}
 }
 
 func pairs(h *hash) []value {
