@@ -139,6 +139,18 @@ const (
 	mFilterMap
 	mFlatMap
 	mSortBy
+	mOddP
+	mEvenP
+	mPositiveP
+	mNegativeP
+	mRound
+	mFloor
+	mCeil
+	mFreeze
+	mDup
+	mLjust
+	mRjust
+	mTimes
 )
 
 // How a method takes a block.
@@ -217,9 +229,21 @@ var methods = map[string]struct {
 	"filter_map":      {mFilterMap, 0, 0, needsBlock},
 	"flat_map":        {mFlatMap, 0, 0, needsBlock},
 	"sort_by":         {mSortBy, 0, 0, needsBlock},
+	"odd?":            {mOddP, 0, 0, noBlock},
+	"even?":           {mEvenP, 0, 0, noBlock},
+	"positive?":       {mPositiveP, 0, 0, noBlock},
+	"negative?":       {mNegativeP, 0, 0, noBlock},
+	"round":           {mRound, 0, 0, noBlock},
+	"floor":           {mFloor, 0, 0, noBlock},
+	"ceil":            {mCeil, 0, 0, noBlock},
+	"freeze":          {mFreeze, 0, 0, noBlock},
+	"dup":             {mDup, 0, 0, noBlock},
+	"ljust":           {mLjust, 1, 2, noBlock},
+	"rjust":           {mRjust, 1, 2, noBlock},
+	"times":           {mTimes, 0, 0, noBlock},
 }
 
-const methodList = "to_i, to_s, presence, to_json, strip, upcase, downcase, split, blank?, present?, empty?, nil?, include?, each, to_f, to_sym, chomp, gsub, sub, start_with?, end_with?, max, min, join, length, size, first, last, compact, uniq, sort, reverse, to_a, to_h, inspect, lstrip, rstrip, capitalize, keys, values, key?, flatten, sum, count, abs, zero?, dig, fetch, map, collect, select, filter, reject, find, detect, any?, all?, none?, each_with_index, filter_map, flat_map, sort_by"
+const methodList = "to_i, to_s, presence, to_json, strip, upcase, downcase, split, blank?, present?, empty?, nil?, include?, each, to_f, to_sym, chomp, gsub, sub, start_with?, end_with?, max, min, join, length, size, first, last, compact, uniq, sort, reverse, to_a, to_h, inspect, lstrip, rstrip, capitalize, keys, values, key?, flatten, sum, count, abs, zero?, dig, fetch, map, collect, select, filter, reject, find, detect, any?, all?, none?, each_with_index, filter_map, flat_map, sort_by, odd?, even?, positive?, negative?, round, floor, ceil, freeze, dup, ljust, rjust, times"
 
 var methodNames = [...]string{
 	mToI:           "to_i",
@@ -284,6 +308,18 @@ var methodNames = [...]string{
 	mFilterMap:     "filter_map",
 	mFlatMap:       "flat_map",
 	mSortBy:        "sort_by",
+	mOddP:          "odd?",
+	mEvenP:         "even?",
+	mPositiveP:     "positive?",
+	mNegativeP:     "negative?",
+	mRound:         "round",
+	mFloor:         "floor",
+	mCeil:          "ceil",
+	mFreeze:        "freeze",
+	mDup:           "dup",
+	mLjust:         "ljust",
+	mRjust:         "rjust",
+	mTimes:         "times",
 }
 
 // How ENV.fetch gets its default.

@@ -268,3 +268,19 @@ func rangeEnds(r value) (from, to int, excl bool) {
 	to, _ = strconv.Atoi(b)
 	return from, to, excl
 }
+
+// times is what Integer#times yields: 0 to n-1.
+func (st *state) times(x *expr, v value) ([]value, bool, error) {
+	if v.k != kInt {
+		return nil, false, nil
+	}
+	n, ok := smallInt(v)
+	if !ok || n > maxSteps {
+		return nil, false, st.errorf(x.pos, "%s.times: more than %d passes", v.s, maxSteps)
+	}
+	list := make([]value, max(n, 0))
+	for i := range list {
+		list[i] = intOf(i)
+	}
+	return list, true, nil
+}

@@ -241,6 +241,13 @@ func (st *state) run(nodes []*node) error {
 				return err
 			}
 			list, ok := elements(v)
+			if n.text == "times" {
+				// n.times do |i|: 0 to n-1.
+				var err error
+				if list, ok, err = st.times(n.x, v); err != nil {
+					return err
+				}
+			}
 			if !ok {
 				return st.noMethod(n.x, n.text, v)
 			}

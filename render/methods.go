@@ -369,6 +369,46 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		if isNum(recv) {
 			return boolValue(numCmp(recv, intOf(0)) == 0), nil
 		}
+	case mOddP, mEvenP, mPositiveP, mNegativeP:
+		switch {
+		case recv.k == kInt && (x.method == mOddP || x.method == mEvenP):
+			odd := bigOf(recv).Bit(0) == 1
+			return boolValue(odd == (x.method == mOddP)), nil
+		case isNum(recv) && (x.method == mPositiveP || x.method == mNegativeP):
+			c := numCmp(recv, intOf(0))
+			return boolValue(x.method == mPositiveP && c == 1 || x.method == mNegativeP && c == -1), nil
+		}
+	case mRound, mFloor, mCeil:
+		switch recv.k {
+		case kInt:
+			return recv, nil
+		case kFloat:
+			f := map[method]func(float64) float64{mRound: math.Round, mFloor: math.Floor, mCeil: math.Ceil}[x.method](recv.f)
+			return st.floatToI(x, f)
+		}
+	case mFreeze, mDup:
+		return recv, nil
+	case mLjust, mRjust:
+		if recv.k != kStr {
+			break
+		}
+		n, ok := smallInt(arg)
+		if arg.k != kInt || !ok {
+			return value{}, st.typeError(argX(0), arg, "Integer")
+		}
+		pad := " "
+		if len(args) > 1 {
+			if args[1].k != kStr {
+				return value{}, st.typeError(argX(1), args[1], "String")
+			}
+			if pad = args[1].s; pad == "" {
+				return value{}, st.errorf(x.pos, "zero width padding (Ruby raises ArgumentError here)")
+			}
+		}
+		if n > maxOutput {
+			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+		}
+		return strValue(justify(recv.s, n, []rune(pad), x.method == mLjust)), nil
 	case mKeys, mValues:
 		if recv.k == kHash {
 			if x.method == mKeys {
@@ -702,4 +742,21 @@ func stringToF(s string) float64 {
 		return 0
 	}
 	return f
+}
+
+// justify is String#ljust (left) and #rjust: pad with pad's characters,
+// repeated and cut, to n characters.
+func justify(s string, n int, pad []rune, left bool) string {
+	missing := n - utf8.RuneCountInString(s)
+	if missing <= 0 {
+		return s
+	}
+	fill := make([]rune, missing)
+	for i := range fill {
+		fill[i] = pad[i%len(pad)]
+	}
+	if left {
+		return s + string(fill)
+	}
+	return string(fill) + s
 }

@@ -641,8 +641,11 @@ func (p *parser) parsePostfix() *expr {
 		if !ok {
 			p.unsupported(nameAt, "."+name, "entry supports "+methodList)
 		}
-		if safe != nil && (m.m == mEach || m.m == mEachWithIndex) {
+		if safe != nil && (m.m == mEach || m.m == mEachWithIndex || m.m == mTimes) {
 			p.unsupported(nameAt, "&."+name, "write LIST."+name+" do |x|, with LIST.to_a for a list that may be nil")
+		}
+		if m.m == mTimes {
+			return p.parseEach(start, nameAt, x, name)
 		}
 		if m.m == mEach || m.m == mEachWithIndex {
 			if save := p.i; true {
