@@ -65,6 +65,9 @@ const (
 	fJSONParse
 	fRailsEnv
 	fRailsRoot
+	fFileJoin
+	fFileBasename
+	fFileDirname
 )
 
 // An arm is one when of an expression-level case.

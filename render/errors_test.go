@@ -17,7 +17,7 @@ func TestParseErrors(t *testing.T) {
 		{"<%= `cat /etc/x` %>", "t.erb:1:5: unsupported Ruby: backticks (entry runs no commands; pass the value in an environment variable)"},
 		{"<% require 'yaml' %>", "t.erb:1:4: unsupported Ruby: require (entry renders without Ruby libraries; File.read, JSON.parse and Rails.env need no require)"},
 		{"<% def foo; end %>", "t.erb:1:4: unsupported Ruby: method definition (entry renders without Ruby; compute values in environment variables)"},
-		{"<%= File.write('x', 'y') %>", "t.erb:1:5: unsupported Ruby: File.write (entry supports File.read(path) and File.exist?(path))"},
+		{"<%= File.write('x', 'y') %>", "t.erb:1:5: unsupported Ruby: File.write (entry supports File.read, File.exist?, File.join, File.basename and File.dirname)"},
 		{"<%= JSON.dump(1) %>", "t.erb:1:5: unsupported Ruby: JSON.dump (entry supports JSON.parse(string))"},
 		{"<%= Sidekiq.server? %>", "t.erb:1:5: unsupported Ruby: Sidekiq.server? (entry knows no constant but ENV, File, JSON and Rails; use ENV[...])"},
 		{"<%= Socket.gethostname %>", "t.erb:1:5: unsupported Ruby: Socket.gethostname (entry renders without running code; use ENV[...])"},

@@ -1025,7 +1025,7 @@ func (p *parser) parsePrimary() *expr {
 		case "Rails":
 			hint = "entry knows Rails.env and Rails.root only; use ENV[...]"
 		case "File":
-			hint = "entry supports File.read(path) and File.exist?(path)"
+			hint = "entry supports File.read, File.exist?, File.join, File.basename and File.dirname"
 		case "JSON":
 			hint = "entry supports JSON.parse(string)"
 		case "Dir", "IO", "Socket", "Process", "Kernel", "Open3", "Etc":
@@ -1173,7 +1173,8 @@ func (p *parser) parseConstant(start int, w string) *expr {
 		return x
 	case "File", "JSON", "Rails":
 		m := member()
-		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot}
+		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot,
+			"File.join": fFileJoin, "File.basename": fFileBasename, "File.dirname": fFileDirname}
 		fn, ok := fns[w+"."+m]
 		if !ok {
 			return nil
@@ -1200,6 +1201,12 @@ func (p *parser) parseConstant(start int, w string) *expr {
 			}
 			return x
 		}
+		switch fn {
+		case fFileJoin:
+			return p.parseFunction(start, w+"."+m, fn, 0, 1<<10)
+		case fFileBasename:
+			return p.parseFunction(start, w+"."+m, fn, 1, 2)
+		}
 		return p.parseFunction(start, w+"."+m, fn, 1, 1)
 	}
 	return nil
@@ -1207,6 +1214,11 @@ func (p *parser) parseConstant(start int, w string) *expr {
 
 // parseFunction parses the parenthesised arguments of a function.
 func (p *parser) parseFunction(start int, name string, fn function, min, max int) *expr {
+	if p.peek() != '(' && min == 0 {
+		x := p.node(opFunc, start)
+		x.fn = fn
+		return x
+	}
 	if p.peek() != '(' {
 		p.fail(start, "write %s(...) with parentheses", name)
 	}
