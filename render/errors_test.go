@@ -180,7 +180,9 @@ func TestExecuteErrors(t *testing.T) {
 			"<% 'abcdefghijklmnopqrstuvwxyz'.split('').each do |c| %><% 'abcdefghijklmnopqrstuvwxyz'.split('').each do |d| %>" +
 			"<% 'abcdefghijklmnopqrstuvwxyz'.split('').each do |e| %><% 'abcdefghijklmnopqrstuvwxyz'.split('').each do |f| %>" +
 			"<%= f %><% end %><% end %><% end %><% end %><% end %><% end %>", false,
-			"t.erb:1:308: template too expensive: more than 1000000 evaluation steps"},
+			"t.erb:1:280: template too expensive: more than 1000000 evaluation steps"},
+		{"<% (1..999999).each do |i| %><%= (1..999999).sum %><% end %>", false, "t.erb:1:46: template too expensive: more than 1000000 evaluation steps"},
+		{"<% l = (1..9000).to_a %><% 100.times do |i| %><% l.uniq %><% end %>", false, "t.erb:1:52: template too expensive: more than 1000000 evaluation steps"},
 	}
 	for _, tt := range tests {
 		tmpl, err := Parse("t.erb", []byte(tt.src))

@@ -47,6 +47,13 @@ func (st *state) call(x *expr) (value, error) {
 }
 
 func (st *state) method(x *expr, recv value, args []value) (value, error) {
+	work := sizeOf(recv)
+	if x.method == mUniq || x.method == mCount && len(args) > 0 {
+		work = len(recv.a) * len(recv.a) / 64 // quadratic
+	}
+	if err := st.charge(x.pos, work); err != nil {
+		return value{}, err
+	}
 	if recv.k == kRange && x.method != mToS && x.method != mInspect && x.method != mToJson {
 		// A Range's other methods are its elements' Array's.
 		recv = value{k: kArr, a: recv.a}

@@ -178,6 +178,13 @@ func isPlainSymbol(s string) bool {
 
 // binary applies an arithmetic or comparison operator as Ruby does.
 func (st *state) binary(x *expr, a, b value) (value, error) {
+	work := sizeOf(a) + sizeOf(b)
+	if a.k == kArr && b.k == kArr && x.bop == bSub {
+		work = len(a.a) * len(b.a) / 64 // quadratic
+	}
+	if err := st.charge(x.pos, work); err != nil {
+		return value{}, err
+	}
 	op := x.bop
 	name := binopNames[op]
 	switch {
