@@ -254,7 +254,7 @@ func (st *state) rangeValue(x *expr, a, b value) (value, error) {
 	if to-from >= maxSteps {
 		return value{}, st.errorf(x.pos, "range of more than %d elements", maxSteps)
 	}
-	if err := st.charge(x.pos, max(0, to-from)/8); err != nil {
+	if err := st.charge(x.pos, max(0, to-from)); err != nil {
 		return value{}, err
 	}
 	var elems []value
@@ -284,7 +284,7 @@ func (st *state) times(x *expr, v value) ([]value, bool, error) {
 	if !ok || n > maxSteps {
 		return nil, false, st.errorf(x.pos, "%s.times: more than %d passes", v.s, maxSteps)
 	}
-	if err := st.charge(x.pos, max(n, 0)/8); err != nil {
+	if err := st.charge(x.pos, max(n, 0)); err != nil {
 		return nil, false, err
 	}
 	list := make([]value, max(n, 0))

@@ -236,6 +236,9 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 			if n > 0 && len(a.s) > maxOutput/n {
 				return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
 			}
+			if err := st.charge(x.pos, len(a.s)*n>>8); err != nil {
+				return value{}, err
+			}
 			return strValue(strings.Repeat(a.s, n)), nil
 		case bMod:
 			return st.format(x, a.s, formatArgs(b))
