@@ -68,8 +68,8 @@ func strip(s string) string {
 
 // splitAwk is Ruby's String#split with no argument or " ": split on runs
 // of ASCII whitespace, ignoring leading and trailing whitespace.
-func splitAwk(s string) []string {
-	var out []string
+func splitAwk(s string) []value {
+	var out []value
 	for i := 0; i < len(s); {
 		for i < len(s) && isAwkSpace(s[i]) {
 			i++
@@ -79,7 +79,7 @@ func splitAwk(s string) []string {
 			j++
 		}
 		if j > i {
-			out = append(out, s[i:j])
+			out = append(out, strValue(s[i:j]))
 		}
 		i = j
 	}
@@ -90,21 +90,29 @@ func isAwkSpace(c byte) bool { return c == ' ' || c >= '\t' && c <= '\r' || c ==
 
 // splitString is Ruby's String#split(sep) for a string separator: trailing
 // empty fields are dropped; "" splits into characters; " " splits like awk.
-func splitString(s, sep string) []string {
+func splitString(s, sep string) []value {
+	var out []value
 	switch sep {
 	case " ":
 		return splitAwk(s)
 	case "":
-		var out []string
 		for len(s) > 0 {
 			_, n := utf8.DecodeRuneInString(s)
-			out = append(out, s[:n])
+			out = append(out, strValue(s[:n]))
 			s = s[n:]
 		}
 		return out
 	}
-	out := strings.Split(s, sep)
-	for len(out) > 0 && out[len(out)-1] == "" {
+	for {
+		i := strings.Index(s, sep)
+		if i < 0 {
+			out = append(out, strValue(s))
+			break
+		}
+		out = append(out, strValue(s[:i]))
+		s = s[i+len(sep):]
+	}
+	for len(out) > 0 && out[len(out)-1].s == "" {
 		out = out[:len(out)-1]
 	}
 	return out
@@ -156,21 +164,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// inspectArray is Ruby's Array#inspect (and so Array#to_s) for an array of
-// strings: ["a", "b"].
-func inspectArray(a []string) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, s := range a {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		inspectString(&b, s)
-	}
-	b.WriteByte(']')
-	return b.String()
 }
 
 // inspectString is Ruby's String#inspect for a UTF-8 string under a UTF-8
@@ -236,28 +229,47 @@ func rubyPrintable(r rune) bool {
 // toJSON is Ruby's to_json (json 2.x, as `require "json"` gives it). It
 // reports false for a string that is not valid UTF-8, which Ruby refuses.
 func toJSON(v value) (string, bool) {
+	var b strings.Builder
+	ok := jsonTo(&b, v, 0)
+	return b.String(), ok
+}
+
+func jsonTo(b *strings.Builder, v value, depth int) bool {
 	switch v.k {
 	case kNil:
-		return "null", true
-	case kStr:
-		var b strings.Builder
-		ok := jsonString(&b, v.s)
-		return b.String(), ok
+		b.WriteString("null")
+	case kStr, kSym, kPath, kRange:
+		return jsonString(b, v.s)
 	case kArr:
-		var b strings.Builder
 		b.WriteByte('[')
-		for i, s := range v.a {
+		for i, e := range v.a {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if !jsonString(&b, s) {
-				return "", false
+			if depth > maxDepth || !jsonTo(b, e, depth+1) {
+				return false
 			}
 		}
 		b.WriteByte(']')
-		return b.String(), true
+	case kHash:
+		b.WriteByte('{')
+		for i, k := range v.h.keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if !jsonString(b, k.toS()) {
+				return false
+			}
+			b.WriteByte(':')
+			if depth > maxDepth || !jsonTo(b, v.h.vals[i], depth+1) {
+				return false
+			}
+		}
+		b.WriteByte('}')
+	default:
+		b.WriteString(v.toS())
 	}
-	return v.toS(), true
+	return true
 }
 
 func jsonString(b *strings.Builder, s string) bool {

@@ -53,14 +53,13 @@ func (s *segment) srcOffset(off int) int {
 //   - "-%>" closes a tag and eats one following "\n" or "\r\n".
 //   - "<%%" outside a tag is a literal "<%"; "%%>" inside a tag is "%>".
 //
-// It returns an error for a tag that is never closed and for a "%>" in
-// text that closes nothing. ("<%" inside a tag is Ruby's business: it may
+// It returns an error for a tag that is never closed; a "%>" in text is
+// text, as in Ruby. ("<%" inside a tag is Ruby's business: it may
 // stand in a string; Parse reports it when the Ruby does not parse.)
 func scan(name, src string) ([]segment, error) {
 	var segs []segment
 	var text strings.Builder
 	textPos := 0
-	literals := 0 // "<%%" seen whose "%>" may appear in text
 	flushText := func() {
 		if text.Len() > 0 {
 			segs = append(segs, segment{kind: segText, text: text.String(), pos: textPos})
@@ -70,18 +69,8 @@ func scan(name, src string) ([]segment, error) {
 	// addText appends src[from:to] to the pending text, checking for a
 	// stray "%>".
 	addText := func(from, to int) error {
+		// A %> outside a tag is text, as Ruby prints it.
 		chunk := src[from:to]
-		for off := 0; ; {
-			i := strings.Index(chunk[off:], "%>")
-			if i < 0 {
-				break
-			}
-			if literals == 0 {
-				return errorAt(name, src, from+off+i, `"%>" outside a tag closes nothing (a doubled %>? to write it literally, use <%= "%%>" %>)`)
-			}
-			literals--
-			off += i + 2
-		}
 		if text.Len() == 0 {
 			textPos = from
 		}
@@ -123,7 +112,6 @@ func scan(name, src string) ([]segment, error) {
 					textPos = q
 				}
 				text.WriteString("<%")
-				literals++
 				pos = q + 3
 				continue
 			case '=':
@@ -173,7 +161,6 @@ func scan(name, src string) ([]segment, error) {
 		}
 		seg.text = content.String()
 		segs = append(segs, seg)
-		literals = 0
 		pos = p
 	}
 	flushText()
