@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/entryhq/entry/internal/signame"
@@ -43,7 +44,9 @@ type Process struct {
 
 	StopSignal  string        `yaml:"stop_signal"`
 	StopTimeout time.Duration `yaml:"stop_timeout"`
-	// Signals rewrites forwarded signals for this process: {HUP: USR1}.
+	// Signals rewrites forwarded signals for this process: {HUP: USR1};
+	// none drops one ({HUP: none}), and TSTP, TTIN and TTOU reach the
+	// process only when named here ({TSTP: TSTP}).
 	Signals map[string]string `yaml:"signals"`
 
 	Essential     *bool         `yaml:"essential"`
@@ -146,6 +149,15 @@ func (p *Process) decode(n *yaml.Node, where string) error {
 	return kindError(n, where, "a command or a mapping")
 }
 
+// ParseForwarded parses the value side of signals:, where none (0) means
+// the signal is not forwarded to the process.
+func ParseForwarded(s string) (syscall.Signal, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "none") {
+		return 0, nil
+	}
+	return signame.Parse(s)
+}
+
 // Get returns the role called name, or nil.
 func (r Roles) Get(name string) *Role {
 	for i := range r {
@@ -210,7 +222,7 @@ func (p *Process) validate(role string, siblings map[string]bool) error {
 		if _, err := signame.Parse(from); err != nil {
 			return bad("signals: %v", err)
 		}
-		if _, err := signame.Parse(to); err != nil {
+		if _, err := ParseForwarded(to); err != nil {
 			return bad("signals: %v", err)
 		}
 	}

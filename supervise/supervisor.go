@@ -73,7 +73,10 @@ type Process struct {
 	// instead of StopSignal: the tini model.
 	StopWithReceived bool
 	StopTimeout      time.Duration
-	// Signals rewrites forwarded signals for this process: {HUP: USR1}.
+	// Signals rewrites forwarded signals for this process: {HUP: USR1};
+	// a signal mapped to 0 is not forwarded to it. The job-control signals
+	// TSTP, TTIN and TTOU reach only a process that names them here (see
+	// Forwarded).
 	Signals map[syscall.Signal]syscall.Signal
 
 	// Essential: when the process has ended for good (restart policy
@@ -598,12 +601,39 @@ func (s *Supervisor) forward(sig syscall.Signal) {
 		if p.state != stRunning {
 			continue
 		}
-		target := sig
-		if to, ok := p.Signals[sig]; ok {
-			target = to
+		if target, ok := p.Forwarded(sig); ok {
+			s.signalProc(p, target)
 		}
-		s.signalProc(p, target)
 	}
+}
+
+// Forwarded returns the signal p receives when entry receives sig, and
+// false when p receives nothing. The job-control signals TSTP, TTIN and
+// TTOU stop a process that has no handler for them (a cron job's shell, a
+// web server), so they reach only a process whose Signals names them
+// (sidekiq: {TSTP: TSTP}).
+func (p *Process) Forwarded(sig syscall.Signal) (syscall.Signal, bool) {
+	if to, ok := p.Signals[sig]; ok {
+		return to, to != 0
+	}
+	switch sig {
+	case syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+		return 0, false
+	}
+	return sig, true
+}
+
+// StopGroup sends c's process group the stop signal sig, then CONT (as init
+// systems do): a group suspended by STOP or TSTP cannot act on sig until it
+// runs again.
+func StopGroup(c Child, sig syscall.Signal) error {
+	err := c.Signal(sig)
+	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
+		if cerr := c.Signal(syscall.SIGCONT); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
 
 // signalProc sends sig to p's process group, or to every child of a
@@ -696,7 +726,7 @@ func (s *Supervisor) advanceStop(header ...string) {
 			sig = s.stopSignal
 		}
 		p.stopSent = sig
-		p.child.Signal(sig)
+		StopGroup(p.child, sig)
 		events = append(events, func() { s.infof(p.Name, "sending %s (stop_timeout %s)", signame.String(sig), p.StopTimeout) })
 	}
 }

@@ -95,7 +95,7 @@ func supervisedProcess(p config.Process) (supervise.Process, error) {
 		if err != nil {
 			return sp, fmt.Errorf("signals: %v", err)
 		}
-		t, err := signame.Parse(to)
+		t, err := config.ParseForwarded(to)
 		if err != nil {
 			return sp, fmt.Errorf("signals: %v", err)
 		}

@@ -301,8 +301,8 @@ func TestServiceTimeout(t *testing.T) {
 	clock.Advance(10 * time.Second)
 	sp.waitLog(t, "report: pid 1001 still running 10s after SIGTERM; sending SIGKILL to its process group")
 	sp.waitLog(t, "report: pid 1001 killed by SIGKILL after 15s (exit code 137)")
-	if got := fmt.Sprint(c.received()); got != "[terminated killed]" {
-		t.Errorf("signals %s, want TERM then KILL", got)
+	if got := fmt.Sprint(c.received()); got != "[terminated continued killed]" {
+		t.Errorf("signals %s, want TERM, CONT (for a suspended job), then KILL", got)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -321,8 +321,8 @@ func TestServiceShutdownStopsRunsAndStartsNoMore(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(c.received()); got != "[terminated]" {
-		t.Errorf("signals %s, want TERM", got)
+	if got := fmt.Sprint(c.received()); got != "[terminated continued]" {
+		t.Errorf("signals %s, want TERM then CONT", got)
 	}
 	for _, want := range []string{
 		"line3: @reboot: running once now",
