@@ -54,6 +54,9 @@ type Process struct {
 	MaxRestarts   int           `yaml:"max_restarts"`
 	RestartWindow time.Duration `yaml:"restart_window"`
 	After         []string      `yaml:"after"`
+	// Ready tells that the process serves: tcp://HOST:PORT,
+	// http://HOST:PORT/PATH or a command (for after: and entry health).
+	Ready Command `yaml:"ready"`
 }
 
 // A Command is a shell command line (run through /bin/sh -c) or an argument

@@ -89,8 +89,12 @@ type Process struct {
 	BackoffMax    time.Duration
 	HealthyAfter  time.Duration
 
-	// After names processes that must have started before this one.
+	// After names processes that must have started before this one, and
+	// be ready when they declare Ready.
 	After []string
+	// Ready is how to tell that the process serves: for after: and
+	// `entry health`. nil means started is ready.
+	Ready *Ready
 
 	// Stdio gives the process entry's own stdin, stdout and stderr instead
 	// of line-prefixed pipes (the tini model, for interactive commands).
@@ -116,6 +120,9 @@ type Role struct {
 	// keeps the ones an operator must see (cannot start, restarting,
 	// killed, leftovers): the tini model prints nothing when all is well.
 	Quiet bool
+	// ControlSocket is the Unix socket `entry ctl` and `entry health`
+	// reach the supervisor through; "" serves none.
+	ControlSocket string
 }
 
 // A Supervisor runs one role. Create it with New, run it once with Run.
@@ -146,7 +153,8 @@ type procState int
 const (
 	stWaiting procState = iota // not started yet (after:)
 	stRunning
-	stBackoff // waiting to restart
+	stBackoff  // waiting to restart
+	stStopped  // stopped by entry ctl; the role carries on
 	stDone
 )
 
@@ -168,6 +176,12 @@ type proc struct {
 	last      ExitStatus
 	failed    bool // gave up after max_restarts
 
+	runs        int  // runs started, for status
+	manualStop  bool // entry ctl stop or restart is stopping this run
+	waiters     []func(ExitStatus)
+	ready       bool // this run passed its Ready check
+	readyCancel context.CancelFunc
+
 	wasRunning bool // running when the stop began
 	stopSent   syscall.Signal
 	signalled  bool
@@ -181,6 +195,8 @@ const (
 	evRestart
 	evKill
 	evGiveUp
+	evCtl   // a request on the control socket
+	evReady // p's Ready check passed
 )
 
 type event struct {
@@ -189,6 +205,7 @@ type event struct {
 	gen  int
 	st   ExitStatus
 	err  error // a service's Run error
+	req  *ctlRequest
 }
 
 // serviceGiveUp is how long a service may take to return after its
@@ -344,13 +361,21 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 	restore := becomeSubreaper()
 	defer restore()
 	var err error
-	if s.devNull, err = os.Open(os.DevNull); err != nil {
+	if s.devNull, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil { // stdin of processes, output of ready commands
 		s.log.eventf("", "cannot open %s: %v", os.DevNull, err)
 		return 1
 	}
 	defer s.devNull.Close()
 	s.reaper = newReaper()
 	trimMemory()
+	if s.role.ControlSocket != "" {
+		if l, err := listenControl(s.role.ControlSocket); err != nil {
+			s.log.eventf("", "no control socket (entry ctl, entry health will not work): %v", err)
+		} else {
+			defer l.close()
+			go s.serveControl(l)
+		}
+	}
 
 	// A signal that arrived during start-up is handled before anything
 	// starts: a TERM then means nothing is started at all.
@@ -400,6 +425,8 @@ func (s *Supervisor) send(ev event) {
 }
 
 func (s *Supervisor) finished() bool {
+	// A process stopped by hand (stStopped) keeps the role running: it
+	// may be started again.
 	for _, p := range s.procs {
 		if p.state != stDone {
 			return false
@@ -417,7 +444,7 @@ func (s *Supervisor) startReady() {
 		}
 		ready := true
 		for _, dep := range p.After {
-			if !s.lookup(dep).started {
+			if d := s.lookup(dep); !d.started || (d.Ready != nil && !d.ready) {
 				ready = false
 			}
 		}
@@ -441,6 +468,9 @@ func (s *Supervisor) start(p *proc) {
 	gen := p.gen
 	p.started = true
 	p.startedAt = time.Now()
+	p.runs++
+	p.killed, p.signalled, p.stopSent, p.manualStop, p.ready = false, false, 0, false, false
+	defer s.watchReady(p)
 	if p.Service != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		p.cancel = cancel
@@ -504,6 +534,14 @@ func (s *Supervisor) onEvent(ev event) {
 		}
 	case evKill:
 		s.kill(p, fmt.Sprintf("still running %s after the stop began", p.StopTimeout))
+	case evCtl:
+		s.onControl(ev.req)
+	case evReady:
+		if p.state == stRunning && !p.ready {
+			p.ready = true
+			s.infof(p.Name, "ready (%s)", p.Ready)
+			s.startReady()
+		}
 	case evGiveUp:
 		if p.state == stRunning {
 			s.log.eventf(p.Name, "did not return %s after its children were killed; leaving it", serviceGiveUp)
@@ -525,12 +563,28 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 		p.timer.Stop()
 		p.timer = nil
 	}
+	if p.readyCancel != nil {
+		p.readyCancel()
+		p.readyCancel = nil
+	}
 	what := describe(st)
 	if p.Service != nil {
 		what = "stopped"
 		if st.Code != 0 {
 			what = describe(st)
 		}
+	}
+	waiters := p.waiters
+	p.waiters = nil
+	defer func() {
+		for _, w := range waiters {
+			w(st)
+		}
+	}()
+	if p.manualStop && !s.stopping {
+		p.state = stStopped
+		s.log.eventf(p.Name, "%s (stopped by entry ctl; the role carries on)", what)
+		return
 	}
 	if s.stopping {
 		p.state = stDone
@@ -663,7 +717,7 @@ func (s *Supervisor) beginStop(sig syscall.Signal) {
 	var longest time.Duration
 	for _, p := range s.procs {
 		switch p.state {
-		case stWaiting, stBackoff:
+		case stWaiting, stBackoff, stStopped:
 			if p.timer != nil {
 				p.timer.Stop()
 				p.timer = nil
@@ -672,6 +726,9 @@ func (s *Supervisor) beginStop(sig syscall.Signal) {
 		case stRunning:
 			p.wasRunning = true
 			longest = max(longest, p.StopTimeout)
+			if p.timer != nil { // stopping by hand already
+				p.timer.Stop()
+			}
 			gen := p.gen
 			p.timer = time.AfterFunc(p.StopTimeout, func() { s.send(event{kind: evKill, p: p, gen: gen}) })
 		}

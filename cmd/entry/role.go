@@ -107,6 +107,11 @@ func supervisedProcess(p config.Process) (supervise.Process, error) {
 	if sp.Restart, err = supervise.ParseRestart(p.Restart); err != nil {
 		return sp, err
 	}
+	if !p.Ready.IsZero() {
+		if sp.Ready, err = supervise.ParseReady(p.Ready.Shell, p.Ready.Argv); err != nil {
+			return sp, err
+		}
+	}
 	return sp, nil
 }
 
