@@ -153,8 +153,8 @@ type procState int
 const (
 	stWaiting procState = iota // not started yet (after:)
 	stRunning
-	stBackoff  // waiting to restart
-	stStopped  // stopped by entry ctl; the role carries on
+	stBackoff // waiting to restart
+	stStopped // stopped by entry ctl; the role carries on
 	stDone
 )
 
