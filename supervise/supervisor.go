@@ -511,6 +511,10 @@ func (s *Supervisor) start(p *proc) {
 }
 
 func (s *Supervisor) onEvent(ev event) {
+	if ev.kind == evCtl {
+		s.onControl(ev.req)
+		return
+	}
 	p := ev.p
 	if ev.gen != p.gen {
 		return // from an earlier run
@@ -534,8 +538,6 @@ func (s *Supervisor) onEvent(ev event) {
 		}
 	case evKill:
 		s.kill(p, fmt.Sprintf("still running %s after the stop began", p.StopTimeout))
-	case evCtl:
-		s.onControl(ev.req)
 	case evReady:
 		if p.state == stRunning && !p.ready {
 			p.ready = true

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/entryhq/entry/internal/testtool"
+)
+
+// ctlEnv points entry and its clients at a socket of the test's own.
+func ctlEnv(t *testing.T) (string, []string) {
+	sock := filepath.Join(t.TempDir(), "ctl.sock")
+	return sock, []string{"ENTRY_CONTROL_SOCKET=" + sock}
+}
+
+// waitSocket waits for entry's control socket to appear.
+func waitSocket(t *testing.T, r *runningEntry, sock string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if st, err := os.Lstat(sock); err == nil && st.Mode()&os.ModeSocket != 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no control socket %s within 20s\nstderr:\n%s", sock, r.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
+	dir := t.TempDir()
+	sock, env := ctlEnv(t)
+	writeFiles(t, dir, map[string]string{"entry.yml": `roles:
+  web:
+    app: {command: "trap 'echo app got USR1' USR1; trap 'echo app got TERM; exit 0' TERM; echo app up; while :; do sleep 0.05; done", stop_timeout: 20s}
+    side: {command: "trap 'exit 0' TERM; echo side up; while :; do sleep 0.05; done", essential: false}
+`})
+	r := startEntry(t, dir, env, true, "role=web")
+	r.waitFor("app | app up", 10*time.Second)
+	r.waitFor("side | side up", 10*time.Second)
+	waitSocket(t, r, sock)
+	if st, err := os.Stat(sock); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode: %v %v, want 0600", st.Mode(), err)
+	}
+	ctl := func(want int, args ...string) string {
+		t.Helper()
+		res := runEntry(t, dir, env, args...)
+		if res.code != want {
+			t.Fatalf("entry %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s\nentry's stderr:\n%s", strings.Join(args, " "), res.code, want, res.stdout, res.stderr, r.stderr.String())
+		}
+		return res.stdout + res.stderr
+	}
+	out := ctl(0, "ctl", "status")
+	if !regexp.MustCompile(`(?m)^NAME +STATE +PID +UPTIME +RESTARTS +LAST EXIT\napp +running +\d+ +\d+s +0 +-\nside +running +\d+ `).MatchString(out) {
+		t.Fatalf("status:\n%s", out)
+	}
+	if out := ctl(0, "health"); out != "healthy\n" {
+		t.Fatalf("health: %q", out)
+	}
+
+	// An essential process stopped by hand does not end the role.
+	if out := ctl(0, "ctl", "stop", "app"); out != "app: stopped: exited with 0\n" {
+		t.Fatalf("stop: %q", out)
+	}
+	r.waitFor("app | app got TERM", 10*time.Second)
+	if out := ctl(0, "ctl", "status"); !regexp.MustCompile(`(?m)^app +stopped +- +- +0 +exited with 0$`).MatchString(out) {
+		t.Fatalf("status after stop:\n%s", out)
+	}
+	if out := ctl(1, "health"); out != "entry: unhealthy: app: stopped by entry ctl (entry ctl start app)\n" {
+		t.Fatalf("health with app stopped: %q", out)
+	}
+	if out := ctl(0, "ctl", "start", "app"); !regexp.MustCompile(`^app: started \(pid \d+\)\n$`).MatchString(out) {
+		t.Fatalf("start: %q", out)
+	}
+	r.waitFor("entry: app: starting (entry ctl)", 10*time.Second)
+	if out := ctl(0, "ctl", "restart", "app"); !regexp.MustCompile(`^app: restarted \(pid \d+\) \(the last run exited with 0\)\n$`).MatchString(out) {
+		t.Fatalf("restart: %q", out)
+	}
+	r.waitFor("app | app up", 10*time.Second)
+	if out := ctl(0, "ctl", "status"); !regexp.MustCompile(`(?m)^app +running +\d+ +\d+s +2 +exited with 0$`).MatchString(out) {
+		t.Fatalf("status after restart:\n%s", out)
+	}
+	if out := ctl(0, "ctl", "signal", "app", "USR1"); out != "app: sent SIGUSR1\n" {
+		t.Fatalf("signal: %q", out)
+	}
+	r.waitFor("app | app got USR1", 10*time.Second)
+	if out := ctl(1, "ctl", "stop", "nope"); !strings.Contains(out, `entry: ctl stop: no process "nope" in role web (processes: app, side)`) {
+		t.Fatalf("unknown process: %q", out)
+	}
+	if out := ctl(2, "ctl", "signal", "app"); !strings.Contains(out, "want 2 argument(s)") {
+		t.Fatalf("missing signal: %q", out)
+	}
+
+	r.signal(syscall.SIGTERM)
+	if code := r.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d\nstderr:\n%s", code, r.stderr.String())
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("the socket is left behind: %v", err)
+	}
+	if out := ctl(1, "ctl", "status"); !strings.Contains(out, "entry: ctl: cannot reach the supervisor at "+sock) {
+		t.Errorf("no supervisor: %q", out)
+	}
+}
+
+// after: waits for a process's ready: check (sidekiq after a local redis
+// that accepts connections), and entry health runs the checks.
+func TestReadyChecksForAfterAndHealth(t *testing.T) {
+	redis := testtool.Require(t, "redis-server")
+	cli := testtool.Require(t, "redis-cli")
+	port := freePort(t)
+	dir := t.TempDir()
+	sock, env := ctlEnv(t)
+	writeFiles(t, dir, map[string]string{"entry.yml": fmt.Sprintf(`roles:
+  job:
+    redis: {command: "sleep 1; exec %s --port %d --bind 127.0.0.1 --save '' --appendonly no", ready: "tcp://127.0.0.1:%d"}
+    worker: {command: "%s -p %d ping; echo worker up; trap 'exit 0' TERM; while :; do sleep 0.05; done", after: [redis], ready: "test -e ready-flag"}
+`, redis, port, port, cli, port)})
+	r := startEntry(t, dir, env, true, "role=job")
+	r.waitFor("worker | worker up", 20*time.Second)
+	if !strings.Contains(r.stdout.String(), "worker | PONG") {
+		t.Fatalf("the worker started before redis accepted connections:\n%s\n%s", r.stdout.String(), r.stderr.String())
+	}
+	errOut := r.stderr.String()
+	if i, j := strings.Index(errOut, "entry: redis: ready (tcp://127.0.0.1:"), strings.Index(errOut, "entry: worker: started"); i < 0 || j < i {
+		t.Fatalf("worker not started after redis was ready:\n%s", errOut)
+	}
+	waitSocket(t, r, sock)
+	res := runEntry(t, dir, env, "health")
+	if res.code != 1 || res.stderr != "entry: unhealthy: worker: not ready: ready command \"test -e ready-flag\" exited with 1\n" {
+		t.Fatalf("health without the flag: %+v", res)
+	}
+	writeFiles(t, dir, map[string]string{"ready-flag": ""})
+	if res := runEntry(t, dir, env, "health"); res.code != 0 {
+		t.Fatalf("health: %+v", res)
+	}
+	if res := runEntry(t, dir, env, "ctl", "stop", "redis"); res.code != 0 {
+		t.Fatalf("stop redis: %+v", res)
+	}
+	res = runEntry(t, dir, env, "health")
+	if res.code != 1 || !strings.HasPrefix(res.stderr, "entry: unhealthy: redis: stopped by entry ctl (entry ctl start redis)") {
+		t.Fatalf("health with redis stopped: %+v", res)
+	}
+	r.signal(syscall.SIGTERM)
+	if code := r.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d\nstderr:\n%s", code, r.stderr.String())
+	}
+}
