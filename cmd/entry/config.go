@@ -107,6 +107,9 @@ func describeProcess(p config.Process) string {
 	if len(p.After) > 0 {
 		opts = append(opts, "after "+strings.Join(p.After, ", "))
 	}
+	if !p.Ready.IsZero() {
+		opts = append(opts, "ready "+p.Ready.String())
+	}
 	if len(opts) == 0 {
 		return what
 	}

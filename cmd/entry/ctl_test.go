@@ -153,3 +153,38 @@ func TestReadyChecksForAfterAndHealth(t *testing.T) {
 		t.Fatalf("exit code %d\nstderr:\n%s", code, r.stderr.String())
 	}
 }
+
+// A wrong ready: stops the start with the place and the fix; wrong ctl
+// command lines exit 2 and say what is wanted.
+func TestReadyAndCtlUsageErrors(t *testing.T) {
+	for yml, want := range map[string]string{
+		"roles:\n  web:\n    app: {command: x, ready: \"ftp://127.0.0.1:21\"}\n": `entry.yml:3: roles.web.app: ready: ftp://127.0.0.1:21: want tcp://, http:// or https://, or a command`,
+		"roles:\n  web:\n    app: {command: x, ready: \"tcp://127.0.0.1\"}\n":    `entry.yml:3: roles.web.app: ready: tcp://127.0.0.1: give host and port, e.g. tcp://127.0.0.1:3000`,
+	} {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{"entry.yml": yml})
+		r := runEntry(t, dir, nil, "config", "check")
+		if r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", yml, r.code, r.stderr, want)
+		}
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "control_socket: none\nroles:\n  web:\n    app: x\n"})
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"ctl"}, 2, "entry: ctl: missing command (status, start, stop, restart or signal; see 'entry ctl --help')"},
+		{[]string{"ctl", "reload"}, 2, `entry: ctl: unknown command "reload"`},
+		{[]string{"ctl", "stop"}, 2, "entry: ctl stop: want 1 argument(s) after it, got 0"},
+		{[]string{"ctl", "status"}, 2, "entry: ctl: the control socket is off (control_socket: none)"},
+		{[]string{"health", "now"}, 2, `entry: health: takes no arguments, got "now"`},
+		{[]string{"health", "--control-socket", filepath.Join(dir, "absent.sock")}, 1, "entry: health: cannot reach the supervisor at " + filepath.Join(dir, "absent.sock")},
+	} {
+		r := runEntry(t, dir, nil, c.args...)
+		if r.code != c.code || !strings.HasPrefix(r.stderr, c.want) {
+			t.Errorf("entry %v: exit %d, stderr %q; want %d, %q", c.args, r.code, r.stderr, c.code, c.want)
+		}
+	}
+}
