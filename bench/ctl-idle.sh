@@ -31,7 +31,8 @@ measure() { # NAME BINARY
   for ((i = 0; i < rounds; i++)); do
     (cd "$work" && ENTRY_CONTROL_SOCKET="$work/ctl.sock" exec unshare --pid --fork --kill-child --mount-proc "$bin" role=idle >/dev/null 2>&1) &
     local sh=$! pid="" n
-    for ((n = 0; n < 200 && -z "$pid"; n++)); do
+    for ((n = 0; n < 200; n++)); do
+      [[ -z "$pid" ]] || break
       sleep 0.05
       local u; u=$(cat /proc/$sh/task/*/children 2>/dev/null | awk '{print $1}')
       [[ -n "$u" ]] && pid=$(cat /proc/"$u"/task/*/children 2>/dev/null | awk '{print $1}')
