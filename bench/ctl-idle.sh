@@ -34,8 +34,8 @@ measure() { # NAME BINARY
     for ((n = 0; n < 200; n++)); do
       [[ -z "$pid" ]] || break
       sleep 0.05
-      local u; u=$(cat /proc/$sh/task/*/children 2>/dev/null | awk '{print $1}')
-      [[ -n "$u" ]] && pid=$(cat /proc/"$u"/task/*/children 2>/dev/null | awk '{print $1}')
+      # The subshell execs unshare, whose first child is entry.
+      pid=$(cat /proc/$sh/task/*/children 2>/dev/null | awk '{print $1}')
     done
     [[ -n "$pid" ]] || { echo "entry did not start" >&2; exit 1; }
     sleep 2
@@ -49,9 +49,10 @@ measure() { # NAME BINARY
     # switches above).
     sc=0
     if command -v strace >/dev/null; then
-      sc=$(timeout -s INT "$idle" strace -f -c -p "$pid" 2>&1 | awk '$NF == "total" {print $(NF-2)}')
+      sc=$({ timeout -s INT "$idle" strace -f -c -p "$pid" 2>&1 || true; } | awk '$NF == "total" {print $(NF-2)}')
     fi
     echo "$name $(kb "$pid" RssAnon) $(kb "$pid" VmRSS) $((s1 - s0)) ${sc:-0}"
+    sleep 0.5
     kill -TERM "$pid"; wait "$sh" || true
   done
 }
