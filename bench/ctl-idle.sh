@@ -13,7 +13,12 @@ before=${1:-fc2dfd2}
 rounds=${2:-5}
 idle=${3:-10}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+cleanup() { # entry (unshare's child) first: unshare does not pass TERM on
+  local j
+  for j in $(jobs -p); do kill -TERM $(cat /proc/"$j"/task/*/children 2>/dev/null) "$j" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 git archive "$before" | tar -x -C "$work" --one-top-level=before
 (cd "$work/before" && CGO_ENABLED=0 go build -o "$work/entry-before" ./cmd/entry)
