@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -186,5 +189,42 @@ func TestReadyAndCtlUsageErrors(t *testing.T) {
 		if r.code != c.code || !strings.HasPrefix(r.stderr, c.want) {
 			t.Errorf("entry %v: exit %d, stderr %q; want %d, %q", c.args, r.code, r.stderr, c.code, c.want)
 		}
+	}
+}
+
+// An http:// ready: check passes on 2xx/3xx and names the status otherwise.
+func TestHealthHTTPReady(t *testing.T) {
+	var status atomic.Int32
+	status.Store(http.StatusServiceUnavailable)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/up" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	sock, env := ctlEnv(t)
+	writeFiles(t, dir, map[string]string{"entry.yml": fmt.Sprintf("roles:\n  web:\n    puma: {command: \"trap 'exit 0' TERM; echo up; while :; do sleep 0.05; done\", ready: %q}\n", srv.URL+"/up")})
+	r := startEntry(t, dir, env, true, "role=web")
+	r.waitFor("puma | up", 10*time.Second)
+	waitSocket(t, r, sock)
+	res := runEntry(t, dir, env, "health")
+	if want := "entry: unhealthy: puma: not ready: " + srv.URL + "/up: 503 Service Unavailable\n"; res.code != 1 || res.stderr != want {
+		t.Fatalf("health while 503: %+v, want %q", res, want)
+	}
+	status.Store(http.StatusOK)
+	if res := runEntry(t, dir, env, "health"); res.code != 0 || res.stdout != "healthy\n" {
+		t.Fatalf("health while 200: %+v", res)
+	}
+	srv.Close()
+	res = runEntry(t, dir, env, "health")
+	if res.code != 1 || !strings.Contains(res.stderr, "connection refused") {
+		t.Fatalf("health with nothing listening: %+v", res)
+	}
+	r.signal(syscall.SIGTERM)
+	if code := r.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d\nstderr:\n%s", code, r.stderr.String())
 	}
 }
