@@ -46,6 +46,9 @@ type File struct {
 	// LogFormat is how supervised processes' output is written: prefix
 	// (default), raw or json.
 	LogFormat string `yaml:"log_format"`
+	// ControlSocket is where a supervising entry serves entry ctl and entry
+	// health: "" means /run/entry.sock, "none" serves none.
+	ControlSocket string `yaml:"control_socket"`
 
 	Deploy Deploy `yaml:"deploy"`
 }

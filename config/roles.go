@@ -45,7 +45,9 @@ type Process struct {
 
 	StopSignal  string        `yaml:"stop_signal"`
 	StopTimeout time.Duration `yaml:"stop_timeout"`
-	// Signals rewrites forwarded signals for this process: {HUP: USR1}.
+	// Signals rewrites forwarded signals for this process: {HUP: USR1};
+	// none drops one ({HUP: none}), and TSTP, TTIN and TTOU reach the
+	// process only when named here ({TSTP: TSTP}).
 	Signals map[string]string `yaml:"signals"`
 
 	Essential     *bool         `yaml:"essential"`
@@ -53,6 +55,9 @@ type Process struct {
 	MaxRestarts   int           `yaml:"max_restarts"`
 	RestartWindow time.Duration `yaml:"restart_window"`
 	After         []string      `yaml:"after"`
+	// Ready tells that the process serves: tcp://HOST:PORT,
+	// http://HOST:PORT/PATH or a command (for after: and entry health).
+	Ready Command `yaml:"ready"`
 }
 
 // A Command is a shell command line (run through /bin/sh -c) or an argument
@@ -153,6 +158,15 @@ func (p *Process) decode(n *yaml.Node, where string) error {
 	return kindError(n, where, "a command or a mapping")
 }
 
+// ParseForwarded parses the value side of signals:, where none (0) means
+// the signal is not forwarded to the process.
+func ParseForwarded(s string) (syscall.Signal, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "none") {
+		return 0, nil
+	}
+	return signame.Parse(s)
+}
+
 // Get returns the role called name, or nil.
 func (r Roles) Get(name string) *Role {
 	for i := range r {
@@ -248,7 +262,7 @@ func (p *Process) validate(role string, siblings map[string]bool) error {
 		if why, ok := neverForwarded[sig]; ok {
 			return bad("signals: %s is never forwarded (%s), so it cannot be rewritten", k, why)
 		}
-		if _, err := signame.Parse(p.Signals[k]); err != nil {
+		if _, err := ParseForwarded(p.Signals[k]); err != nil {
 			return bad("signals: %v", err)
 		}
 	}

@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -20,12 +21,15 @@ import (
 type LogFormat int
 
 const (
-	// LogPrefix writes "name | line" (the default).
+	// LogPrefix writes "name | line" (the default); a line that is a JSON
+	// object gets "process" and "stream" fields instead, so that it stays
+	// JSON for a log shipper.
 	LogPrefix LogFormat = iota
 	// LogRaw writes each line unchanged.
 	LogRaw
 	// LogJSON writes one JSON object a line with time, role, process,
-	// stream and line, for awslogs and fluentd.
+	// stream and line, for awslogs and fluentd; a line that is a JSON
+	// object is merged (entry's fields added to its own), not quoted.
 	LogJSON
 )
 
@@ -235,7 +239,9 @@ func (w *lineWriter) emit(p []byte, partial bool) {
 		} else {
 			line, p = p, nil
 		}
-		if w.l.format == LogJSON {
+		if obj, ok := jsonObject(line); ok {
+			rec = w.l.appendMerged(rec, w.name, w.stream, obj)
+		} else if w.l.format == LogJSON {
 			rec = w.l.appendJSON(rec, w.name, w.stream, line)
 		} else {
 			rec = append(rec, w.prefix...)
@@ -252,17 +258,101 @@ func (w *lineWriter) emit(p []byte, partial bool) {
 
 // appendJSON appends one JSON log record and a newline.
 func (l *logger) appendJSON(b []byte, process, stream string, line []byte) []byte {
-	b = append(b, `{"time":"`...)
-	b = time.Now().UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
-	b = append(b, `","role":`...)
-	b = appendJSONString(b, l.role)
-	b = append(b, `,"process":`...)
-	b = appendJSONString(b, process)
-	b = append(b, `,"stream":"`...)
-	b = append(b, stream...)
-	b = append(b, `","line":`...)
+	b = l.appendFields(append(b, '{'), process, stream, nil)
+	b = append(b, `,"line":`...)
 	b = appendJSONString(b, line)
 	return append(b, "}\n"...)
+}
+
+// appendFields appends entry's fields of a record, without braces: time
+// and role in json format only, then process and stream. A field whose
+// name is in skip is left out.
+func (l *logger) appendFields(b []byte, process, stream string, skip map[string]bool) []byte {
+	start := len(b)
+	field := func(name string) bool {
+		if skip[name] {
+			return false
+		}
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":`...)
+		return true
+	}
+	if l.format == LogJSON {
+		if field("time") {
+			b = append(b, '"')
+			b = time.Now().UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+			b = append(b, '"')
+		}
+		if field("role") {
+			b = appendJSONString(b, l.role)
+		}
+	}
+	if field("process") {
+		b = appendJSONString(b, process)
+	}
+	if field("stream") {
+		b = appendJSONString(b, stream)
+	}
+	return b
+}
+
+// jsonObject returns line without surrounding blanks when it is one JSON
+// object (a lograge or structured-logger line).
+func jsonObject(line []byte) ([]byte, bool) {
+	t := bytes.TrimSpace(line)
+	if len(t) < 2 || t[0] != '{' || t[len(t)-1] != '}' || !json.Valid(t) {
+		return nil, false
+	}
+	return t, true
+}
+
+// appendMerged appends obj, a process's JSON object line, with entry's
+// fields added in front of its own, so that a log shipper reads one object
+// with every field at the top level. A field the object already has keeps
+// the object's value: entry's is left out rather than written twice.
+func (l *logger) appendMerged(b []byte, process, stream string, obj []byte) []byte {
+	b = append(b, '{')
+	mark := len(b)
+	b = l.appendFields(b, process, stream, objectKeys(obj))
+	rest := bytes.TrimSpace(obj[1:])
+	if len(b) > mark && rest[0] != '}' {
+		b = append(b, ',')
+	}
+	b = append(b, rest...)
+	return append(b, '\n')
+}
+
+// entryFields are the names appendFields may write.
+var entryFields = []string{"time", "role", "process", "stream"}
+
+// objectKeys returns which of entryFields are top-level keys of obj, a
+// valid JSON object; nil when none can be (the usual case, found without
+// decoding).
+func objectKeys(obj []byte) map[string]bool {
+	maybe := false
+	for _, f := range entryFields {
+		if bytes.Contains(obj, []byte(`"`+f+`"`)) {
+			maybe = true
+		}
+	}
+	if !maybe {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil {
+		return nil
+	}
+	keys := map[string]bool{}
+	for _, f := range entryFields {
+		if _, ok := m[f]; ok {
+			keys[f] = true
+		}
+	}
+	return keys
 }
 
 // appendJSONString appends s as a JSON string. Invalid UTF-8 becomes

@@ -49,6 +49,7 @@ type spawnSpec struct {
 	env   []string
 	dir   string
 	stdio bool // share entry's stdin, stdout and stderr (the tini model)
+	quiet bool // output to /dev/null (a ready command)
 }
 
 // pipeDrainWait is how long an exit waits for the process's last output
@@ -79,7 +80,9 @@ func (s *Supervisor) spawn(spec spawnSpec, owner *proc, onExit func(*child)) (*c
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	var files []uintptr
 	var outR, errR *os.File
-	if spec.stdio {
+	if spec.quiet {
+		files = []uintptr{s.devNull.Fd(), s.devNull.Fd(), s.devNull.Fd()}
+	} else if spec.stdio {
 		files = []uintptr{0, 1, 2}
 		if isForegroundTTY(0) {
 			// Like tini: the command gets the terminal, so that an

@@ -73,7 +73,10 @@ type Process struct {
 	// instead of StopSignal: the tini model.
 	StopWithReceived bool
 	StopTimeout      time.Duration
-	// Signals rewrites forwarded signals for this process: {HUP: USR1}.
+	// Signals rewrites forwarded signals for this process: {HUP: USR1};
+	// a signal mapped to 0 is not forwarded to it. The job-control signals
+	// TSTP, TTIN and TTOU reach only a process that names them here (see
+	// Forwarded).
 	Signals map[syscall.Signal]syscall.Signal
 
 	// Essential: when the process has ended for good (restart policy
@@ -86,8 +89,12 @@ type Process struct {
 	BackoffMax    time.Duration
 	HealthyAfter  time.Duration
 
-	// After names processes that must have started before this one.
+	// After names processes that must have started before this one, and
+	// be ready when they declare Ready.
 	After []string
+	// Ready is how to tell that the process serves: for after: and
+	// `entry health`. nil means started is ready.
+	Ready *Ready
 
 	// Stdio gives the process entry's own stdin, stdout and stderr instead
 	// of line-prefixed pipes (the tini model, for interactive commands).
@@ -113,6 +120,9 @@ type Role struct {
 	// keeps the ones an operator must see (cannot start, restarting,
 	// killed, leftovers): the tini model prints nothing when all is well.
 	Quiet bool
+	// ControlSocket is the Unix socket `entry ctl` and `entry health`
+	// reach the supervisor through; "" serves none.
+	ControlSocket string
 }
 
 // A Supervisor runs one role. Create it with New, run it once with Run.
@@ -144,6 +154,7 @@ const (
 	stWaiting procState = iota // not started yet (after:)
 	stRunning
 	stBackoff // waiting to restart
+	stStopped // stopped by entry ctl; the role carries on
 	stDone
 )
 
@@ -165,6 +176,12 @@ type proc struct {
 	last      ExitStatus
 	failed    bool // gave up after max_restarts
 
+	runs        int  // runs started, for status
+	manualStop  bool // entry ctl stop or restart is stopping this run
+	waiters     []func(ExitStatus)
+	ready       bool // this run passed its Ready check
+	readyCancel context.CancelFunc
+
 	wasRunning bool // running when the stop began
 	stopSent   syscall.Signal
 	signalled  bool
@@ -178,6 +195,8 @@ const (
 	evRestart
 	evKill
 	evGiveUp
+	evCtl   // a request on the control socket
+	evReady // p's Ready check passed
 )
 
 type event struct {
@@ -186,6 +205,7 @@ type event struct {
 	gen  int
 	st   ExitStatus
 	err  error // a service's Run error
+	req  *ctlRequest
 }
 
 // serviceGiveUp is how long a service may take to return after its
@@ -341,13 +361,21 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 	restore := becomeSubreaper()
 	defer restore()
 	var err error
-	if s.devNull, err = os.Open(os.DevNull); err != nil {
+	if s.devNull, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil { // stdin of processes, output of ready commands
 		s.log.eventf("", "cannot open %s: %v", os.DevNull, err)
 		return 1
 	}
 	defer s.devNull.Close()
 	s.reaper = newReaper()
 	trimMemory()
+	if s.role.ControlSocket != "" {
+		if l, err := listenControl(s.role.ControlSocket); err != nil {
+			s.log.eventf("", "no control socket (entry ctl, entry health will not work): %v", err)
+		} else {
+			defer l.close()
+			go s.serveControl(l)
+		}
+	}
 
 	// A signal that arrived during start-up is handled before anything
 	// starts: a TERM then means nothing is started at all.
@@ -397,6 +425,8 @@ func (s *Supervisor) send(ev event) {
 }
 
 func (s *Supervisor) finished() bool {
+	// A process stopped by hand (stStopped) keeps the role running: it
+	// may be started again.
 	for _, p := range s.procs {
 		if p.state != stDone {
 			return false
@@ -414,7 +444,7 @@ func (s *Supervisor) startReady() {
 		}
 		ready := true
 		for _, dep := range p.After {
-			if !s.lookup(dep).started {
+			if d := s.lookup(dep); !d.started || (d.Ready != nil && !d.ready) {
 				ready = false
 			}
 		}
@@ -438,6 +468,9 @@ func (s *Supervisor) start(p *proc) {
 	gen := p.gen
 	p.started = true
 	p.startedAt = time.Now()
+	p.runs++
+	p.killed, p.signalled, p.stopSent, p.manualStop, p.ready = false, false, 0, false, false
+	defer s.watchReady(p)
 	if p.Service != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		p.cancel = cancel
@@ -478,6 +511,10 @@ func (s *Supervisor) start(p *proc) {
 }
 
 func (s *Supervisor) onEvent(ev event) {
+	if ev.kind == evCtl {
+		s.onControl(ev.req)
+		return
+	}
 	p := ev.p
 	if ev.gen != p.gen {
 		return // from an earlier run
@@ -501,6 +538,12 @@ func (s *Supervisor) onEvent(ev event) {
 		}
 	case evKill:
 		s.kill(p, fmt.Sprintf("still running %s after the stop began", p.StopTimeout))
+	case evReady:
+		if p.state == stRunning && !p.ready {
+			p.ready = true
+			s.infof(p.Name, "ready (%s)", p.Ready)
+			s.startReady()
+		}
 	case evGiveUp:
 		if p.state == stRunning {
 			s.log.eventf(p.Name, "did not return %s after its children were killed; leaving it", serviceGiveUp)
@@ -522,12 +565,28 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 		p.timer.Stop()
 		p.timer = nil
 	}
+	if p.readyCancel != nil {
+		p.readyCancel()
+		p.readyCancel = nil
+	}
 	what := describe(st)
 	if p.Service != nil {
 		what = "stopped"
 		if st.Code != 0 {
 			what = describe(st)
 		}
+	}
+	waiters := p.waiters
+	p.waiters = nil
+	defer func() {
+		for _, w := range waiters {
+			w(st)
+		}
+	}()
+	if p.manualStop && !s.stopping {
+		p.state = stStopped
+		s.log.eventf(p.Name, "%s (stopped by entry ctl; the role carries on)", what)
+		return
 	}
 	if s.stopping {
 		p.state = stDone
@@ -598,12 +657,39 @@ func (s *Supervisor) forward(sig syscall.Signal) {
 		if p.state != stRunning {
 			continue
 		}
-		target := sig
-		if to, ok := p.Signals[sig]; ok {
-			target = to
+		if target, ok := p.Forwarded(sig); ok {
+			s.signalProc(p, target)
 		}
-		s.signalProc(p, target)
 	}
+}
+
+// Forwarded returns the signal p receives when entry receives sig, and
+// false when p receives nothing. The job-control signals TSTP, TTIN and
+// TTOU stop a process that has no handler for them (a cron job's shell, a
+// web server), so they reach only a process whose Signals names them
+// (sidekiq: {TSTP: TSTP}).
+func (p *Process) Forwarded(sig syscall.Signal) (syscall.Signal, bool) {
+	if to, ok := p.Signals[sig]; ok {
+		return to, to != 0
+	}
+	switch sig {
+	case syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+		return 0, false
+	}
+	return sig, true
+}
+
+// StopGroup sends c's process group the stop signal sig, then CONT (as init
+// systems do): a group suspended by STOP or TSTP cannot act on sig until it
+// runs again.
+func StopGroup(c Child, sig syscall.Signal) error {
+	err := c.Signal(sig)
+	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
+		if cerr := c.Signal(syscall.SIGCONT); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
 
 // signalProc sends sig to p's process group, or to every child of a
@@ -633,7 +719,7 @@ func (s *Supervisor) beginStop(sig syscall.Signal) {
 	var longest time.Duration
 	for _, p := range s.procs {
 		switch p.state {
-		case stWaiting, stBackoff:
+		case stWaiting, stBackoff, stStopped:
 			if p.timer != nil {
 				p.timer.Stop()
 				p.timer = nil
@@ -642,6 +728,9 @@ func (s *Supervisor) beginStop(sig syscall.Signal) {
 		case stRunning:
 			p.wasRunning = true
 			longest = max(longest, p.StopTimeout)
+			if p.timer != nil { // stopping by hand already
+				p.timer.Stop()
+			}
 			gen := p.gen
 			p.timer = time.AfterFunc(p.StopTimeout, func() { s.send(event{kind: evKill, p: p, gen: gen}) })
 		}
@@ -696,7 +785,7 @@ func (s *Supervisor) advanceStop(header ...string) {
 			sig = s.stopSignal
 		}
 		p.stopSent = sig
-		p.child.Signal(sig)
+		StopGroup(p.child, sig)
 		events = append(events, func() { s.infof(p.Name, "sending %s (stop_timeout %s)", signame.String(sig), p.StopTimeout) })
 	}
 }

@@ -19,6 +19,7 @@ var helpCommands = [][]string{
 	{"cron", "check"}, {"cron", "run"},
 	{"deploy"}, {"deploy", "rollback"}, {"deploy", "status"},
 	{"version"},
+	{"ctl"}, {"health"},
 }
 
 var envLine = regexp.MustCompile(`^\s+--([a-z0-9-]+)\s+\$(ENTRY_[A-Z0-9_]+)$`)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/supervise"
 )
 
 const configUsage = `Usage: entry config check [flags] [role=NAME | NAME] [-- CMD ARGS...]
@@ -47,6 +48,13 @@ func runConfig(args []string) int {
 		return failAll(exitUsage, err)
 	}
 	printPlan(os.Stdout, plan)
+	if tgt := plan.target.role; tgt != nil {
+		for i, p := range plan.role.Processes {
+			if w := supervise.SidekiqWarning(p); w != "" {
+				fmt.Fprintf(os.Stderr, "entry: warning: %s:%d: roles.%s.%s: %s\n", plan.cfg.Path, tgt.Processes[i].Line, tgt.Name, p.Name, w)
+			}
+		}
+	}
 	return exitOK
 }
 
@@ -102,6 +110,9 @@ func describeProcess(p config.Process) string {
 	}
 	if len(p.After) > 0 {
 		opts = append(opts, "after "+strings.Join(p.After, ", "))
+	}
+	if !p.Ready.IsZero() {
+		opts = append(opts, "ready "+p.Ready.String())
 	}
 	if len(opts) == 0 {
 		return what

@@ -95,7 +95,7 @@ func supervisedProcess(p config.Process) (supervise.Process, error) {
 		if err != nil {
 			return sp, fmt.Errorf("signals: %v", err)
 		}
-		t, err := signame.Parse(to)
+		t, err := config.ParseForwarded(to)
 		if err != nil {
 			return sp, fmt.Errorf("signals: %v", err)
 		}
@@ -106,6 +106,11 @@ func supervisedProcess(p config.Process) (supervise.Process, error) {
 	}
 	if sp.Restart, err = supervise.ParseRestart(p.Restart); err != nil {
 		return sp, err
+	}
+	if !p.Ready.IsZero() {
+		if sp.Ready, err = supervise.ParseReady(p.Ready.Shell, p.Ready.Argv); err != nil {
+			return sp, err
+		}
 	}
 	return sp, nil
 }

@@ -50,6 +50,7 @@ type startFlags struct {
 	logFormat  string
 	symlinkDir string
 	check      bool // entry config check: find every problem start-up would meet
+	ctlSocket  string
 }
 
 func newStartFlags() (*flagSet, *startFlags) {
@@ -61,6 +62,7 @@ func newStartFlags() (*flagSet, *startFlags) {
 	fs.StringSliceVar(&sf.envFiles, "env-file", nil, "env file to load (repeatable; replaces env_files; the real environment wins)")
 	fs.StringVar(&sf.logFormat, "log-format", "", "how process output is written: prefix, raw or json (default prefix)")
 	fs.StringVar(&sf.symlinkDir, "symlink", "", "create EntryKit symlinks (prehook, codep, switch, render) in DIR and exit")
+	fs.addControlSocketFlag(&sf.ctlSocket)
 	return fs, sf
 }
 
@@ -121,6 +123,7 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 	if p.target.role != nil {
 		p.role, err = prepareRole(cfg, p.target.role, roleOptions{LogFormat: sf.logFormat})
 		add(err)
+		p.role.ControlSocket = controlSocket(fs, sf.ctlSocket, cfg)
 		// Templates and hooks can depend on the role, as its processes can.
 		p.env.Set("ENTRY_ROLE", p.target.role.Name)
 		if sf.check {

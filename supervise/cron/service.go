@@ -255,7 +255,7 @@ func (sc *scheduler) watch(r *run) {
 func (sc *scheduler) stop(r *run, why string) {
 	name, pid := r.state.job.Name, r.child.Pid()
 	sc.sp.Logf("%s: %s; sending %s to pid %d's process group", name, why, signame.String(sc.stopSignal), pid)
-	if err := r.child.Signal(sc.stopSignal); err != nil {
+	if err := supervise.StopGroup(r.child, sc.stopSignal); err != nil {
 		sc.sp.Logf("%s: signalling pid %d: %v", name, pid, err)
 	}
 	grace := sc.clock.NewTimer(sc.stopTimeout)

@@ -258,7 +258,7 @@ func TestServiceSkipsOverlap(t *testing.T) {
 	clock.Advance(time.Second)
 	first := sp.next(t)
 	clock.Advance(time.Second)
-	sp.waitLog(t, "slow: skipped the run due 2026-01-30 10:00:02 UTC: the previous run (pid 1001, started 2026-01-30 10:00:01 UTC) is still going")
+	sp.waitLog(t, "slow: skipped the run due 2026-01-30 10:00:02 UTC: the previous run (pid 1001, started 2026-01-30 10:00:01.500 UTC) is still going")
 	clock.Advance(time.Second)
 	sp.waitLog(t, "skipped the run due 2026-01-30 10:00:03 UTC")
 	sp.none(t)
@@ -301,8 +301,8 @@ func TestServiceTimeout(t *testing.T) {
 	clock.Advance(10 * time.Second)
 	sp.waitLog(t, "report: pid 1001 still running 10s after SIGTERM; sending SIGKILL to its process group")
 	sp.waitLog(t, "report: pid 1001 killed by SIGKILL after 15s (exit code 137)")
-	if got := fmt.Sprint(c.received()); got != "[terminated killed]" {
-		t.Errorf("signals %s, want TERM then KILL", got)
+	if got := fmt.Sprint(c.received()); got != "[terminated continued killed]" {
+		t.Errorf("signals %s, want TERM, CONT (for a suspended job), then KILL", got)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -321,8 +321,8 @@ func TestServiceShutdownStopsRunsAndStartsNoMore(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(c.received()); got != "[terminated]" {
-		t.Errorf("signals %s, want TERM", got)
+	if got := fmt.Sprint(c.received()); got != "[terminated continued]" {
+		t.Errorf("signals %s, want TERM then CONT", got)
 	}
 	for _, want := range []string{
 		"line3: @reboot: running once now",
@@ -344,7 +344,7 @@ func TestServiceDoesNotReplayMissedRuns(t *testing.T) {
 	clock, stop := startService(t, "# tick\n*/1 * * * * * * echo\n", sp)
 	clock.Advance(10 * time.Second) // the host was suspended, say
 	sp.next(t)
-	sp.waitLog(t, "tick: missed 9 run(s) between 2026-01-30 10:00:01 UTC and 2026-01-30 10:00:10 UTC (entry was busy or the clock jumped); not replaying them")
+	sp.waitLog(t, "tick: missed 9 run(s) between 2026-01-30 10:00:01 UTC and 2026-01-30 10:00:10.500 UTC (entry was busy or the clock jumped); not replaying them")
 	sp.none(t)
 	clock.Advance(time.Second)
 	sp.next(t)

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/supervise"
+)
+
+const ctlUsage = `Usage: entry ctl [flags] status
+       entry ctl [flags] start|stop|restart NAME
+       entry ctl [flags] signal NAME SIGNAL
+
+Controls the processes of the role a running entry supervises, through its
+control socket (run it inside the container: docker exec, ECS Exec).
+
+  status           each process: state, pid, uptime, restarts, last exit
+  start NAME       start a stopped, exited or failed process now
+  stop NAME        stop signal, CONT, SIGKILL after stop_timeout; waits
+  restart NAME     stop as above, then start; waits
+  signal NAME SIG  send SIG to the process's group (TSTP, USR1, HUP, ...)
+
+A process stopped here stays stopped, and the role carries on even when it
+is essential; entry ctl start brings it back. A TERM to the container still
+stops the role.
+
+Example:
+  docker exec my-app entry ctl restart puma
+`
+
+// addControlSocketFlag registers --control-socket, shared by the start
+// command, ctl and health.
+func (fs *flagSet) addControlSocketFlag(path *string) {
+	fs.StringVar(path, "control-socket", "", "control socket of entry ctl and entry health (default "+supervise.DefaultControlSocket+"; none: no socket)")
+	fs.setEnv("control-socket", "ENTRY_CONTROL_SOCKET")
+}
+
+// controlSocket is the socket path: flag or environment, else
+// control_socket in entry.yml, else the default; "" for none.
+func controlSocket(fs *flagSet, flag string, cfg *config.File) string {
+	path := flag
+	if !fs.isSet("control-socket") && cfg != nil {
+		path = cfg.ControlSocket
+	}
+	switch path {
+	case "":
+		return supervise.DefaultControlSocket
+	case "none":
+		return ""
+	}
+	return path
+}
+
+// clientSocket is the socket path for ctl and health, which read entry.yml
+// only when it is there.
+func clientSocket(fs *flagSet, flag, configPath string) (string, error) {
+	var cfg *config.File
+	if !fs.isSet("control-socket") {
+		var err error
+		if cfg, err = loadConfig(fs, configPath); err != nil {
+			return "", err
+		}
+	}
+	path := controlSocket(fs, flag, cfg)
+	if path == "" {
+		return "", fmt.Errorf("the control socket is off (control_socket: none)")
+	}
+	return path, nil
+}
+
+// runCtl is `entry ctl`.
+func runCtl(args []string) int {
+	fs := newFlagSet("ctl", ctlUsage)
+	var socket, configPath string
+	var timeout time.Duration
+	fs.addConfigFlag(&configPath)
+	fs.addControlSocketFlag(&socket)
+	fs.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for an answer (stop and restart wait for the process)")
+	if code := fs.parseOrExit(args); code >= 0 {
+		return code
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return fail(exitUsage, "ctl: missing command (status, start, stop, restart or signal; see 'entry ctl --help')")
+	}
+	req := supervise.Request{Cmd: rest[0]}
+	want := map[string]int{"status": 1, "start": 2, "stop": 2, "restart": 2, "signal": 3}[req.Cmd]
+	switch {
+	case want == 0:
+		return fail(exitUsage, "ctl: unknown command %q (status, start, stop, restart or signal)", req.Cmd)
+	case len(rest) != want:
+		return fail(exitUsage, "ctl %s: want %d argument(s) after it, got %d (see 'entry ctl --help')", req.Cmd, want-1, len(rest)-1)
+	}
+	if want > 1 {
+		req.Name = rest[1]
+	}
+	if want > 2 {
+		req.Signal = rest[2]
+	}
+	path, err := clientSocket(fs, socket, configPath)
+	if err != nil {
+		return fail(exitUsage, "ctl: %v", err)
+	}
+	resp, err := supervise.Call(path, req, timeout)
+	if err != nil {
+		return fail(exitFailure, "ctl: %v", err)
+	}
+	if resp.Error != "" {
+		return fail(exitFailure, "ctl %s: %s", req.Cmd, resp.Error)
+	}
+	if req.Cmd == "status" {
+		supervise.WriteStatus(os.Stdout, resp.Processes)
+	} else {
+		fmt.Println(resp.Message)
+	}
+	return exitOK
+}

@@ -1,0 +1,451 @@
+package supervise
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/entryhq/entry/internal/signame"
+)
+
+// DefaultControlSocket is where `entry ctl` and `entry health` reach a
+// supervising entry (in the container: `docker exec CONTAINER entry ctl
+// status`).
+const DefaultControlSocket = "/run/entry.sock"
+
+// A Request is one command on the control socket, a JSON line.
+type Request struct {
+	Cmd    string `json:"cmd"` // status, health, start, stop, restart, signal
+	Name   string `json:"name,omitempty"`
+	Signal string `json:"signal,omitempty"`
+	// Timeout bounds a health request's readiness checks.
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// A Response answers a Request, one JSON line.
+type Response struct {
+	Error     string          `json:"error,omitempty"`
+	Message   string          `json:"message,omitempty"`
+	Processes []ProcessStatus `json:"processes,omitempty"`
+	// Problems are why the role is not healthy (health); none means healthy.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// ProcessStatus is one process in `entry ctl status`.
+type ProcessStatus struct {
+	Name      string `json:"name"`
+	State     string `json:"state"` // running, suspended, stopping, waiting, backoff, stopped, exited, failed
+	Pid       int    `json:"pid,omitempty"`
+	Uptime    string `json:"uptime,omitempty"`
+	Restarts  int    `json:"restarts"`
+	LastExit  string `json:"last_exit,omitempty"`
+	Essential bool   `json:"essential"`
+	Ready     string `json:"ready,omitempty"`
+}
+
+// A ctlRequest is a Request on its way to Run's goroutine.
+type ctlRequest struct {
+	Request
+	reply chan Response // buffered: the answer never blocks Run
+}
+
+// A control is the listening socket.
+type control struct {
+	l    *net.UnixListener
+	path string
+	ino  uint64
+}
+
+// listenControl listens on path with mode 0600. The socket is made in a
+// private directory and renamed into place, so that it is never reachable
+// with looser permissions. A stale socket (nobody answers) is replaced; a
+// live one, or another kind of file, is left alone.
+func listenControl(path string) (*control, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if st, err := os.Lstat(path); err == nil {
+		if st.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: another entry answers there (set --control-socket or ENTRY_CONTROL_SOCKET)", path)
+		}
+		os.Remove(path)
+	}
+	tmp, err := os.MkdirTemp(dir, ".entry-ctl-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	name := filepath.Join(tmp, "s")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: name, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	l.SetUnlinkOnClose(false)
+	if err := os.Chmod(name, 0o600); err == nil {
+		err = os.Rename(name, path)
+	}
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	c := &control{l: l, path: path}
+	if st, err := os.Lstat(path); err == nil {
+		c.ino = st.Sys().(*syscall.Stat_t).Ino
+	}
+	return c, nil
+}
+
+// close stops listening and removes the socket, unless another entry has
+// put its own there since.
+func (c *control) close() {
+	c.l.Close()
+	if st, err := os.Lstat(c.path); err == nil && st.Sys().(*syscall.Stat_t).Ino == c.ino {
+		os.Remove(c.path)
+	}
+}
+
+// serveControl accepts connections until the listener is closed. Accept
+// blocks in the runtime's poller: an idle socket costs no wake-up.
+func (s *Supervisor) serveControl(c *control) {
+	for {
+		conn, err := c.l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond) // EMFILE and the like: do not spin
+			continue
+		}
+		go s.serveConn(conn)
+	}
+}
+
+// maxRequest bounds a request line.
+const maxRequest = 4 << 10
+
+func (s *Supervisor) serveConn(conn net.Conn) {
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(io.LimitReader(conn, maxRequest)).ReadBytes('\n')
+	var resp Response
+	var req Request
+	if err != nil {
+		resp.Error = fmt.Sprintf("reading the request: %v", err)
+	} else if err := json.Unmarshal(line, &req); err != nil {
+		resp.Error = fmt.Sprintf("bad request: %v", err)
+	} else {
+		cr := &ctlRequest{Request: req, reply: make(chan Response, 1)}
+		select {
+		case s.events <- event{kind: evCtl, req: cr}:
+			select {
+			case resp = <-cr.reply:
+			case <-s.quit:
+				resp.Error = "the role has stopped"
+			}
+		case <-s.quit:
+			resp.Error = "the role has stopped"
+		}
+	}
+	conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	b, _ := json.Marshal(resp)
+	conn.Write(append(b, '\n'))
+}
+
+// onControl handles a request in Run's goroutine. A request that waits
+// (stop, restart) is answered when the process has stopped or started.
+func (s *Supervisor) onControl(r *ctlRequest) {
+	answer := func(format string, args ...any) { r.reply <- Response{Message: fmt.Sprintf(format, args...)} }
+	fail := func(format string, args ...any) { r.reply <- Response{Error: fmt.Sprintf(format, args...)} }
+	switch r.Cmd {
+	case "status":
+		r.reply <- Response{Processes: s.status()}
+		return
+	case "health":
+		s.health(r)
+		return
+	case "start", "stop", "restart", "signal":
+	default:
+		fail("unknown command %q (want status, health, start, stop, restart or signal)", r.Cmd)
+		return
+	}
+	p := s.lookup(r.Name)
+	if p == nil {
+		names := make([]string, len(s.procs))
+		for i, q := range s.procs {
+			names[i] = q.Name
+		}
+		fail("no process %q in role %s (processes: %s)", r.Name, s.role.Name, strings.Join(names, ", "))
+		return
+	}
+	if s.stopping {
+		fail("role %s is stopping", s.role.Name)
+		return
+	}
+	switch r.Cmd {
+	case "signal":
+		sig, err := signame.Parse(r.Signal)
+		if err != nil {
+			fail("%v", err)
+			return
+		}
+		if p.state != stRunning {
+			fail("%s is not running (%s)", p.Name, s.stateOf(p))
+			return
+		}
+		s.signalProc(p, sig)
+		s.log.eventf(p.Name, "sent %s (entry ctl)", signame.String(sig))
+		answer("%s: sent %s", p.Name, signame.String(sig))
+	case "start":
+		if p.state == stRunning {
+			fail("%s is already running%s", p.Name, pidText(p))
+			return
+		}
+		s.startByHand(p)
+		answer("%s: started%s", p.Name, pidText(p))
+	case "stop":
+		if p.state != stRunning {
+			s.dropPending(p)
+			answer("%s: not running (%s)", p.Name, s.stateOf(p))
+			return
+		}
+		s.stopByHand(p, func(st ExitStatus) { answer("%s: stopped: %s", p.Name, describe(st)) })
+	case "restart":
+		if p.state != stRunning {
+			s.startByHand(p)
+			answer("%s: started%s", p.Name, pidText(p))
+			return
+		}
+		s.stopByHand(p, func(st ExitStatus) {
+			if s.stopping || p.state != stStopped {
+				fail("%s: %s, not started again: role %s is stopping", p.Name, describe(st), s.role.Name)
+				return
+			}
+			s.startByHand(p)
+			answer("%s: restarted%s (the last run %s)", p.Name, pidText(p), describe(st))
+		})
+	}
+}
+
+func pidText(p *proc) string {
+	if p.child != nil {
+		return fmt.Sprintf(" (pid %d)", p.child.pid)
+	}
+	return ""
+}
+
+// dropPending turns a process waiting to start or restart into a stopped
+// one.
+func (s *Supervisor) dropPending(p *proc) {
+	if p.state == stWaiting || p.state == stBackoff {
+		if p.timer != nil {
+			p.timer.Stop()
+			p.timer = nil
+		}
+		p.state = stStopped
+		s.log.eventf(p.Name, "will not start: stopped by entry ctl")
+	}
+}
+
+// stopByHand stops p's run as the role's stop would (stop signal, CONT,
+// SIGKILL after stop_timeout) without stopping the role; then calls done.
+func (s *Supervisor) stopByHand(p *proc, done func(ExitStatus)) {
+	p.waiters = append(p.waiters, done)
+	if p.manualStop {
+		return // already stopping
+	}
+	p.manualStop, p.signalled = true, true
+	gen := p.gen
+	p.timer = time.AfterFunc(p.StopTimeout, func() { s.send(event{kind: evKill, p: p, gen: gen}) })
+	if p.Service != nil {
+		p.cancel()
+		s.log.eventf(p.Name, "stopping (entry ctl; stop_timeout %s)", p.StopTimeout)
+		return
+	}
+	p.stopSent = p.StopSignal
+	StopGroup(p.child, p.StopSignal)
+	s.log.eventf(p.Name, "sending %s (entry ctl; stop_timeout %s)", signame.String(p.StopSignal), p.StopTimeout)
+}
+
+// startByHand starts a process that is not running, whatever its restart
+// policy and after: say; its restart history starts afresh.
+func (s *Supervisor) startByHand(p *proc) {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	p.failed, p.restarts, p.backoff = false, nil, 0
+	s.log.eventf(p.Name, "starting (entry ctl)")
+	s.start(p)
+}
+
+// status describes every process, in the role's order.
+func (s *Supervisor) status() []ProcessStatus {
+	out := make([]ProcessStatus, 0, len(s.procs))
+	for _, p := range s.procs {
+		ps := ProcessStatus{Name: p.Name, State: s.stateOf(p), Restarts: max(p.runs-1, 0), Essential: p.Essential}
+		if p.Ready != nil {
+			ps.Ready = p.Ready.String()
+		}
+		if p.state == stRunning {
+			ps.Uptime = time.Since(p.startedAt).Round(time.Second).String()
+			if p.child != nil {
+				ps.Pid = p.child.pid
+			}
+		}
+		if p.runs > 0 && p.state != stRunning || p.runs > 1 {
+			ps.LastExit = describe(p.last)
+		}
+		out = append(out, ps)
+	}
+	return out
+}
+
+func (s *Supervisor) stateOf(p *proc) string {
+	switch p.state {
+	case stWaiting:
+		return "waiting"
+	case stBackoff:
+		return "backoff"
+	case stStopped:
+		return "stopped"
+	case stDone:
+		if p.failed {
+			return "failed"
+		}
+		if !p.started {
+			return "not started"
+		}
+		return "exited"
+	}
+	if p.manualStop || p.signalled {
+		return "stopping"
+	}
+	if p.child != nil && suspended(p.child.pid) {
+		return "suspended"
+	}
+	if p.Ready != nil && !p.ready && p.readyCancel != nil {
+		return "starting"
+	}
+	return "running"
+}
+
+// suspended reports whether pid is stopped (STOP, TSTP): state T.
+func suspended(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, _, state, ok := parseStat(data)
+	return ok && (state == 'T' || state == 't')
+}
+
+// health answers whether every essential process runs and every running
+// process with a Ready check passes it. The checks run outside Run's
+// goroutine, in parallel.
+func (s *Supervisor) health(r *ctlRequest) {
+	var problems []string
+	var checks []*proc
+	for _, p := range s.procs {
+		if p.state == stRunning && p.Ready != nil {
+			checks = append(checks, p)
+		}
+		if !p.Essential || p.state == stRunning {
+			continue
+		}
+		why := s.stateOf(p)
+		switch p.state {
+		case stStopped:
+			why = "stopped by entry ctl (entry ctl start " + p.Name + ")"
+		case stBackoff:
+			why = "restarting after it " + describe(p.last)
+		}
+		problems = append(problems, p.Name+": "+why)
+	}
+	if s.stopping {
+		problems = append([]string{"role " + s.role.Name + " is stopping"}, problems...)
+	}
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = readyCheckTimeout
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		errs := make([]error, len(checks))
+		var wg sync.WaitGroup
+		for i, p := range checks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.check(ctx, p)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				problems = append(problems, checks[i].Name+": not ready: "+err.Error())
+			}
+		}
+		r.reply <- Response{Problems: problems}
+	}()
+}
+
+// Call sends req to the supervisor listening on path and returns its
+// answer; an error means the supervisor could not be asked.
+func Call(path string, req Request, timeout time.Duration) (*Response, error) {
+	conn, err := net.DialTimeout("unix", path, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the supervisor at %s: %v (is entry running a role there? run it inside the container: docker exec CONTAINER entry ctl status)", path, unwrapOp(err))
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(timeout))
+	b, _ := json.Marshal(req)
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	line, err := bufio.NewReader(conn).ReadBytes('\n')
+	if err != nil {
+		return nil, fmt.Errorf("%s: no answer: %v", path, err)
+	}
+	var resp Response
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return nil, fmt.Errorf("%s: bad answer: %v", path, err)
+	}
+	return &resp, nil
+}
+
+// WriteStatus writes processes as a table.
+func WriteStatus(w io.Writer, procs []ProcessStatus) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	for _, p := range procs {
+		pid := "-"
+		if p.Pid > 0 {
+			pid = fmt.Sprint(p.Pid)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, p.State, pid, dash(p.Uptime), p.Restarts, dash(p.LastExit))
+	}
+	tw.Flush()
+}

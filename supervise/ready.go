@@ -1,0 +1,190 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// A Ready check tells that a process serves: a TCP connect, an HTTP GET
+// answered 2xx or 3xx, or a command exiting 0.
+type Ready struct {
+	URL   *url.URL // tcp://host:port, http://… or https://…
+	Shell string   // a command run through /bin/sh -c
+	Argv  []string // a command run directly
+}
+
+// ParseReady reads ready: — a tcp://, http:// or https:// URL, else a
+// shell command (or an argument list).
+func ParseReady(shell string, argv []string) (*Ready, error) {
+	if len(argv) > 0 {
+		return &Ready{Argv: argv}, nil
+	}
+	shell = strings.TrimSpace(shell)
+	if shell == "" {
+		return nil, errors.New("ready: empty; give tcp://HOST:PORT, http://HOST:PORT/PATH or a command")
+	}
+	scheme, _, ok := strings.Cut(shell, "://")
+	if !ok || strings.ContainsAny(scheme, " \t") {
+		return &Ready{Shell: shell}, nil
+	}
+	u, err := url.Parse(shell)
+	if err != nil {
+		return nil, fmt.Errorf("ready: %v", err)
+	}
+	switch u.Scheme {
+	case "tcp":
+		if u.Port() == "" || u.Hostname() == "" {
+			return nil, fmt.Errorf("ready: %s: give host and port, e.g. tcp://127.0.0.1:3000", shell)
+		}
+	case "http", "https":
+		if u.Host == "" {
+			return nil, fmt.Errorf("ready: %s: no host, e.g. http://127.0.0.1:3000/up", shell)
+		}
+	default:
+		return nil, fmt.Errorf("ready: %s: want tcp://, http:// or https://, or a command", shell)
+	}
+	return &Ready{URL: u}, nil
+}
+
+func (r *Ready) String() string {
+	switch {
+	case r.URL != nil:
+		return r.URL.String()
+	case r.Shell != "":
+		return r.Shell
+	}
+	return strings.Join(r.Argv, " ")
+}
+
+// check runs p's Ready check once, within ctx.
+func (s *Supervisor) check(ctx context.Context, p *proc) error {
+	r := p.Ready
+	if r.URL != nil && r.URL.Scheme == "tcp" {
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", r.URL.Host)
+		if err != nil {
+			return fmt.Errorf("%s: %v", r, unwrapOp(err))
+		}
+		c.Close()
+		return nil
+	}
+	if r.URL != nil {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL.String(), nil)
+		if err != nil {
+			return err
+		}
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: %v", r, unwrapOp(err))
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			return fmt.Errorf("%s: %s", r, resp.Status)
+		}
+		return nil
+	}
+	argv := r.Argv
+	if len(argv) == 0 {
+		argv = []string{"/bin/sh", "-c", r.Shell}
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return errors.New("the role has stopped")
+	}
+	done := make(chan ExitStatus, 1)
+	c, err := s.spawn(spawnSpec{name: p.Name + ":ready", argv: argv, env: p.env, dir: p.Dir, quiet: true}, p, func(c *child) { done <- c.exit })
+	if err != nil {
+		return fmt.Errorf("ready command %s: %v", r, err)
+	}
+	select {
+	case st := <-done:
+		if st.Code != 0 {
+			return fmt.Errorf("ready command %q %s", r.String(), describe(st))
+		}
+		return nil
+	case <-ctx.Done():
+		c.Signal(syscall.SIGKILL)
+		<-done
+		return fmt.Errorf("ready command %q still running after its timeout", r.String())
+	}
+}
+
+// unwrapOp shortens a net error to its cause ("connection refused").
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return unwrapOp(ue.Err)
+	}
+	return err
+}
+
+// Readiness polling for after: backs off from readyFirst to readyMax
+// between checks, each bounded by readyCheckTimeout; it runs only while a
+// process another one starts after is not ready yet.
+const (
+	readyFirst        = 100 * time.Millisecond
+	readyMax          = 2 * time.Second
+	readyCheckTimeout = 5 * time.Second
+	readyComplain     = 30 * time.Second
+)
+
+// watchReady polls p's Ready check after p started, when a process waits
+// for it (after:), until it passes.
+func (s *Supervisor) watchReady(p *proc) {
+	if p.Ready == nil || p.state != stRunning {
+		return
+	}
+	waited := false
+	for _, q := range s.procs {
+		if q.state == stWaiting && slices.Contains(q.After, p.Name) {
+			waited = true
+		}
+	}
+	if !waited {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.readyCancel = cancel
+	gen := p.gen
+	go func() {
+		began, wait, complained := time.Now(), readyFirst, false
+		for {
+			cctx, ccancel := context.WithTimeout(ctx, readyCheckTimeout)
+			err := s.check(cctx, p)
+			ccancel()
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				s.send(event{kind: evReady, p: p, gen: gen})
+				return
+			}
+			if !complained && time.Since(began) >= readyComplain {
+				complained = true
+				s.log.eventf(p.Name, "not ready after %s (%v); processes after it wait", readyComplain, err)
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			wait = min(2*wait, readyMax)
+		}
+	}()
+}
