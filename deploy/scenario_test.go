@@ -364,3 +364,14 @@ func TestCallThatFailsUntilTheTimeout(t *testing.T) {
 		t.Errorf("web ACTIVE revisions %v, want the unused one deregistered", got)
 	}
 }
+
+// `entry deploy status` says whether a service is settled or mid-rollout.
+func TestStatusSaysSettledOrMidRollout(t *testing.T) {
+	e := newEnv(t)
+	inFlight(e, "web", ecsfake.Rollout{Outcome: ecsfake.Stall})
+	if err := e.d.Status(context.Background(), cluster, []string{"web", "job"}); err != nil {
+		t.Fatal(err)
+	}
+	e.wantOutput(t, "web: web:2 desired 2", "\n  mid-rollout: web:2 (PRIMARY IN_PROGRESS) replacing web:1 (ACTIVE)\n",
+		"job: job:1 desired 1", "\n  settled on job:1\n")
+}

@@ -256,7 +256,7 @@ func TestDeployCommandStatusAndRollback(t *testing.T) {
 		t.Fatalf("deploy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r := runEntry(t, dir, env, "deploy", "status")
-	if r.code != 0 || !strings.Contains(r.stdout, "web: web:2 desired 2 running 2 pending 0") || !strings.Contains(r.stdout, "container app: repo/app:new") {
+	if r.code != 0 || !strings.Contains(r.stdout, "web: web:2 desired 2 running 2 pending 0\n  settled on web:2\n") || !strings.Contains(r.stdout, "container app: repo/app:new") {
 		t.Errorf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = runEntry(t, dir, env, "deploy", "rollback")
