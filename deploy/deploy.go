@@ -243,13 +243,18 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 		if !f.register {
 			continue
 		}
-		out, err := d.Client.RegisterTaskDefinition(ctx, f.newIn)
+		arn, reused, err := d.register(ctx, spec.Timeout, f)
 		if err != nil {
-			return callError(f.name, "RegisterTaskDefinition", err)
+			d.dropRevisions(ctx, registered, nil, nil)
+			return err
 		}
-		f.target = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+		f.target = arn
 		registered = append(registered, f.target)
-		d.out("%s: registered %s (%s)", f.name, shortARN(f.target), strings.Join(f.changed, ", "))
+		again := ""
+		if reused {
+			again = "; the answer to an earlier attempt was lost, so the revision it created is used"
+		}
+		d.out("%s: registered %s (%s)%s", f.name, shortARN(f.target), strings.Join(f.changed, ", "), again)
 	}
 
 	update := false
@@ -333,11 +338,15 @@ func (d *Deployer) plan(ctx context.Context, spec Spec, svcs map[string]types.Se
 		if out, ok := described[arn]; ok {
 			return out, nil
 		}
-		out, err := d.Client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-			TaskDefinition: aws.String(arn), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+		var out *ecs.DescribeTaskDefinitionOutput
+		err := d.retryCall(ctx, spec.Timeout, service, "DescribeTaskDefinition", func(ctx context.Context, _ int) (err error) {
+			out, err = d.Client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+				TaskDefinition: aws.String(arn), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+			})
+			return err
 		})
 		if err != nil {
-			return nil, callError(service, "DescribeTaskDefinition", err)
+			return nil, err
 		}
 		described[arn] = out
 		return out, nil
@@ -552,9 +561,15 @@ func (d *Deployer) update(ctx context.Context, spec Spec, units []*unit) ([]*wat
 			d.out("warning: %s: desired count is 0; setting it to 1 so that the new revision runs", u.name)
 			in.DesiredCount = aws.Int32(1)
 		}
-		out, err := d.Client.UpdateService(ctx, in)
+		// UpdateService to a given revision is idempotent: repeating one
+		// whose answer was lost starts no second deployment.
+		var out *ecs.UpdateServiceOutput
+		err := d.retryCall(ctx, spec.Timeout, u.name, "UpdateService", func(ctx context.Context, _ int) (err error) {
+			out, err = d.Client.UpdateService(ctx, in)
+			return err
+		})
 		if err != nil {
-			return watches, callError(u.name, "UpdateService", err)
+			return watches, err
 		}
 		u.updated = true
 		d.out("%s: updating %s -> %s", u.name, shortARN(u.current), shortARN(u.fam.target))

@@ -210,6 +210,7 @@ func (d *Deployer) Status(ctx context.Context, cluster string, services []string
 			td = out.TaskDefinition
 			described[cur] = td
 		}
+		d.out("  %s", settlement(s))
 		for _, c := range td.ContainerDefinitions {
 			d.out("  container %s: %s", aws.ToString(c.Name), aws.ToString(c.Image))
 		}
@@ -231,4 +232,34 @@ func (d *Deployer) Status(ctx context.Context, cluster string, services []string
 		}
 	}
 	return nil
+}
+
+// settlement says whether a service is settled on its revision, as entry
+// deploy judges a no-op (one deployment, COMPLETED, running == desired),
+// or in the middle of a rollout, which a deploy of the same images adopts.
+func settlement(s types.Service) string {
+	cur := shortARN(aws.ToString(s.TaskDefinition))
+	var primary *types.Deployment
+	var others []string
+	for i, dep := range s.Deployments {
+		if aws.ToString(dep.Status) == "PRIMARY" {
+			primary = &s.Deployments[i]
+		} else {
+			others = append(others, fmt.Sprintf("%s (%s)", shortARN(aws.ToString(dep.TaskDefinition)), aws.ToString(dep.Status)))
+		}
+	}
+	state := "no rollout state"
+	if primary != nil && primary.RolloutState != "" {
+		state = string(primary.RolloutState)
+	}
+	switch {
+	case settled(s):
+		return "settled on " + cur
+	case primary != nil && primary.RolloutState == types.DeploymentRolloutStateFailed:
+		return fmt.Sprintf("rollout of %s FAILED: %s", cur, aws.ToString(primary.RolloutStateReason))
+	case len(others) > 0:
+		return fmt.Sprintf("mid-rollout: %s (PRIMARY %s) replacing %s", cur, state, strings.Join(others, ", "))
+	default:
+		return fmt.Sprintf("not settled on %s (PRIMARY %s): running %d of %d", cur, state, s.RunningCount, s.DesiredCount)
+	}
 }

@@ -73,9 +73,16 @@ func appContainer(f *family) string {
 // exit code of its container, not a sidecar's.
 func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput, container string) error {
 	rev := shortARN(aws.ToString(in.TaskDefinition))
-	out, err := d.Client.RunTask(ctx, in)
+	// The same ClientToken on every attempt makes RunTask idempotent: an
+	// attempt whose answer was lost returns the task it started, not a
+	// second migration.
+	var out *ecs.RunTaskOutput
+	err := d.retryCall(ctx, spec.Timeout, rev, "RunTask", func(ctx context.Context, _ int) (err error) {
+		out, err = d.Client.RunTask(ctx, in)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("migrate: %v", callError(rev, "RunTask", err))
+		return fmt.Errorf("migrate: %v", err)
 	}
 	if len(out.Failures) > 0 {
 		var reasons []string

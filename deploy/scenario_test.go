@@ -308,3 +308,70 @@ func TestFailedTasksWithoutACircuitBreaker(t *testing.T) {
 	failure(t, e.d.Deploy(context.Background(), s), "job: ", " tasks of job:2 failed to start or stay healthy (the service has no deployment circuit breaker; entry stops at the threshold the breaker would use, 3)", "restored web web:1, job job:1")
 	e.wantRevision(t, "job", 1)
 }
+
+// Throttling and dropped connections that outlast the SDK's retries on
+// the calls that change things: a deploy that would succeed a little later
+// succeeds, without an extra revision or a second migration.
+func TestCallsThatFailLongerThanTheSDKRetries(t *testing.T) {
+	const d = 150 * time.Millisecond
+	for _, c := range []struct{ op, trouble string }{
+		{"RegisterTaskDefinition", "ThrottleFor"},
+		{"RegisterTaskDefinition", "DropFor"},
+		{"RegisterTaskDefinition", "DropResponseFor"},
+		{"RunTask", "ThrottleFor"},
+		{"RunTask", "DropResponseFor"},
+		{"UpdateService", "ThrottleFor"},
+		{"UpdateService", "DropResponseFor"},
+		{"DescribeTaskDefinition", "DropFor"},
+		{"DescribeTaskDefinition", "ThrottleFor"},
+	} {
+		t.Run(c.op+" "+c.trouble, func(t *testing.T) {
+			e := newEnv(t)
+			e.standardRetryer(2)
+			trouble := map[string]func(string, time.Duration){
+				"ThrottleFor": e.fake.ThrottleFor, "DropFor": e.fake.DropFor, "DropResponseFor": e.fake.DropResponseFor,
+			}[c.trouble]
+			e.fake.OnCall(c.op, 1, func() { trouble(c.op, d) }) // from the first call on
+			if err := e.d.Deploy(context.Background(), spec()); err != nil {
+				t.Fatalf("Deploy: %v\n%s", err, e.out)
+			}
+			e.wantRevision(t, "web", 2)
+			e.wantRevision(t, "job", 2)
+			e.wantOutput(t, "; retrying")
+			if c.op == "RegisterTaskDefinition" && c.trouble == "DropResponseFor" {
+				e.wantOutput(t, "web: registered web:2 (app: repo/app:new); the answer to an earlier attempt was lost, so the revision it created is used")
+			}
+			for _, fam := range []string{"web", "job"} {
+				if got := e.fake.Revisions(fam); !slices.Equal(got, []int32{1, 2}) {
+					t.Errorf("%s ACTIVE revisions %v, want [1 2]", fam, got)
+				}
+			}
+			if n := len(e.fake.RunTaskInputs()); n != 1 {
+				t.Errorf("%d migrations started, want 1", n)
+			}
+		})
+	}
+}
+
+func TestCallThatFailsUntilTheTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.standardRetryer(2)
+	e.fake.ThrottleFor("RunTask", time.Hour)
+	s := spec()
+	s.Timeout = 200 * time.Millisecond
+	failure(t, e.d.Deploy(context.Background(), s), "migrate: web:2: RunTask: ThrottlingException: Rate exceeded", "still failing after 200ms", "no service was changed")
+	if got := e.fake.Revisions("web"); !slices.Equal(got, []int32{1}) {
+		t.Errorf("web ACTIVE revisions %v, want the unused one deregistered", got)
+	}
+}
+
+// `entry deploy status` says whether a service is settled or mid-rollout.
+func TestStatusSaysSettledOrMidRollout(t *testing.T) {
+	e := newEnv(t)
+	inFlight(e, "web", ecsfake.Rollout{Outcome: ecsfake.Stall})
+	if err := e.d.Status(context.Background(), cluster, []string{"web", "job"}); err != nil {
+		t.Fatal(err)
+	}
+	e.wantOutput(t, "web: web:2 desired 2", "\n  mid-rollout: web:2 (PRIMARY IN_PROGRESS) replacing web:1 (ACTIVE)\n",
+		"job: job:1 desired 1", "\n  settled on job:1\n")
+}

@@ -57,8 +57,10 @@ Example:
 
 const deployStatusUsage = `Usage: entry deploy status --cluster NAME --service NAME... [flags]
 
-Print each service's task definition revision, images, deployments and
-latest events.
+Print each service's task definition revision; whether it is settled on
+it (one deployment, COMPLETED, running == desired) or mid-rollout (a
+PRIMARY IN_PROGRESS beside an ACTIVE one), or its rollout FAILED; its
+images, deployments and latest events.
 
 Example:
   entry deploy status --cluster prod --service web

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ func deployFake(t *testing.T) (*ecsfake.Fake, []string) {
 	t.Helper()
 	f := ecsfake.New()
 	t.Cleanup(f.Close)
+	failOnModelErrors(t, f)
 	f.AddCluster("prod")
 	web := f.Register(&ecs.RegisterTaskDefinitionInput{
 		Family: aws.String("web"), NetworkMode: types.NetworkModeAwsvpc,
@@ -45,6 +48,55 @@ func deployFake(t *testing.T) (*ecsfake.Fake, []string) {
 		"ENTRY_DEPLOY_POLL_INTERVAL=10ms",
 	}
 	return f, env
+}
+
+// failOnModelErrors makes t fail, at its end, for every request the binary
+// sent or answer it read that ECS's published API model rejects.
+func failOnModelErrors(t interface {
+	Cleanup(func())
+	Errorf(string, ...any)
+}, f *ecsfake.Fake) {
+	t.Cleanup(func() {
+		for _, e := range f.ModelErrors() {
+			t.Errorf("ECS API model: %s", e)
+		}
+	})
+}
+
+// modelRecorder records what failOnModelErrors reports.
+type modelRecorder struct {
+	cleanups []func()
+	errs     []string
+}
+
+func (r *modelRecorder) Cleanup(fn func()) { r.cleanups = append(r.cleanups, fn) }
+func (r *modelRecorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+func TestDeployFakeFailsOnModelErrors(t *testing.T) {
+	f := ecsfake.New()
+	t.Cleanup(f.Close)
+	r := &modelRecorder{}
+	failOnModelErrors(r, f)
+	req, err := http.NewRequest(http.MethodPost, f.URL, strings.NewReader(`{"cluster":"prod","services":["web"],"bogus":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Target", ecsfake.TargetPrefix+"DescribeServices")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/ecs/aws4_request")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, fn := range r.cleanups {
+		fn()
+	}
+	if len(r.errs) == 0 || !strings.Contains(strings.Join(r.errs, "\n"), "bogus") {
+		t.Errorf("a request with an unknown member was not reported: %q", r.errs)
+	}
 }
 
 func revisionOf(t *testing.T, f *ecsfake.Fake, service string) (int32, string) {
@@ -204,7 +256,7 @@ func TestDeployCommandStatusAndRollback(t *testing.T) {
 		t.Fatalf("deploy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r := runEntry(t, dir, env, "deploy", "status")
-	if r.code != 0 || !strings.Contains(r.stdout, "web: web:2 desired 2 running 2 pending 0") || !strings.Contains(r.stdout, "container app: repo/app:new") {
+	if r.code != 0 || !strings.Contains(r.stdout, "web: web:2 desired 2 running 2 pending 0\n  settled on web:2\n") || !strings.Contains(r.stdout, "container app: repo/app:new") {
 		t.Errorf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = runEntry(t, dir, env, "deploy", "rollback")

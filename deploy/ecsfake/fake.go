@@ -15,7 +15,8 @@
 // be described as it was before (LagFor), a service may be caught in the
 // middle of a rollout (StartRollout), placement may fail for a while
 // (Rollout.PlacementFailures), any operation may be throttled (Throttle,
-// ThrottleFor) or its connection dropped (DropFor). Every request and
+// ThrottleFor) or its connection dropped before (DropFor) or after
+// (DropResponseFor) the fake acted on it. Every request and
 // response is checked against ECS's published API model (see model.go);
 // ModelErrors lists the violations. It counts calls per operation.
 package ecsfake
@@ -117,6 +118,7 @@ type Fake struct {
 	lag           time.Duration        // how long an updated service is described as before
 	throttleUntil map[string]time.Time // op ("" for every op) -> end of throttling
 	dropUntil     map[string]time.Time // op ("" for every op) -> end of dropped connections
+	dropRespUntil map[string]time.Time // op ("" for every op) -> end of dropped responses
 	model         *Model
 	modelErrs     []string
 	hooks         map[string]func() // "op#n" -> run before the nth call of op
@@ -158,6 +160,7 @@ func New() *Fake {
 		tick:          DefaultTick,
 		throttleUntil: map[string]time.Time{},
 		dropUntil:     map[string]time.Time{},
+		dropRespUntil: map[string]time.Time{},
 		hooks:         map[string]func(){},
 		model:         model,
 		clusters:      map[string]bool{},
@@ -212,6 +215,15 @@ func (f *Fake) DropFor(op string, d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dropUntil[op] = time.Now().Add(d)
+}
+
+// DropResponseFor makes the fake act on every call of op ("" for every
+// operation) and then close the connection without an answer, for d from
+// now: the caller cannot tell whether its request took effect.
+func (f *Fake) DropResponseFor(op string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dropRespUntil[op] = time.Now().Add(d)
 }
 
 // StartRollout starts a deployment of taskDef on a service as if someone
@@ -502,14 +514,8 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	now := f.now()
 	f.calls[op]++
 	f.log = append(f.log, op)
-	if ok && active(f.dropUntil, op, now) {
-		// A connection reset before ECS saw the request.
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
-		}
+	if ok && active(f.dropUntil, op, now) && hangUp(w) {
+		return // a connection reset before ECS saw the request
 	}
 	if ok {
 		if _, known := f.model.Operations[op]; known {
@@ -543,12 +549,26 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"__type":%q,"message":%q}`, "com.amazonaws.ecs#"+aerr.typ, aerr.msg)
 		return
 	}
+	if active(f.dropRespUntil, op, now) && hangUp(w) {
+		return // a connection reset after ECS acted on the request
+	}
 	resp := marshal(out)
 	if o, known := f.model.Operations[op]; known {
 		resp = marshalShape(f.model, o.Output.Shape, out)
 		f.modelErrs = append(f.modelErrs, f.model.CheckResponse(op, resp)...)
 	}
 	w.Write(resp)
+}
+
+// hangUp closes the connection of a request without an answer.
+func hangUp(w http.ResponseWriter) bool {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return true
+		}
+	}
+	return false
 }
 
 func decode[T any](body []byte) (*T, *apiError) {
