@@ -219,6 +219,15 @@ func (r *rule) view() []types.Target {
 	return r.targets
 }
 
+// Settle lets every write propagate: reads see the current targets.
+func (e *Events) Settle() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range e.rules {
+		r.staleFor = 0
+	}
+}
+
 // Puts returns the PutTargets requests a rule received.
 func (e *Events) Puts(bus, name string) []eventbridge.PutTargetsInput {
 	e.mu.Lock()

@@ -112,7 +112,9 @@ func (m *modelled) begin(r *http.Request, op string, body []byte, bound map[stri
 // reply writes out as the wire JSON of op, after checking it against the
 // model: a fake that answers what AWS could not is a broken test.
 func (m *modelled) reply(w http.ResponseWriter, op string, out any, pascal bool) {
-	body, err := json.Marshal(toWire(reflect.ValueOf(out), pascal))
+	o, _ := m.model.Op(op)
+	tree := wireNames(m.model, o.Output.Shape, toWire(reflect.ValueOf(out), pascal))
+	body, err := json.Marshal(tree)
 	if err == nil {
 		err = m.model.CheckOutput(op, body)
 	}
@@ -236,6 +238,51 @@ func toWire(v reflect.Value, pascal bool) any {
 		return m
 	}
 	return v.Interface()
+}
+
+// wireNames renames the members of v to the model's spelling, which the
+// Go field names do not always follow (EventBridge's awsvpcConfiguration
+// is AwsvpcConfiguration in Go); a member the model lacks keeps its name
+// and fails the check.
+func wireNames(model *awsmodel.Model, shape string, v any) any {
+	s := model.Shapes[shape]
+	if s == nil {
+		return v
+	}
+	switch s.Type {
+	case "structure":
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		out := map[string]any{}
+		for k, e := range obj {
+			name := k
+			for member := range s.Members {
+				if strings.EqualFold(member, k) {
+					name = member
+				}
+			}
+			if r := s.Members[name]; r != nil {
+				e = wireNames(model, r.Shape, e)
+			}
+			out[name] = e
+		}
+		return out
+	case "list":
+		if arr, ok := v.([]any); ok {
+			for i, e := range arr {
+				arr[i] = wireNames(model, s.Member.Shape, e)
+			}
+		}
+	case "map":
+		if obj, ok := v.(map[string]any); ok {
+			for k, e := range obj {
+				obj[k] = wireNames(model, s.Value.Shape, e)
+			}
+		}
+	}
+	return v
 }
 
 func readBody(r *http.Request) []byte {

@@ -68,6 +68,15 @@ func (s *Scheduler) Schedule(group, name string) (scheduler.GetScheduleOutput, b
 	return sc.s, true
 }
 
+// Settle lets every write propagate: listings show the current targets.
+func (s *Scheduler) Settle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sc := range s.schedules {
+		sc.staleFor = 0
+	}
+}
+
 // Updates returns the UpdateSchedule requests a schedule received.
 func (s *Scheduler) Updates(group, name string) []scheduler.UpdateScheduleInput {
 	s.mu.Lock()
