@@ -34,7 +34,7 @@ type Deployer struct {
 	// above); ProgressEvery is the least time between two progress lines
 	// of a service.
 	PollInterval, PollMax, ProgressEvery time.Duration
-	Clients // EventBridge, Scheduler, CloudWatch Logs: see schedules.go
+	Clients                              // EventBridge, Scheduler, CloudWatch Logs: see schedules.go
 }
 
 // A Spec says what to deploy.

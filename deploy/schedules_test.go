@@ -122,7 +122,7 @@ func TestScheduledTasksFollowTheDeploy(t *testing.T) {
 	e.sched.AddSchedule(fullSchedule("staging-report", "staging", "job:1"))
 	e.sched.AddSchedule(fullSchedule("a-unrelated", cluster, "backup:1"))
 	// Hostile: throttling, and lists that lag behind writes.
-	e.events.Throttle("ListTargetsByRule", 2)
+	e.events.Throttle("ListTargetsByRule", 1)
 	e.sched.Throttle("UpdateSchedule", 1)
 	e.events.Lag, e.sched.Lag = 3, 3
 
@@ -204,11 +204,11 @@ func TestScheduleFailureRestoresAndRollsBack(t *testing.T) {
 	nightly := ruleTarget("n", cluster, "web:1")
 	e.events.AddRule("", "nightly", nightly)
 	e.sched.AddSchedule(fullSchedule("report", cluster, "job:1"))
-	e.sched.Throttle("UpdateSchedule", 100)
+	e.sched.Reject = true
 	s := spec()
 	s.Migrate = nil
 	s.Scheduled = ScheduleSpec{All: true}
-	failure(t, e.d.Deploy(context.Background(), s), "scheduled tasks: schedule default/report: UpdateSchedule: ThrottlingException", "restored web web:1")
+	failure(t, e.d.Deploy(context.Background(), s), "scheduled tasks: schedule default/report: UpdateSchedule: ValidationException", "restored web web:1")
 	if got := e.events.Targets("", "nightly"); !reflect.DeepEqual(got, []evtypes.Target{nightly}) {
 		t.Errorf("rule not restored: %+v", got)
 	}

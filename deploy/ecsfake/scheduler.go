@@ -24,6 +24,8 @@ type Scheduler struct {
 	*modelled
 	PageSize int
 	Lag      int
+	// Reject makes every UpdateSchedule fail with ValidationException.
+	Reject bool
 
 	schedules map[string]*schedule // group/name
 	clock     time.Time
@@ -208,6 +210,9 @@ func (s *Scheduler) dispatch(op string, body []byte, bound map[string]string) (a
 		sc := s.schedules[group+"/"+bound["Name"]]
 		if sc == nil {
 			return nil, &apiError{404, "ResourceNotFoundException", fmt.Sprintf("Schedule %s does not exist.", bound["Name"])}
+		}
+		if s.Reject {
+			return nil, &apiError{400, "ValidationException", "fake: this schedule cannot be updated"}
 		}
 		sc.updates = append(sc.updates, *in)
 		sc.stale, sc.staleFor = sc.s.Target, s.Lag
