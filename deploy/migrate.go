@@ -70,7 +70,7 @@ func appContainer(f *family) string {
 
 // migrate runs the migration task, waits until it stopped and checks the
 // exit code of its container, not a sidecar's.
-func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput, container string) error {
+func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput, container string) (err error) {
 	rev := shortARN(aws.ToString(in.TaskDefinition))
 	out, err := d.Client.RunTask(ctx, in)
 	if err != nil {
@@ -96,6 +96,8 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 	arn := aws.ToString(out.Tasks[0].TaskArn)
 	id := lastPart(arn)
 	d.out("migrate: task %s of %s started: %s (container %s); waiting up to %v for it to stop", id, rev, strings.Join(spec.Migrate, " "), container, spec.Timeout)
+	lf := d.followLogs(ctx, "migrate", aws.ToString(in.TaskDefinition), container, arn)
+	defer func() { lf.finish(ctx, err != nil) }()
 
 	lo, hi := d.poll()
 	waiter := ecs.NewTasksStoppedWaiter(d.Client, func(o *ecs.TasksStoppedWaiterOptions) {
@@ -132,7 +134,7 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 			return fmt.Errorf("migrate: container %s of task %s stopped without an exit code (%s: %s)", container, id, t.StopCode, why)
 		}
 		if *c.ExitCode != 0 {
-			return fmt.Errorf("migrate: container %s of task %s exited %d (%s); see its logs", container, id, *c.ExitCode, reason)
+			return &ExitError{Container: container, Task: id, Code: int(*c.ExitCode), Reason: reason}
 		}
 		d.out("migrate: container %s exited 0", container)
 		return nil
