@@ -21,6 +21,7 @@ import (
 const deployUsage = `Usage: entry deploy --cluster NAME --service NAME... (--image REPO:TAG | --image-definitions FILE | --task-definition FILE...) [flags]
        entry deploy rollback --cluster NAME --service NAME...
        entry deploy status --cluster NAME --service NAME...
+       entry deploy run --cluster NAME --service NAME -- COMMAND...
 
 Deploy an image to Amazon ECS with zero downtime: build a task definition
 revision from each service's live one (every field kept, only the images
@@ -127,7 +128,11 @@ func (f *deployFlags) deployer(ctx context.Context) (*deploy.Deployer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newDeployer(client, f.pollInterval), nil
+	d := newDeployer(client, f.pollInterval)
+	if d.Clients, err = deploy.NewClients(ctx, f.region); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 func newDeployer(client *ecs.Client, poll time.Duration) *deploy.Deployer {
@@ -143,6 +148,8 @@ func runDeploy(args []string) int {
 			return runDeployRollback(args[1:])
 		case "status":
 			return runDeployStatus(args[1:])
+		case "run":
+			return runDeployRun(args[1:])
 		}
 	}
 	f := newDeployFlags("deploy", deployUsage)
@@ -162,6 +169,7 @@ func runDeploy(args []string) int {
 	fs.IntVar(&keep, "keep", 0, "deregister revisions older than the N newest of each family (0: keep all); never a live or rollback one")
 	fs.BoolVar(&noRollback, "no-rollback", false, "on failure, leave the services on the new revision")
 	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
+	sched := addScheduleFlags(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
@@ -200,6 +208,7 @@ func runDeploy(args []string) int {
 	spec := deploy.Spec{
 		Cluster: f.cluster, Services: f.services, Image: image, Containers: containers,
 		MigrateContainer: migrateContainer, Timeout: f.timeout, Keep: keep, NoRollback: noRollback, DryRun: dryRun,
+		Scheduled: sched.spec(fs, cfg),
 	}
 	if migrate != "" {
 		if spec.Migrate, err = deploy.SplitCommand(migrate); err != nil {
