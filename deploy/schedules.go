@@ -447,3 +447,35 @@ func (d *Deployer) printSchedulePlan(sc *scheduled) {
 		d.out("plan: scheduled: %s: %s -> new %s revision, after every service is stable", t.label(), shortARN(t.current), t.fam.name)
 	}
 }
+
+// FollowServices points the scheduled tasks that run another revision of
+// a family the services run at the services' live revision: after `entry
+// deploy rollback`, they go back with the services. A family only
+// scheduled tasks use is left alone.
+func (d *Deployer) FollowServices(ctx context.Context, cluster string, services []string, ss ScheduleSpec) error {
+	if !ss.Enabled() {
+		return nil
+	}
+	svcs, err := d.describeServices(ctx, cluster, services)
+	if err != nil {
+		return err
+	}
+	var fams []*family
+	seen := map[string]bool{}
+	clusterARN := ""
+	for _, name := range services {
+		s := svcs[name]
+		clusterARN = aws.ToString(s.ClusterArn)
+		live := aws.ToString(s.TaskDefinition)
+		if fam := familyOf(live); !seen[fam] {
+			seen[fam] = true
+			fams = append(fams, &family{name: fam, target: live})
+		}
+	}
+	sc, err := d.findScheduled(ctx, Spec{Cluster: cluster, Scheduled: ss}, clusterARN, fams)
+	if err != nil {
+		return err
+	}
+	sc.extra = nil // no image to build them with
+	return d.followSchedules(ctx, sc)
+}

@@ -261,3 +261,38 @@ func TestUpdateScheduleInputCopiesEveryMember(t *testing.T) {
 		}
 	}
 }
+
+// `entry deploy rollback --schedules`: the scheduled tasks go back with
+// the services, every other field kept.
+func TestScheduledTasksFollowAManualRollback(t *testing.T) {
+	e := newSchedEnv(t)
+	nightly := ruleTarget("n", cluster, "web:1")
+	e.events.AddRule("", "nightly", nightly)
+	report := fullSchedule("report", cluster, "job:1")
+	e.sched.AddSchedule(report)
+	s := spec()
+	s.Migrate = nil
+	s.Scheduled = ScheduleSpec{All: true}
+	ctx := context.Background()
+	if err := e.d.Deploy(ctx, s); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, e.out)
+	}
+	if err := e.d.Rollback(ctx, cluster, []string{"web", "job"}, 5*time.Second); err != nil {
+		t.Fatalf("Rollback: %v\n%s", err, e.out)
+	}
+	e.out.Reset()
+	if err := e.d.FollowServices(ctx, cluster, []string{"web", "job"}, ScheduleSpec{All: true}); err != nil {
+		t.Fatalf("FollowServices: %v\n%s", err, e.out)
+	}
+	if got := e.events.Targets("", "nightly"); !reflect.DeepEqual(got, []evtypes.Target{nightly}) {
+		t.Errorf("rule after the rollback: %+v", got)
+	}
+	after, _ := e.sched.Schedule("default", "report")
+	report.Arn, report.CreationDate, report.LastModificationDate = after.Arn, after.CreationDate, after.LastModificationDate
+	if !reflect.DeepEqual(after, report) {
+		t.Errorf("schedule after the rollback:\n got %+v\nwant %+v", after, report)
+	}
+	if !strings.Contains(e.out.String(), "scheduled: rule default/nightly: web:2 -> web:1") {
+		t.Errorf("output:\n%s", e.out)
+	}
+}

@@ -47,7 +47,8 @@ Example:
 const deployRollbackUsage = `Usage: entry deploy rollback --cluster NAME --service NAME... [flags]
 
 Move each service back to the newest ACTIVE revision of its family older
-than the one it runs, and wait until that serves.
+than the one it runs, and wait until that serves. With --schedules (or
+--rule, --schedule) the scheduled tasks of those families go back too.
 
 Example:
   entry deploy rollback --cluster prod --service web --service job
@@ -272,10 +273,12 @@ func readTaskDefinition(path string) (*ecs.RegisterTaskDefinitionInput, error) {
 // runDeployRollback is `entry deploy rollback`.
 func runDeployRollback(args []string) int {
 	f := newDeployFlags("deploy rollback", deployRollbackUsage)
+	sched := addScheduleFlags(f.fs)
 	if code := f.fs.parseOrExit(args); code >= 0 {
 		return code
 	}
-	if _, err := f.load(); err != nil {
+	cfg, err := f.load()
+	if err != nil {
 		return fail(exitUsage, "deploy rollback: %v", err)
 	}
 	if f.cluster == "" || len(f.services) == 0 {
@@ -289,6 +292,9 @@ func runDeployRollback(args []string) int {
 	}
 	if err := d.Rollback(ctx, f.cluster, f.services, f.timeout); err != nil {
 		return fail(exitFailure, "deploy rollback: %v", err)
+	}
+	if err := d.FollowServices(ctx, f.cluster, f.services, sched.spec(f.fs, cfg)); err != nil {
+		return fail(exitFailure, "deploy rollback: the services are rolled back, but %v", err)
 	}
 	return exitOK
 }
