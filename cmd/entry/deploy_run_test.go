@@ -77,3 +77,20 @@ func TestDeploySchedulesFromConfig(t *testing.T) {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
 }
+
+// ENTRY_DEPLOY_SCHEDULES and --dry-run: the plan lists the rule, nothing
+// changes.
+func TestDeploySchedulesDryRunFromEnvironment(t *testing.T) {
+	f, env := deployFake(t)
+	ev, _, _, side := sideFakes(t)
+	env = append(env, side...)
+	ev.AddRule("", "nightly", evtypes.Target{Id: aws.String("t"), Arn: aws.String("arn:aws:ecs:us-east-1:123456789012:cluster/prod"),
+		EcsParameters: &evtypes.EcsParameters{TaskDefinitionArn: aws.String("arn:aws:ecs:us-east-1:123456789012:task-definition/web:1")}})
+	r := runEntry(t, t.TempDir(), append(env, "ENTRY_DEPLOY_SCHEDULES=true"), "deploy", "--cluster", "prod", "--service", "web", "--image", "repo/app:abc", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "plan: scheduled: rule default/nightly: web:1 -> new web revision") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if f.MutatingCalls() != 0 || ev.Calls()["PutTargets"] != 0 {
+		t.Errorf("a dry run changed something: %v", ev.Calls())
+	}
+}
