@@ -7,13 +7,22 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.47.7
 	github.com/aws/aws-sdk-go-v2/config v1.33.15
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
+	// eventbridge, cloudwatchlogs and scheduler likewise stay on releases
+	// without schema-based serde (eventbridge has it from v1.49.0): such a
+	// package adds to every start. Even these add ~90 KB of heap each at
+	// init (their endpoint tables; GODEBUG=inittrace=1), and together
+	// ~6% to an idle supervisor's RssAnon (bench/startup.sh).
+	github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs v1.87.0
 	// ecs and ssm stay below v1.99.0 and v1.80.0, where the SDK moved to
 	// schema-based serde: those releases' package initialisers add ~6 ms and
 	// 2.3 MB of allocations to every entry start, container starts included
 	// (bench/startup.sh). Raise them when that cost is gone.
 	github.com/aws/aws-sdk-go-v2/service/ecs v1.98.0
+	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.48.7
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.8
+	github.com/aws/aws-sdk-go-v2/service/scheduler v1.18.2
 	github.com/aws/aws-sdk-go-v2/service/ssm v1.79.3
+	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8
 	github.com/aws/smithy-go v1.28.8
 	github.com/google/renameio/v2 v2.0.2
 	github.com/joho/godotenv v1.5.1
@@ -36,6 +45,5 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/signin v1.12.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.3 // indirect
-	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
 )

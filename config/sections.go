@@ -153,6 +153,13 @@ type Deploy struct {
 	Timeout          time.Duration `yaml:"timeout"`
 	Keep             int           `yaml:"keep"`
 	NoRollback       bool          `yaml:"no_rollback"`
+	// Scheduled tasks that follow the deploy (--schedules, --rule,
+	// --schedule, --event-bus, --schedule-group).
+	Schedules      bool     `yaml:"schedules"`
+	Rules          []string `yaml:"rules"`
+	NamedSchedules []string `yaml:"named_schedules"`
+	EventBuses     []string `yaml:"event_buses"`
+	ScheduleGroups []string `yaml:"schedule_groups"`
 }
 
 // An EnvFile is one entry of env_files: a path, which must exist, or, as

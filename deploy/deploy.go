@@ -56,6 +56,7 @@ type Deployer struct {
 	PollInterval, PollMax, ProgressEvery time.Duration
 	// Grace periods and the clean-up bound; 0 means the default above.
 	MissingGrace, LagGrace, PlacementGrace, CleanupTimeout time.Duration
+	Clients                                                // EventBridge, Scheduler, CloudWatch Logs: see schedules.go
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -96,6 +97,8 @@ type Spec struct {
 	Keep       int
 	NoRollback bool
 	DryRun     bool
+	// Scheduled says which scheduled tasks follow the services.
+	Scheduled ScheduleSpec
 }
 
 // Validate checks the spec before any API call.
@@ -215,6 +218,12 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 	if err != nil {
 		return err
 	}
+	var sched *scheduled
+	if spec.Scheduled.Enabled() {
+		if sched, err = d.findScheduled(ctx, spec, aws.ToString(units[0].svc.ClusterArn), fams); err != nil {
+			return err
+		}
+	}
 	var todo []*unit
 	for _, u := range units {
 		if !u.noop {
@@ -227,7 +236,7 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 			revs = append(revs, u.name+" "+shortARN(u.current))
 		}
 		d.out("every service already runs these images (%s); nothing to do", strings.Join(revs, ", "))
-		return nil
+		return d.schedulesWhenNoop(ctx, spec, sched)
 	}
 	migrateIn, migrateContainer, err := d.migrationInput(spec, units[0], svcs[units[0].name])
 	if err != nil {
@@ -235,6 +244,7 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 	}
 	if spec.DryRun {
 		d.printPlan(spec, units, fams, migrateContainer)
+		d.printSchedulePlan(sched)
 		return nil
 	}
 
@@ -276,6 +286,9 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 	watches, err := d.update(ctx, spec, todo)
 	if err == nil {
 		err = d.wait(ctx, spec.Cluster, watches, spec.Timeout)
+	}
+	if err == nil {
+		err = d.followSchedules(ctx, sched)
 	}
 	if err != nil {
 		return d.fail(ctx, spec, todo, watches, registered, err)

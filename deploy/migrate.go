@@ -71,13 +71,13 @@ func appContainer(f *family) string {
 
 // migrate runs the migration task, waits until it stopped and checks the
 // exit code of its container, not a sidecar's.
-func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput, container string) error {
+func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput, container string) (err error) {
 	rev := shortARN(aws.ToString(in.TaskDefinition))
 	// The same ClientToken on every attempt makes RunTask idempotent: an
 	// attempt whose answer was lost returns the task it started, not a
 	// second migration.
 	var out *ecs.RunTaskOutput
-	err := d.retryCall(ctx, spec.Timeout, rev, "RunTask", func(ctx context.Context, _ int) (err error) {
+	err = d.retryCall(ctx, spec.Timeout, rev, "RunTask", func(ctx context.Context, _ int) (err error) {
 		out, err = d.Client.RunTask(ctx, in)
 		return err
 	})
@@ -104,6 +104,8 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 	arn := aws.ToString(out.Tasks[0].TaskArn)
 	id := lastPart(arn)
 	d.out("migrate: task %s of %s started: %s (container %s); waiting up to %v for it to stop", id, rev, strings.Join(spec.Migrate, " "), container, spec.Timeout)
+	lf := d.followLogs(ctx, "migrate", aws.ToString(in.TaskDefinition), container, arn)
+	defer func() { lf.finish(ctx, err != nil) }()
 
 	t, err := d.waitTask(ctx, spec, arn)
 	if err != nil {
@@ -125,7 +127,7 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 			return fmt.Errorf("migrate: container %s of task %s stopped without an exit code (%s: %s)", container, id, t.StopCode, why)
 		}
 		if *c.ExitCode != 0 {
-			return fmt.Errorf("migrate: container %s of task %s exited %d (%s); see its logs", container, id, *c.ExitCode, reason)
+			return &ExitError{Container: container, Task: id, Code: int(*c.ExitCode), Reason: reason}
 		}
 		d.out("migrate: container %s exited 0", container)
 		return nil

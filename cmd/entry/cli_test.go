@@ -17,7 +17,7 @@ var helpCommands = [][]string{
 	{"secrets", "rotate"},
 	{"assets", "push"}, {"assets", "fetch"},
 	{"cron", "check"}, {"cron", "run"},
-	{"deploy"}, {"deploy", "rollback"}, {"deploy", "status"},
+	{"deploy"}, {"deploy", "rollback"}, {"deploy", "status"}, {"deploy", "run"},
 	{"version"},
 	{"ctl"}, {"health"},
 }

@@ -23,6 +23,7 @@ import (
 const deployUsage = `Usage: entry deploy --cluster NAME --service NAME... (--image REPO:TAG | --image-definitions FILE | --task-definition FILE...) [flags]
        entry deploy rollback --cluster NAME --service NAME...
        entry deploy status --cluster NAME --service NAME...
+       entry deploy run --cluster NAME --service NAME -- COMMAND...
 
 Deploy an image to Amazon ECS with zero downtime: build a task definition
 revision from each service's live one (every field kept, only the images
@@ -49,7 +50,8 @@ Example:
 const deployRollbackUsage = `Usage: entry deploy rollback --cluster NAME --service NAME... [flags]
 
 Move each service back to the newest ACTIVE revision of its family older
-than the one it runs, and wait until that serves.
+than the one it runs, and wait until that serves. With --schedules (or
+--rule, --schedule) the scheduled tasks of those families go back too.
 
 Example:
   entry deploy rollback --cluster prod --service web --service job
@@ -148,7 +150,11 @@ func (f *deployFlags) deployer(ctx context.Context) (*deploy.Deployer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newDeployer(client, f.pollInterval), nil
+	d := newDeployer(client, f.pollInterval)
+	if d.Clients, err = deploy.NewClients(ctx, f.region); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 func newDeployer(client *ecs.Client, poll time.Duration) *deploy.Deployer {
@@ -164,6 +170,8 @@ func runDeploy(args []string) int {
 			return runDeployRollback(args[1:])
 		case "status":
 			return runDeployStatus(args[1:])
+		case "run":
+			return runDeployRun(args[1:])
 		}
 	}
 	f := newDeployFlags("deploy", deployUsage)
@@ -183,6 +191,7 @@ func runDeploy(args []string) int {
 	fs.IntVar(&keep, "keep", 0, "deregister revisions older than the N newest of each family (0: keep all); never a live or rollback one")
 	fs.BoolVar(&noRollback, "no-rollback", false, "on failure, leave the services on the new revision")
 	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
+	sched := addScheduleFlags(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
@@ -221,6 +230,7 @@ func runDeploy(args []string) int {
 	spec := deploy.Spec{
 		Cluster: f.cluster, Services: f.services, Image: image, Containers: containers,
 		MigrateContainer: migrateContainer, Timeout: f.timeout, Keep: keep, NoRollback: noRollback, DryRun: dryRun,
+		Scheduled: sched.spec(fs, cfg),
 	}
 	if migrate != "" {
 		if spec.Migrate, err = deploy.SplitCommand(migrate); err != nil {
@@ -284,10 +294,12 @@ func readTaskDefinition(path string) (*ecs.RegisterTaskDefinitionInput, error) {
 // runDeployRollback is `entry deploy rollback`.
 func runDeployRollback(args []string) int {
 	f := newDeployFlags("deploy rollback", deployRollbackUsage)
+	sched := addScheduleFlags(f.fs)
 	if code := f.fs.parseOrExit(args); code >= 0 {
 		return code
 	}
-	if _, err := f.load(); err != nil {
+	cfg, err := f.load()
+	if err != nil {
 		return fail(exitUsage, "deploy rollback: %v", err)
 	}
 	if f.cluster == "" || len(f.services) == 0 {
@@ -301,6 +313,9 @@ func runDeployRollback(args []string) int {
 	}
 	if err := d.Rollback(ctx, f.cluster, f.services, f.timeout); err != nil {
 		return fail(exitFailure, "deploy rollback: %v", err)
+	}
+	if err := d.FollowServices(ctx, f.cluster, f.services, sched.spec(f.fs, cfg)); err != nil {
+		return fail(exitFailure, "deploy rollback: the services are rolled back, but %v", err)
 	}
 	return exitOK
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	evtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/entryhq/entry/deploy/ecsfake"
+)
+
+// sideFakes starts the EventBridge, Scheduler and CloudWatch Logs fakes
+// and returns the environment that points the binary at them.
+func sideFakes(t *testing.T) (*ecsfake.Events, *ecsfake.Scheduler, *ecsfake.Logs, []string) {
+	t.Helper()
+	ev, sc, lg := ecsfake.NewEvents(), ecsfake.NewScheduler(), ecsfake.NewLogs()
+	t.Cleanup(ev.Close)
+	t.Cleanup(sc.Close)
+	t.Cleanup(lg.Close)
+	t.Cleanup(func() {
+		for _, v := range append(append(ev.Violations(), sc.Violations()...), lg.Violations()...) {
+			t.Errorf("API model violation: %s", v)
+		}
+	})
+	return ev, sc, lg, []string{"AWS_ENDPOINT_URL_EVENTBRIDGE=" + ev.URL, "AWS_ENDPOINT_URL_SCHEDULER=" + sc.URL, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=" + lg.URL}
+}
+
+func TestDeployRunExitsWithTheContainersCode(t *testing.T) {
+	f, env := deployFake(t)
+	_, _, lg, side := sideFakes(t)
+	env = append(env, side...)
+	f.Register(&ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("web"), NetworkMode: types.NetworkModeAwsvpc,
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("repo/app:new"),
+			LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{"awslogs-group": "/ecs/web", "awslogs-stream-prefix": "web"}}}},
+	})
+	lg.Stream("/ecs/web", "web/app/*", 1, 1, "checking 12 accounts", "account 7: balance mismatch")
+	f.SetTaskOutcome(ecsfake.TaskOutcome{ExitCodes: map[string]int32{"app": 4}})
+	r := runEntry(t, t.TempDir(), env, "deploy", "run", "--cluster", "prod", "--service", "web", "--revision", "new", "--", "bin/rails", "runner", "Audit.run")
+	if r.code != 4 {
+		t.Fatalf("exit %d, want 4\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, w := range []string{"app | checking 12 accounts", "app | account 7: balance mismatch", "last 2 lines of app's log", "run: container app of task"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	if run := f.RunTaskInputs(); len(run) != 1 || !strings.HasSuffix(aws.ToString(run[0].TaskDefinition), "web:2") {
+		t.Errorf("RunTask: %+v", run)
+	}
+	r = runEntry(t, t.TempDir(), env, "deploy", "run", "--cluster", "prod", "--service", "web")
+	if r.code != 2 || !strings.Contains(r.stderr, "entry: deploy run: no command") {
+		t.Errorf("no command: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+func TestDeploySchedulesFromConfig(t *testing.T) {
+	_, env := deployFake(t)
+	ev, _, _, side := sideFakes(t)
+	env = append(env, side...)
+	target := evtypes.Target{Id: aws.String("t"), Arn: aws.String("arn:aws:ecs:us-east-1:123456789012:cluster/prod"),
+		EcsParameters: &evtypes.EcsParameters{TaskDefinitionArn: aws.String("arn:aws:ecs:us-east-1:123456789012:task-definition/job:1"), TaskCount: aws.Int32(1)}}
+	ev.AddRule("", "nightly", target)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "deploy:\n  cluster: prod\n  services: [web, job]\n  schedules: true\n"})
+	r := runEntry(t, dir, env, "deploy", "--image", "repo/app:abc")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := aws.ToString(ev.Targets("", "nightly")[0].EcsParameters.TaskDefinitionArn); !strings.HasSuffix(got, "job:2") {
+		t.Errorf("rule runs %s\n%s", got, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "scheduled tasks moved: rule default/nightly job:2") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+}
+
+// ENTRY_DEPLOY_SCHEDULES and --dry-run: the plan lists the rule, nothing
+// changes.
+func TestDeploySchedulesDryRunFromEnvironment(t *testing.T) {
+	f, env := deployFake(t)
+	ev, _, _, side := sideFakes(t)
+	env = append(env, side...)
+	ev.AddRule("", "nightly", evtypes.Target{Id: aws.String("t"), Arn: aws.String("arn:aws:ecs:us-east-1:123456789012:cluster/prod"),
+		EcsParameters: &evtypes.EcsParameters{TaskDefinitionArn: aws.String("arn:aws:ecs:us-east-1:123456789012:task-definition/web:1")}})
+	r := runEntry(t, t.TempDir(), append(env, "ENTRY_DEPLOY_SCHEDULES=true"), "deploy", "--cluster", "prod", "--service", "web", "--image", "repo/app:abc", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "plan: scheduled: rule default/nightly: web:1 -> new web revision") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if f.MutatingCalls() != 0 || ev.Calls()["PutTargets"] != 0 {
+		t.Errorf("a dry run changed something: %v", ev.Calls())
+	}
+}
