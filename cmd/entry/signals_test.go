@@ -188,6 +188,14 @@ func TestConfigCheckWarnsAboutSidekiqTimeout(t *testing.T) {
 		{"sidekiq: bundle exec sidekiq -C quick.yml", ""},
 		{"web: bundle exec puma", ""},
 	}
+	// config check also checks that each process's program exists: the
+	// image has Ruby's bundle.
+	bin := t.TempDir()
+	writeFiles(t, bin, map[string]string{"bundle": "#!/bin/sh\n"})
+	if err := os.Chmod(filepath.Join(bin, "bundle"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := []string{"PATH=" + bin + ":" + os.Getenv("PATH")}
 	for _, c := range cases {
 		dir := t.TempDir()
 		writeFiles(t, dir, map[string]string{
@@ -195,7 +203,7 @@ func TestConfigCheckWarnsAboutSidekiqTimeout(t *testing.T) {
 			"sidekiq.yml": ":concurrency: 5\n:timeout: 25\n",
 			"quick.yml":   ":timeout: 8\n",
 		})
-		r := runEntry(t, dir, nil, "config", "check")
+		r := runEntry(t, dir, path, "config", "check")
 		if r.code != 0 {
 			t.Errorf("%s: exit %d\n%s", c.proc, r.code, r.stderr)
 			continue
