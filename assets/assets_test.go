@@ -207,7 +207,7 @@ func TestPushIfAbsent(t *testing.T) {
 
 	push := func(file string, ifAbsent bool) assets.PushStatus {
 		t.Helper()
-		p, err := c.Push(ctx, file, obj, assets.PushOptions{IfAbsent: ifAbsent})
+		p, err := c.Push(ctx, file, obj, assets.PushOptions{IfAbsent: ifAbsent, KeepDifferent: ifAbsent})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,6 +236,17 @@ func TestPushIfAbsent(t *testing.T) {
 	}
 	if got := stored(); got != `{"v":1}` {
 		t.Errorf("after --if-absent pushes S3 holds %s, want the first file", got)
+	}
+	// Without KeepDifferent, other content is a conflict naming both
+	// checksums, and S3 keeps the first file.
+	_, err := c.Push(ctx, second, obj, assets.PushOptions{IfAbsent: true})
+	want := fmt.Sprintf("assets: %s: already there with other content: stored sha256 %s, %s sha256 %s; nothing was uploaded (push without --if-absent to replace it, or add --keep-existing if keeping the stored one is intended)",
+		obj, sha256hex(`{"v":1}`), second, sha256hex(`{"v":2}`))
+	if !assets.IsKind(err, assets.Conflict) || err.Error() != want {
+		t.Errorf("other file --if-absent:\n got %v\nwant %s", err, want)
+	}
+	if got := stored(); got != `{"v":1}` {
+		t.Errorf("after a conflict S3 holds %s, want the first file", got)
 	}
 	if st := push(second, false); st != assets.Uploaded {
 		t.Errorf("push without --if-absent: %v, want uploaded", st)

@@ -117,9 +117,10 @@ func clientOptions(a config.Assets) assets.Options {
 
 func runAssetsPush(args []string) int {
 	fs, af := newAssetsFlags("push")
-	var ifAbsent bool
+	var ifAbsent, keepExisting bool
 	var name, contentType string
-	fs.BoolVar(&ifAbsent, "if-absent", false, "keep an object that already exists (re-runs of a CI job are no-ops)")
+	fs.BoolVar(&ifAbsent, "if-absent", false, "keep an object that already exists with the same checksum (re-runs of a CI job are no-ops); other content fails")
+	fs.BoolVar(&keepExisting, "keep-existing", false, "with --if-absent: keep an existing object even when its content differs")
 	fs.StringVar(&name, "name", "", "object name, the {name} of the key, for a single FILE (default the file's base name)")
 	fs.StringVar(&contentType, "content-type", "", "Content-Type (default by extension: application/json for .json)")
 	if code := fs.parseOrExit(args); code >= 0 {
@@ -131,6 +132,9 @@ func runAssetsPush(args []string) int {
 	}
 	if name != "" && len(files) > 1 {
 		return fail(exitUsage, "assets push: --name names one object, but %d files were given", len(files))
+	}
+	if keepExisting && !ifAbsent {
+		return fail(exitUsage, "assets push: --keep-existing goes with --if-absent (without it, push replaces the object)")
 	}
 	if af.env == "" || af.sha == "" {
 		return fail(exitUsage, "assets push: --env and --sha are required (the environment and commit the manifest is for)")
@@ -162,7 +166,7 @@ func runAssetsPush(args []string) int {
 		return fail(exitFailure, "%v", err)
 	}
 	for i, file := range files {
-		p, err := client.Push(ctx, file, objects[i], assets.PushOptions{IfAbsent: ifAbsent, ContentType: contentType, Timeout: a.Timeout})
+		p, err := client.Push(ctx, file, objects[i], assets.PushOptions{IfAbsent: ifAbsent, KeepDifferent: keepExisting, ContentType: contentType, Timeout: a.Timeout})
 		if err != nil {
 			return fail(exitFailure, "%v", err)
 		}
