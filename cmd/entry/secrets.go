@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/atomicfile"
 	"github.com/entryhq/entry/prehook"
 	"github.com/entryhq/entry/secrets"
 )
@@ -780,6 +781,16 @@ func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Log
 			}
 		}
 		done = append(done, d)
+	}
+	// A dst that is a link into a missing directory (an unmounted tmpfs)
+	// fails before any file is written.
+	for _, d := range done {
+		if d.v.Dst == "" {
+			continue
+		}
+		if _, err := atomicfile.Target(d.v.Dst); err != nil {
+			return fmt.Errorf("%s: %v", d.v.Dst, err)
+		}
 	}
 	for _, d := range done {
 		if d.v.Dst == "" {

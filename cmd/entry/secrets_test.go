@@ -715,6 +715,57 @@ hooks:
 	assertNoTempFiles(t, f.dir)
 }
 
+// TestSecretsStepSymlinkedDst: a dst that is a symbolic link (to a tmpfs,
+// typically) keeps the link, and the plain file is written atomically where
+// it points; a link into a missing directory (a tmpfs not mounted) fails
+// before anything is written.
+func TestSecretsStepSymlinkedDst(t *testing.T) {
+	f := newSecretsFixture(t)
+	t.Chdir(f.dir)
+	shm := filepath.Join(f.dir, "shm")
+	os.Mkdir(shm, 0o755)
+	os.Remove("config/secrets.yml")
+	for link, target := range map[string]string{"config/secrets.yml": filepath.Join(shm, "secrets.yml"), "config/other.yml": filepath.Join(f.dir, "unmounted/other.yml")} {
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(yml string) error {
+		t.Helper()
+		cfg, err := config.Parse("entry.yml", []byte(yml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		step, err := newSecretsStep(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := prehook.EnvFromList([]string{"ENTRY_AGE_KEY=" + keyOnly(f.key)})
+		return step.Run(context.Background(), env, func(string, ...any) {})
+	}
+	err := run("secrets:\n  vaults:\n    - {src: config/secrets.yml.enc, dst: config/secrets.yml}\n    - {src: config/secrets.yml.enc, dst: config/other.yml}\n")
+	want := "secrets: config/other.yml: a symbolic link to " + filepath.Join(f.dir, "unmounted/other.yml") + ", whose directory " + filepath.Join(f.dir, "unmounted") + " does not exist (is the file system it is on mounted?); nothing was written"
+	if err == nil || err.Error() != want {
+		t.Errorf("link into a missing directory:\n got %v\nwant %s", err, want)
+	}
+	for _, p := range []string{filepath.Join(shm, "secrets.yml"), filepath.Join(f.dir, "unmounted")} {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s was written by a failed step", p)
+		}
+	}
+	if err := run("secrets:\n  vaults:\n    - {src: config/secrets.yml.enc, dst: config/secrets.yml}\n"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat("config/secrets.yml"); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", st.Mode(), err)
+	}
+	st, err := os.Stat(filepath.Join(shm, "secrets.yml"))
+	if err != nil || st.Mode().Perm() != 0o600 || f.read(t, "shm/secrets.yml") != fixtureYAML {
+		t.Errorf("the link's target: %v %v", st, err)
+	}
+	assertNoTempFiles(t, f.dir)
+}
+
 // TestSecretsStepExpandsPaths: one entry.yml names a vault per environment.
 func TestSecretsStepExpandsPaths(t *testing.T) {
 	f := newSecretsFixture(t)
