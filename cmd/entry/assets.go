@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -200,6 +201,15 @@ func runAssetsFetch(args []string) int {
 		// One object by URL, with the same code as the start-up step.
 		if strings.Contains(pos[0]+pos[1], "{") {
 			return fail(exitUsage, "assets fetch: %s %s: placeholders are for entry.yml; write the URL and path out", pos[0], pos[1])
+		}
+		// Checked here, so that an error names the command line rather
+		// than a config entry the user never wrote.
+		obj, err := assets.ParseURL(pos[0])
+		if err != nil {
+			return fail(exitUsage, "assets fetch: %v", err)
+		}
+		if pos[1] == "" || strings.HasSuffix(pos[1], "/") {
+			return fail(exitUsage, "assets fetch: DST %q: name the file to write, such as %s", pos[1], filepath.Join(pos[1], path.Base(obj.Key)))
 		}
 		a.Manifests = nil
 		a.Fetch = []config.Fetch{{Src: pos[0], Dst: pos[1]}}

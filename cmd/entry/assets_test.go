@@ -408,3 +408,32 @@ func sha256Of(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// TestAssetsFetchBadArguments: a bad URL or DST on the command line is
+// blamed on the command line, not on an entry.yml entry, with or without an
+// entry.yml, and nothing is written.
+func TestAssetsFetchBadArguments(t *testing.T) {
+	for _, withConfig := range []bool{false, true} {
+		dir := t.TempDir()
+		if withConfig {
+			writeFiles(t, dir, map[string]string{"entry.yml": "assets:\n  fetch:\n    - {src: 's3://b/{env}/x.json', dst: x.json}\n"})
+		}
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"s3://bucket", "public/m.json"}, `entry: assets fetch: "s3://bucket" is not an s3://BUCKET/KEY URL (it needs a bucket and a key naming one object)` + "\n"},
+			{[]string{"http://host/m.json", "public/m.json"}, `entry: assets fetch: "http://host/m.json" is not an s3://BUCKET/KEY URL` + "\n"},
+			{[]string{"s3://bucket/app/m.json", "public/"}, `entry: assets fetch: DST "public/": name the file to write, such as public/m.json` + "\n"},
+			{[]string{"s3://bucket/app/m.json", ""}, `entry: assets fetch: DST "": name the file to write, such as m.json` + "\n"},
+		} {
+			r := runEntry(t, dir, nil, append([]string{"assets", "fetch"}, c.args...)...)
+			if r.code != exitUsage || r.stderr != c.want || r.stdout != "" {
+				t.Errorf("config %v, %q: exit %d\nstderr %q\nwant   %q", withConfig, c.args, r.code, r.stderr, c.want)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "public")); !os.IsNotExist(err) {
+			t.Errorf("a failed fetch created public/: %v", err)
+		}
+	}
+}
