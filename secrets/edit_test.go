@@ -146,3 +146,24 @@ func TestReadRecipientsFile(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 }
+
+func TestSaveKeyNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "keys", "dev.key")
+	if err := SaveKey(name, "AGE-SECRET-KEY-1A\n"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(name); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, %v", st.Mode(), err)
+	}
+	if st, err := os.Stat(filepath.Dir(name)); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("directory mode %v, %v", st.Mode(), err)
+	}
+	err := SaveKey(name, "AGE-SECRET-KEY-1B\n")
+	if err == nil || err.Error() != "already exists (keygen never overwrites a key; choose another file)" {
+		t.Errorf("second save: %v", err)
+	}
+	if b, _ := os.ReadFile(name); string(b) != "AGE-SECRET-KEY-1A\n" {
+		t.Errorf("the key was replaced: %q", b)
+	}
+}

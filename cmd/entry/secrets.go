@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,25 +209,8 @@ func secretsKeygen(args []string) int {
 	}
 	if out == "" {
 		fmt.Print(file)
-	} else {
-		if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
-			return secretsFail(out, err)
-		}
-		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return secretsFail(out, errors.New("already exists (keygen never overwrites a key; choose another file)"))
-			}
-			return secretsFail(out, err)
-		}
-		_, werr := f.WriteString(file)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			os.Remove(out)
-			return secretsFail(out, werr)
-		}
+	} else if err := secrets.SaveKey(out, file); err != nil {
+		return secretsFail(out, err)
 	}
 	fmt.Fprintf(os.Stderr, "Public key: %s\n", public)
 	return exitOK
