@@ -207,7 +207,7 @@ func TestPushIfAbsent(t *testing.T) {
 
 	push := func(file string, ifAbsent bool) assets.PushStatus {
 		t.Helper()
-		p, err := c.Push(ctx, file, obj, assets.PushOptions{IfAbsent: ifAbsent})
+		p, err := c.Push(ctx, file, obj, assets.PushOptions{IfAbsent: ifAbsent, KeepDifferent: ifAbsent})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,6 +236,17 @@ func TestPushIfAbsent(t *testing.T) {
 	}
 	if got := stored(); got != `{"v":1}` {
 		t.Errorf("after --if-absent pushes S3 holds %s, want the first file", got)
+	}
+	// Without KeepDifferent, other content is a conflict naming both
+	// checksums, and S3 keeps the first file.
+	_, err := c.Push(ctx, second, obj, assets.PushOptions{IfAbsent: true})
+	want := fmt.Sprintf("assets: %s: already there with other content: stored sha256 %s, %s sha256 %s; nothing was uploaded (push without --if-absent to replace it, or add --keep-existing if keeping the stored one is intended)",
+		obj, sha256hex(`{"v":1}`), second, sha256hex(`{"v":2}`))
+	if !assets.IsKind(err, assets.Conflict) || err.Error() != want {
+		t.Errorf("other file --if-absent:\n got %v\nwant %s", err, want)
+	}
+	if got := stored(); got != `{"v":1}` {
+		t.Errorf("after a conflict S3 holds %s, want the first file", got)
 	}
 	if st := push(second, false); st != assets.Uploaded {
 		t.Errorf("push without --if-absent: %v, want uploaded", st)
@@ -551,5 +562,54 @@ func TestUnavailableIsRetriedAFewTimesOnly(t *testing.T) {
 	// connection since the 503 closes it.
 	if n := proxy.Connections(); n != 3 {
 		t.Errorf("%d attempts, want the SDK's 3", n)
+	}
+}
+
+// TestFetchFollowsSymlinkedDst: a dst that is a symbolic link keeps the
+// link and the file it points to is replaced, atomically in its own
+// directory; a link into a missing directory fails and writes nothing.
+func TestFetchFollowsSymlinkedDst(t *testing.T) {
+	s := server(t)
+	c := client(t, s.Endpoint)
+	ctx := context.Background()
+	obj := assets.Object{Bucket: bucket, Key: uniquePrefix(t) + "/manifest.json"}
+	src := filepath.Join(t.TempDir(), "manifest.json")
+	writeFile(t, src, []byte(`{"v":1}`))
+	if _, err := c.Push(ctx, src, obj, assets.PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	shm := filepath.Join(dir, "shm")
+	writeFile(t, filepath.Join(shm, "manifest.json"), []byte(`{"old":true}`))
+	dst := filepath.Join(dir, "public", "manifest.json")
+	os.MkdirAll(filepath.Dir(dst), 0o755)
+	if err := os.Symlink(filepath.Join(shm, "manifest.json"), dst); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Fetch(ctx, []assets.Item{{Object: obj, Dst: dst, JSON: true}}, assets.FetchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(dst); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v", err)
+	}
+	if got := readFile(t, filepath.Join(shm, "manifest.json")); got != `{"v":1}` {
+		t.Errorf("the link's target holds %s", got)
+	}
+	if names := dirNames(t, shm); len(names) != 1 {
+		t.Errorf("%s holds %v, want only manifest.json", shm, names)
+	}
+
+	broken := filepath.Join(dir, "public", "unmounted.json")
+	if err := os.Symlink(filepath.Join(dir, "run", "m.json"), broken); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Fetch(ctx, []assets.Item{{Object: obj, Dst: broken, JSON: true}}, assets.FetchOptions{})
+	want := fmt.Sprintf("assets: writing %s: a symbolic link to %s, whose directory %s does not exist (is the file system it is on mounted?); nothing was written",
+		broken, filepath.Join(dir, "run", "m.json"), filepath.Join(dir, "run"))
+	if err == nil || err.Error() != want {
+		t.Errorf("link into a missing directory:\n got %v\nwant %s", err, want)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "run")); !os.IsNotExist(err) {
+		t.Errorf("the missing directory was created: %v", err)
 	}
 }

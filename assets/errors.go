@@ -31,6 +31,7 @@ const (
 	Interrupted           // the caller cancelled (a signal during start-up)
 	Unavailable           // transient errors outlasted the retries
 	Unreachable           // no connection to the endpoint
+	Conflict              // push --if-absent found an object with other content
 )
 
 // An Error is a failed push or fetch. Its message is the whole line a user

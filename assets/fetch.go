@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/renameio/v2"
+
+	"github.com/entryhq/entry/internal/atomicfile"
 )
 
 // An Item is one object to fetch into a local file.
@@ -101,6 +103,12 @@ func (c *Client) Fetch(ctx context.Context, items []Item, o FetchOptions) ([]Fet
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
+		}
+	}
+	// A dst linked into a missing directory fails before any is written.
+	for _, r := range results {
+		if _, err := atomicfile.Target(r.Item.Dst); err != nil && !r.Cached {
+			return nil, newError(Other, r.Item.Object, err, "writing %s: %v", r.Item.Dst, err)
 		}
 	}
 	for i, r := range results {
@@ -278,8 +286,13 @@ func fileSHA256(name string) (string, error) {
 
 // writeAtomic replaces dst with data: a temporary file in dst's directory,
 // fsync, rename. On failure dst is unchanged and the temporary file removed.
-// A new file gets mode 0644; an existing one keeps its mode.
+// A new file gets mode 0644; an existing one keeps its mode. A dst that is a
+// symbolic link keeps the link: the file it points to is replaced.
 func writeAtomic(dst string, data []byte) error {
+	dst, err := atomicfile.Target(dst)
+	if err != nil {
+		return err
+	}
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

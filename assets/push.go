@@ -27,9 +27,14 @@ const MetaSHA256 = "sha256"
 
 // PushOptions tune Push.
 type PushOptions struct {
-	// IfAbsent keeps an object that already exists, so that re-running a CI
-	// job is a no-op.
+	// IfAbsent keeps an object that already exists with the same SHA-256,
+	// so that re-running a CI job is a no-op. An object with other (or
+	// unknown) content is a Conflict error: a rebuild that is not
+	// reproducible must not pass while the containers get the old file.
 	IfAbsent bool
+	// KeepDifferent, with IfAbsent, keeps an object with other content too
+	// and reports it as KeptDifferent instead of failing.
+	KeepDifferent bool
 	// ContentType is the object's Content-Type; "" means by file extension
 	// (application/json for .json), else application/octet-stream.
 	ContentType string
@@ -47,8 +52,8 @@ const (
 	Uploaded PushStatus = iota
 	// Kept: IfAbsent found an object with the same checksum.
 	Kept
-	// KeptDifferent: IfAbsent found an object with different (or unknown)
-	// content and left it alone.
+	// KeptDifferent: IfAbsent and KeepDifferent found an object with
+	// different (or unknown) content and left it alone.
 	KeptDifferent
 )
 
@@ -120,8 +125,7 @@ func (c *Client) Push(ctx context.Context, file string, obj Object, o PushOption
 			return Pushed{}, herr
 		}
 		if herr == nil {
-			p.Status = keptStatus(stored, p.SHA256)
-			return p, nil
+			return p.kept(stored, o)
 		}
 		in.IfNoneMatch = nil
 		in.Body = bytes.NewReader(data)
@@ -136,15 +140,26 @@ func (c *Client) Push(ctx context.Context, file string, obj Object, o PushOption
 	if err != nil {
 		return Pushed{}, err
 	}
-	p.Status = keptStatus(stored, p.SHA256)
-	return p, nil
+	return p.kept(stored, o)
 }
 
-func keptStatus(stored, local string) PushStatus {
-	if stored != "" && stored == local {
-		return Kept
+// kept reports an object IfAbsent left in place, whose stored SHA-256 is
+// stored ("" when unknown).
+func (p Pushed) kept(stored string, o PushOptions) (Pushed, error) {
+	switch {
+	case stored != "" && stored == p.SHA256:
+		p.Status = Kept
+		return p, nil
+	case o.KeepDifferent:
+		p.Status = KeptDifferent
+		return p, nil
 	}
-	return KeptDifferent
+	if stored == "" {
+		stored = "unknown (uploaded without a checksum)"
+	}
+	return Pushed{}, newError(Conflict, p.Object, nil,
+		"%s: already there with other content: stored sha256 %s, %s sha256 %s; nothing was uploaded (push without --if-absent to replace it, or add --keep-existing if keeping the stored one is intended)",
+		p.Object, stored, p.File, p.SHA256)
 }
 
 // storedChecksum returns the SHA-256 (hex) recorded for obj, or "" when it
@@ -199,7 +214,7 @@ func (s PushStatus) String() string {
 	case Kept:
 		return "kept (already pushed, same checksum)"
 	case KeptDifferent:
-		return "kept (an object with other content is already there; push without --if-absent to replace it)"
+		return "kept (an object with other content is already there, as --keep-existing asks)"
 	}
 	return "uploaded"
 }

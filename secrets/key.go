@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/entryhq/entry/internal/readcap"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/entryhq/entry/internal/awsenv"
+	"github.com/entryhq/entry/internal/readcap"
 
 	"filippo.io/age"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -273,4 +275,28 @@ func Keygen(pq bool, now time.Time) (file, public string, err error) {
 func (ks KeySource) Configured() bool {
 	_, ok := ks.pick()
 	return ok
+}
+
+// SaveKey writes a key file made by Keygen to a new file name, mode 0600,
+// creating its directory (mode 0700). It never replaces a file: a key lost
+// that way could not be recovered.
+func SaveKey(name, file string) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return errors.New("already exists (keygen never overwrites a key; choose another file)")
+		}
+		return err
+	}
+	_, werr := f.WriteString(file)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(name)
+	}
+	return werr
 }

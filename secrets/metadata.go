@@ -119,7 +119,7 @@ func metadataFromNode(n *yaml.Node) (*metadata, error) {
 func (m *metadata) macBytes() ([]byte, error) {
 	b, err := base64.StdEncoding.Strict().DecodeString(m.MAC)
 	if err != nil || len(b) != macSize {
-		return nil, fmt.Errorf("%w: %s.mac is not a %d-byte base64 MAC", ErrTruncated, metaKey, macSize)
+		return nil, fmt.Errorf("%w: %s.mac is not a %d-byte base64 MAC (the line was edited or damaged; restore it from version control)", ErrTampered, metaKey, macSize)
 	}
 	return b, nil
 }
@@ -155,7 +155,53 @@ func checkComplete(f Format, data []byte) error {
 		return fmt.Errorf("%w: the file has no ENC[...] values and no %s metadata (encrypt it with 'entry secrets encrypt')", ErrNotEncrypted, metaKey)
 	}
 	if !endsWithMAC(f, data) {
+		if problem := garbledMAC(f, data); problem != "" {
+			return fmt.Errorf("%w: %s.mac %s (the line was edited or damaged; restore it from version control)", ErrTampered, metaKey, problem)
+		}
 		return fmt.Errorf("%w: the file does not end with its %s mac line (restore it from version control)", ErrTruncated, metaKey)
 	}
 	return nil
+}
+
+// garbledMAC says what is wrong with a last line that is a mac line whose
+// value is not a MAC, or returns "" when the last line is no mac line, or
+// one cut short at the end of the file (a truncation).
+func garbledMAC(f Format, data []byte) string {
+	complete := bytes.HasSuffix(data, []byte("\n"))
+	data = bytes.TrimRight(data, "\r\n")
+	last := bytes.TrimRight(data[bytes.LastIndexByte(data, '\n')+1:], "\r")
+	if f == Dotenv {
+		rest, ok := bytes.CutPrefix(last, []byte(dotenvMetaPrefix))
+		if !ok {
+			return ""
+		}
+		last = rest
+	} else {
+		rest := bytes.TrimLeft(last, " \t")
+		if len(rest) == len(last) {
+			return ""
+		}
+		last = rest
+	}
+	value, ok := bytes.CutPrefix(last, []byte("mac:"))
+	if !ok {
+		return ""
+	}
+	value = bytes.TrimSpace(value)
+	const want = "is not a MAC: want 44 base64 characters ending in '=' (32 bytes)"
+	for i, c := range value {
+		base64ish := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+		if !base64ish {
+			return fmt.Sprintf("%s, found %q at character %d", want, c, i+1)
+		}
+	}
+	switch {
+	case len(value) == 0:
+		return "is empty: want 44 base64 characters ending in '=' (32 bytes)"
+	case len(value) < 44 && !complete:
+		return "" // cut off at the end of the file
+	case len(value) != 44:
+		return fmt.Sprintf("%s, found %d characters", want, len(value))
+	}
+	return fmt.Sprintf("%s, found one that does not decode", want)
 }

@@ -448,6 +448,7 @@ func TestTamperCases(t *testing.T) {
 		}
 		return e[:mid] + string(c) + e[mid+1:]
 	}
+	macRE := regexp.MustCompile(`mac: ([A-Za-z0-9+/]{43})=`)
 	const macMsg = "tampered: the file's MAC does not match (values were added, removed or reordered, or a plain value or the recipient list was edited by hand)"
 	const truncMsg = "truncated: the file does not end with its entry_secrets mac line (restore it from version control)"
 	_, rOther := testKey(t)
@@ -480,6 +481,17 @@ func TestTamperCases(t *testing.T) {
 		{"truncated in the metadata", s[:len(s)-30], ids(a), ErrTruncated, truncMsg},
 		{"truncated in the values", s[:strings.Index(s, "api_key")], ids(a), ErrTruncated, truncMsg},
 		{"truncated in the data key", s[:strings.Index(s, "-----END")], ids(a), ErrTruncated, truncMsg},
+		// A mac line that is there but garbled is not a truncation.
+		{"garbled mac", macRE.ReplaceAllString(s, "mac: garbled!!"), ids(a), ErrTampered,
+			"tampered: entry_secrets.mac is not a MAC: want 44 base64 characters ending in '=' (32 bytes), found '!' at character 8 (the line was edited or damaged; restore it from version control)"},
+		{"mac too long", macRE.ReplaceAllString(s, "mac: X${1}="), ids(a), ErrTampered,
+			"tampered: entry_secrets.mac is not a MAC: want 44 base64 characters ending in '=' (32 bytes), found 45 characters (the line was edited or damaged; restore it from version control)"},
+		{"mac too short", macRE.ReplaceAllString(s, "mac: QUJD"), ids(a), ErrTampered,
+			"tampered: entry_secrets.mac is not a MAC: want 44 base64 characters ending in '=' (32 bytes), found 4 characters (the line was edited or damaged; restore it from version control)"},
+		{"mac empty", macRE.ReplaceAllString(s, "mac:"), ids(a), ErrTampered,
+			"tampered: entry_secrets.mac is empty: want 44 base64 characters ending in '=' (32 bytes) (the line was edited or damaged; restore it from version control)"},
+		{"mac not decoding", macRE.ReplaceAllString(s, "mac: ${1}A"), ids(a), ErrTampered,
+			"tampered: entry_secrets.mac is not a MAC: want 44 base64 characters ending in '=' (32 bytes), found one that does not decode (the line was edited or damaged; restore it from version control)"},
 		{"wrong key", s, ids(other), ErrWrongKey,
 			"wrong key: the age key (public key " + shorten(PublicKey(other)) + ") is not a recipient of this file"},
 		{"no key", s, nil, ErrNoKey,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -118,9 +119,10 @@ func clientOptions(a config.Assets) assets.Options {
 
 func runAssetsPush(args []string) int {
 	fs, af := newAssetsFlags("push")
-	var ifAbsent bool
+	var ifAbsent, keepExisting bool
 	var name, contentType string
-	fs.BoolVar(&ifAbsent, "if-absent", false, "keep an object that already exists (re-runs of a CI job are no-ops)")
+	fs.BoolVar(&ifAbsent, "if-absent", false, "keep an object that already exists with the same checksum (re-runs of a CI job are no-ops); other content fails")
+	fs.BoolVar(&keepExisting, "keep-existing", false, "with --if-absent: keep an existing object even when its content differs")
 	fs.StringVar(&name, "name", "", "object name, the {name} of the key, for a single FILE (default the file's base name)")
 	fs.StringVar(&contentType, "content-type", "", "Content-Type (default by extension: application/json for .json)")
 	if code := fs.parseOrExit(args); code >= 0 {
@@ -132,6 +134,9 @@ func runAssetsPush(args []string) int {
 	}
 	if name != "" && len(files) > 1 {
 		return fail(exitUsage, "assets push: --name names one object, but %d files were given", len(files))
+	}
+	if keepExisting && !ifAbsent {
+		return fail(exitUsage, "assets push: --keep-existing goes with --if-absent (without it, push replaces the object)")
 	}
 	if af.env == "" || af.sha == "" {
 		return fail(exitUsage, "assets push: --env and --sha are required (the environment and commit the manifest is for)")
@@ -163,7 +168,7 @@ func runAssetsPush(args []string) int {
 		return fail(exitFailure, "%v", err)
 	}
 	for i, file := range files {
-		p, err := client.Push(ctx, file, objects[i], assets.PushOptions{IfAbsent: ifAbsent, ContentType: contentType, Timeout: a.Timeout})
+		p, err := client.Push(ctx, file, objects[i], assets.PushOptions{IfAbsent: ifAbsent, KeepDifferent: keepExisting, ContentType: contentType, Timeout: a.Timeout})
 		if err != nil {
 			return fail(exitFailure, "%v", err)
 		}
@@ -198,13 +203,14 @@ func runAssetsFetch(args []string) int {
 		if strings.Contains(pos[0]+pos[1], "{") {
 			return fail(exitUsage, "assets fetch: %s %s: placeholders are for entry.yml; write the URL and path out", pos[0], pos[1])
 		}
-		// Checked here, so that an error blames the command line, not
-		// entry.yml's assets.fetch.
-		if _, err := assets.ParseURL(pos[0]); err != nil {
+		// Checked here, so that an error names the command line rather
+		// than a config entry the user never wrote.
+		obj, err := assets.ParseURL(pos[0])
+		if err != nil {
 			return fail(exitUsage, "assets fetch: %v", err)
 		}
 		if pos[1] == "" || strings.HasSuffix(pos[1], "/") {
-			return fail(exitUsage, "assets fetch: DST %q: name the file to write, not a directory", pos[1])
+			return fail(exitUsage, "assets fetch: DST %q: name the file to write, such as %s", pos[1], filepath.Join(pos[1], path.Base(obj.Key)))
 		}
 		a.Manifests = nil
 		a.Fetch = []config.Fetch{{Src: pos[0], Dst: pos[1]}}

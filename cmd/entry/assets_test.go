@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -90,10 +92,25 @@ func TestAssetsCommand(t *testing.T) {
 		if r.code != 0 || r.stdout != url("production", "1111aaa")+"\n" || !strings.Contains(r.stderr, ": kept (already pushed, same checksum)") {
 			t.Fatalf("same file: code %d\nstdout %q\nstderr %s", r.code, r.stdout, r.stderr)
 		}
+		// Other content fails with both checksums; S3 keeps the old object.
 		writeFiles(t, ci, map[string]string{"manifest.json": `{"changed":true}`})
 		r = runEntry(t, ci, with(), args...)
-		if r.code != 0 || !strings.Contains(r.stderr, ": kept (an object with other content is already there; push without --if-absent to replace it)") {
-			t.Fatalf("other file: code %d\nstderr %s", r.code, r.stderr)
+		want := fmt.Sprintf("entry: assets: %s: already there with other content: stored sha256 %s, manifest.json sha256 %s; nothing was uploaded (push without --if-absent to replace it, or add --keep-existing if keeping the stored one is intended)\n",
+			url("production", "1111aaa"), sha256Of(manifestFor("production", "1111aaa")), sha256Of(`{"changed":true}`))
+		if r.code != 1 || r.stderr != want || r.stdout != "" {
+			t.Fatalf("other file: code %d\nstderr %s\nwant   %s", r.code, r.stderr, want)
+		}
+		if got := assetsGetObject(t, srv, bucket, "app/production/1111aaa/manifest.json"); got != manifestFor("production", "1111aaa") {
+			t.Errorf("a conflicting --if-absent replaced the object with %s", got)
+		}
+		// --keep-existing says keeping it is intended.
+		r = runEntry(t, ci, with(), append(args, "--keep-existing")...)
+		if r.code != 0 || !strings.Contains(r.stderr, ": kept (an object with other content is already there, as --keep-existing asks)") {
+			t.Fatalf("--keep-existing: code %d\nstderr %s", r.code, r.stderr)
+		}
+		r = runEntry(t, ci, with(), "assets", "push", "--bucket", bucket, "--env", "production", "--sha", "1111aaa", "--keep-existing", "manifest.json")
+		if r.code != 2 || r.stderr != "entry: assets push: --keep-existing goes with --if-absent (without it, push replaces the object)\n" {
+			t.Errorf("--keep-existing alone: code %d\nstderr %s", r.code, r.stderr)
 		}
 		if got := assetsGetObject(t, srv, bucket, "app/production/1111aaa/manifest.json"); got != manifestFor("production", "1111aaa") {
 			t.Errorf("--if-absent replaced the object with %s", got)
@@ -384,5 +401,39 @@ func TestConfigCheckShowsTheAssetsPlan(t *testing.T) {
 	want := "assets: fetch s3://b/production/abc123/manifest.json -> public/packs/manifest.json (RAILS_ENV=production, revision abc123)"
 	if r.code != 0 || !strings.Contains(r.stdout, want) {
 		t.Errorf("code %d\nstdout %s\nstderr %s\nwant a line %q", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+func sha256Of(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// TestAssetsFetchBadArguments: a bad URL or DST on the command line is
+// blamed on the command line, not on an entry.yml entry, with or without an
+// entry.yml, and nothing is written.
+func TestAssetsFetchBadArguments(t *testing.T) {
+	for _, withConfig := range []bool{false, true} {
+		dir := t.TempDir()
+		if withConfig {
+			writeFiles(t, dir, map[string]string{"entry.yml": "assets:\n  fetch:\n    - {src: 's3://b/{env}/x.json', dst: x.json}\n"})
+		}
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"s3://bucket", "public/m.json"}, `entry: assets fetch: "s3://bucket" is not an s3://BUCKET/KEY URL (it needs a bucket and a key naming one object)` + "\n"},
+			{[]string{"http://host/m.json", "public/m.json"}, `entry: assets fetch: "http://host/m.json" is not an s3://BUCKET/KEY URL` + "\n"},
+			{[]string{"s3://bucket/app/m.json", "public/"}, `entry: assets fetch: DST "public/": name the file to write, such as public/m.json` + "\n"},
+			{[]string{"s3://bucket/app/m.json", ""}, `entry: assets fetch: DST "": name the file to write, such as m.json` + "\n"},
+		} {
+			r := runEntry(t, dir, nil, append([]string{"assets", "fetch"}, c.args...)...)
+			if r.code != exitUsage || r.stderr != c.want || r.stdout != "" {
+				t.Errorf("config %v, %q: exit %d\nstderr %q\nwant   %q", withConfig, c.args, r.code, r.stderr, c.want)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "public")); !os.IsNotExist(err) {
+			t.Errorf("a failed fetch created public/: %v", err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/entryhq/entry/config"
 	"github.com/entryhq/entry/internal/signame"
+	"github.com/entryhq/entry/prehook"
 	"github.com/entryhq/entry/supervise"
 	"github.com/entryhq/entry/supervise/cron"
 )
@@ -83,6 +84,9 @@ func runCronCheck(args []string) int {
 	tab, err := cron.ReadFile(path, os.Getenv("TZ"))
 	if err != nil {
 		return fail(exitUsage, "cron check: %v", err)
+	}
+	for _, w := range tab.Warnings {
+		prehook.StderrLogger("cron check: warning: %s", w)
 	}
 	fmt.Print(describeCrontab(tab, start, *count))
 	return exitOK
@@ -183,6 +187,9 @@ func newCronService(p config.Process) (supervise.Service, error) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("crontab: %w (crontab: names a file relative to the working directory)", errors.Unwrap(err))
+	}
+	for _, w := range tab.Warnings {
+		prehook.StderrLogger("cron: warning: %s", w)
 	}
 	svc := &cron.Service{Crontab: tab, StopTimeout: p.StopTimeout}
 	if svc.StopTimeout == 0 {

@@ -48,6 +48,9 @@ func TestCronCheckErrors(t *testing.T) {
 		"names":  "0 0 * * mon-fry echo\n",
 		"zone":   "CRON_TZ=Mars/Olympus\n* * * * * echo\n",
 		"months": "0 0 1 smarch * echo\n",
+		"dow":    "0 3 * * 8 bundle exec rake x\n",
+		"year":   "0 0 1 1 * 2030 echo happy\n",
+		"option": "# entry: overlap=allow\n# entry: timeout=5\n0 3 * * * x\n",
 	})
 	tests := []struct {
 		args []string
@@ -60,6 +63,9 @@ func TestCronCheckErrors(t *testing.T) {
 		{[]string{"check", "months"}, nil, `entry: cron check: months:1: month field "smarch": unknown month name "smarch" (use 1-12 or jan-dec)` + "\n"},
 		{[]string{"check", "zone"}, nil, `entry: cron check: zone:1: CRON_TZ=Mars/Olympus: unknown time zone "Mars/Olympus" (use a tz database name such as Asia/Tokyo, Europe/London or UTC)` + "\n"},
 		{[]string{"check", "names"}, []string{"TZ=Nowhere/Land"}, `entry: cron check: names: TZ=Nowhere/Land in the environment: unknown time zone "Nowhere/Land" (use a tz database name such as Asia/Tokyo, Europe/London or UTC)` + "\n"},
+		{[]string{"check", "dow"}, nil, `entry: cron check: dow:1: day-of-week field "8": 8 is out of range 0-7` + "\n"},
+		{[]string{"check", "year"}, nil, `entry: cron check: year:1: day-of-week field "2030": 2030 is out of range 0-7 (entry reads 6 time fields as second minute hour day-of-month month day-of-week; for a year after 5 fields, as supercronic allows, write 7 fields with a second first: 0 0 0 1 1 * 2030)` + "\n"},
+		{[]string{"check", "option"}, nil, `entry: cron check: option:2: entry: timeout=5: want a positive duration such as 30s, 10m or 2h` + "\n"},
 		{[]string{"check", "missing"}, nil, "entry: cron check: crontab: open missing: no such file or directory\n"},
 		{[]string{"check"}, nil, "entry: cron check: want one crontab FILE, got 0 arguments (see 'entry cron --help')\n"},
 		{[]string{"check", "--from", "tomorrow", "bad"}, nil, `entry: cron check: --from "tomorrow": not an RFC 3339 time (write it like 2026-03-08T00:00:00-05:00)` + "\n"},
@@ -147,6 +153,25 @@ func TestRoleJobWithCronAsPID1(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(dir, "greetings"))
 	if n := strings.Count(string(data), "hello from job\n"); n < 1 {
 		t.Errorf("greetings %q: the job did not get the role's environment\n%s", data, r.stderr.String())
+	}
+}
+
+// A variable line with no job below it is a warning, at check and at
+// start; the crontab still runs.
+func TestCronVariableBelowEveryJobWarns(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"entry.yml": "roles:\n  job:\n    cron: {crontab: crontab}\n    once: \"true\"\n",
+		"crontab":   "0 3 * * * echo\nRAILS_ENV=production\n",
+	})
+	warning := "crontab:2: RAILS_ENV= applies to no job: a variable line sets the environment of the jobs below it only (supercronic applies it to the whole file); move it above the jobs it is for\n"
+	r := runEntry(t, dir, nil, "cron", "check", "crontab")
+	if r.code != 0 || r.stderr != "entry: cron check: warning: "+warning || !strings.HasPrefix(r.stdout, "crontab: 1 job(s), valid\n") {
+		t.Errorf("cron check: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	r = runEntry(t, dir, nil, "role=job")
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "entry: cron: warning: "+warning) {
+		t.Errorf("role start: exit %d\nstderr: %s", r.code, r.stderr)
 	}
 }
 

@@ -9,16 +9,23 @@ import (
 	"strings"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/entryhq/entry/internal/atomicfile"
 )
 
 // writeFileAtomic writes data to path through a temporary file in the same
 // directory, fsynced and renamed into place (renameio): on failure the old
 // file stays and no temporary file is left. Missing parent directories are
 // created. keepMode keeps an existing file's permissions instead of mode;
-// owner is "", USER, USER:GROUP or :GROUP (see lookupOwner).
+// owner is "", USER, USER:GROUP or :GROUP (see lookupOwner). A path that is
+// a symbolic link keeps the link: the file it points to is written, in its
+// own directory (atomicfile.Target).
 func writeFileAtomic(path string, data []byte, mode os.FileMode, keepMode bool, owner string) error {
 	uid, gid, err := lookupOwner(owner)
 	if err != nil {
+		return err
+	}
+	if path, err = atomicfile.Target(path); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

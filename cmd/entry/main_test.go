@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -48,8 +49,17 @@ func runEntry(t *testing.T, dir string, env []string, args ...string) result {
 // symlink, through which entry sees another name as argv[0].
 func runBinary(t *testing.T, bin, dir string, env []string, args ...string) result {
 	t.Helper()
+	return runWithInput(t, bin, dir, env, "", args...)
+}
+
+// runWithInput is runBinary with stdin reading input.
+func runWithInput(t *testing.T, bin, dir string, env []string, input string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
+	if input != "" {
+		cmd.Stdin = strings.NewReader(input)
+	}
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -1,24 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/entryhq/entry/internal/readcap"
-	"io/fs"
+	"io"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"filippo.io/age"
 
+	"github.com/entryhq/entry/internal/readcap"
+
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/atomicfile"
 	"github.com/entryhq/entry/prehook"
 	"github.com/entryhq/entry/secrets"
 )
@@ -176,7 +173,7 @@ func (c *secretsCmd) parseVault(args []string) (file string, v *secrets.Vault, f
 	if file, code = c.parseFile(args); code >= 0 {
 		return file, nil, f, code
 	}
-	v, f, err := c.open(file)
+	v, f, _, err := c.open(file)
 	if err != nil {
 		return file, nil, f, secretsFail(file, err)
 	}
@@ -214,25 +211,8 @@ func secretsKeygen(args []string) int {
 	}
 	if out == "" {
 		fmt.Print(file)
-	} else {
-		if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
-			return secretsFail(out, err)
-		}
-		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return secretsFail(out, errors.New("already exists (keygen never overwrites a key; choose another file)"))
-			}
-			return secretsFail(out, err)
-		}
-		_, werr := f.WriteString(file)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			os.Remove(out)
-			return secretsFail(out, werr)
-		}
+	} else if err := secrets.SaveKey(out, file); err != nil {
+		return secretsFail(out, err)
 	}
 	fmt.Fprintf(os.Stderr, "Public key: %s\n", public)
 	return exitOK
@@ -240,11 +220,12 @@ func secretsKeygen(args []string) int {
 
 // ---- encrypt ----
 
-const encryptUsage = `Usage: entry secrets encrypt FILE -r AGE1... [-r AGE1...] [-o OUT]
+const encryptUsage = `Usage: entry secrets encrypt FILE -r AGE1... [-r AGE1...] [-o OUT [--force]]
 
 Encrypt a plain YAML or dotenv file: every value is encrypted, keys, comments
 and order stay readable. Values under keys ending in _unencrypted (or matching
---unencrypted-regex) stay plain. Without -o the file is replaced in place.
+--unencrypted-regex) stay plain. Without -o the file is replaced in place; an
+existing OUT is replaced only with --force.
 
 Examples:
   entry secrets encrypt config/secrets.yml -o config/secrets.yml.enc \
@@ -256,9 +237,11 @@ func secretsEncrypt(args []string) int {
 	c := newSecretsCmd("encrypt", encryptUsage, false)
 	var out, rfile, regex string
 	var rcpts []string
+	var force bool
 	c.fs.StringSliceVarP(&rcpts, "recipient", "r", nil, "age public key (age1... or age1pq1...) that may decrypt; repeat or separate with commas")
 	c.fs.StringVarP(&rfile, "recipients-file", "R", "", "file of age public keys, one a line (# comments allowed)")
-	c.fs.StringVarP(&out, "output", "o", "", "write the vault here instead of replacing FILE")
+	c.fs.StringVarP(&out, "output", "o", "", "write the vault here instead of replacing FILE (must not exist, unless --force)")
+	c.fs.BoolVar(&force, "force", false, "replace an existing -o file")
 	c.fs.StringVar(&regex, "unencrypted-regex", "", "leave values of keys matching this regular expression in plain text")
 	c.addFormatFlag()
 	file, code := c.parseFile(args)
@@ -274,6 +257,11 @@ func secretsEncrypt(args []string) int {
 	for _, r := range rcpts {
 		if _, err := secrets.ParseRecipient(r); err != nil {
 			return fail(exitUsage, "secrets encrypt: %v", err)
+		}
+	}
+	if out != "" && !force {
+		if _, err := os.Lstat(out); err == nil {
+			return secretsFail(out, errors.New("already exists; nothing written (give --force to replace it, or 'entry secrets edit' to change a vault)"))
 		}
 	}
 	data, err := readcap.ReadFile(file, "vault", readcap.Vault)
@@ -305,30 +293,11 @@ func appendRecipientsFile(keys []string, name string) ([]string, int) {
 	if name == "" {
 		return keys, -1
 	}
-	more, err := readRecipientsFile(name)
+	more, err := secrets.ReadRecipientsFile(name)
 	if err != nil {
 		return keys, secretsFail(name, usageError{err})
 	}
 	return append(keys, more...), -1
-}
-
-// readRecipientsFile reads age public keys, one a line.
-func readRecipientsFile(name string) ([]string, error) {
-	data, err := readcap.ReadFile(name, "recipients file", readcap.KeyFile)
-	if err != nil {
-		return nil, errors.Unwrap(err)
-	}
-	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "#") {
-			out = append(out, line)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no recipients in the file")
-	}
-	return out, nil
 }
 
 // ---- decrypt ----
@@ -369,26 +338,24 @@ func secretsDecrypt(args []string) int {
 	return exitOK
 }
 
-// open reads, finds the key for and opens a vault.
-func (c *secretsCmd) open(file string) (*secrets.Vault, secrets.Format, error) {
+// open reads, finds the key for and opens a vault; ids is the key.
+func (c *secretsCmd) open(file string) (v *secrets.Vault, f secrets.Format, ids []age.Identity, err error) {
 	data, err := readcap.ReadFile(file, "vault", readcap.Vault)
 	if err != nil {
-		return nil, 0, errors.Unwrap(err)
+		return nil, 0, nil, errors.Unwrap(err)
 	}
-	f, err := c.fileFormat(file, data)
-	if err != nil {
-		return nil, 0, usageError{err}
+	if f, err = c.fileFormat(file, data); err != nil {
+		return nil, 0, nil, usageError{err}
 	}
 	// A plain or truncated file is reported before the key is looked for.
 	if _, err := secrets.Recipients(f, data); err != nil {
-		return nil, f, err
+		return nil, f, nil, err
 	}
-	ids, err := c.identities()
-	if err != nil {
-		return nil, f, err
+	if ids, err = c.identities(); err != nil {
+		return nil, f, nil, err
 	}
-	v, err := secrets.Open(f, data, ids)
-	return v, f, err
+	v, err = secrets.Open(f, data, ids)
+	return v, f, ids, err
 }
 
 // ---- edit ----
@@ -408,31 +375,57 @@ Examples:
 func secretsEdit(args []string) int {
 	c := newSecretsCmd("edit", editUsage, true)
 	c.addFormatFlag()
-	file, v, f, code := c.parseVault(args)
+	file, v, _, code := c.parseVault(args)
 	if code >= 0 {
 		return code
 	}
-	plain, err := v.Plaintext()
+	editor := os.Getenv("VISUAL")
+	if editor == "" {
+		editor = os.Getenv("EDITOR")
+	}
+	vault, changed, err := v.Edit(secrets.EditOptions{
+		Name: file, Editor: editor, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Reopen: func(problem error) bool {
+			fmt.Fprintf(os.Stderr, "entry: secrets: %s: the edited file is not valid: %v\nEdit it again? [Y/n] ", file, problem)
+			answer, ok := readAnswer(os.Stdin)
+			if !ok {
+				fmt.Fprintln(os.Stderr)
+			}
+			return ok && (answer == "" || strings.HasPrefix(strings.ToLower(answer), "y"))
+		},
+	})
 	if err != nil {
 		return secretsFail(file, err)
 	}
-	edited, err := editInTemp(file, f, plain)
-	if err != nil {
-		return secretsFail(file, err)
-	}
-	if bytes.Equal(edited, plain) {
+	if vault == nil {
 		fmt.Fprintf(os.Stderr, "entry: secrets: %s: no changes\n", file)
 		return exitOK
-	}
-	vault, changed, err := v.Update(edited)
-	if err != nil {
-		return secretsFail(file, fmt.Errorf("the edited file is not valid, nothing saved: %v", err))
 	}
 	if err := writeFileAtomic(file, vault, 0o644, true, ""); err != nil {
 		return secretsFail(file, err)
 	}
 	fmt.Fprintf(os.Stderr, "entry: secrets: %s: %d %s changed\n", file, changed, plural(changed, "value", "values"))
 	return exitOK
+}
+
+// readAnswer reads one line from r a byte at a time, so that nothing meant
+// for the editor that runs next is consumed. ok is false at end of input.
+func readAnswer(r io.Reader) (answer string, ok bool) {
+	var line []byte
+	b := make([]byte, 1)
+	for len(line) < 256 {
+		n, err := r.Read(b)
+		if n == 1 {
+			if b[0] == '\n' {
+				return strings.TrimSpace(string(line)), true
+			}
+			line = append(line, b[0])
+		}
+		if err != nil {
+			return strings.TrimSpace(string(line)), len(line) > 0
+		}
+	}
+	return strings.TrimSpace(string(line)), true
 }
 
 func plural(n int, one, many string) string {
@@ -442,71 +435,18 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// editInTemp writes plain to a private temporary file, runs the editor on
-// it and returns what it holds afterwards. The file is always removed.
-func editInTemp(file string, f secrets.Format, plain []byte) ([]byte, error) {
-	dir, err := os.MkdirTemp(tempRoot(), "entry-secrets-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(file), ".enc"), ".age")
-	if f == secrets.YAML && !strings.HasSuffix(name, ".yml") && !strings.HasSuffix(name, ".yaml") {
-		name += ".yml"
-	}
-	tmp := filepath.Join(dir, name)
-	if err := os.WriteFile(tmp, plain, 0o600); err != nil {
-		return nil, err
-	}
-	editor := os.Getenv("VISUAL")
-	if editor == "" {
-		editor = os.Getenv("EDITOR")
-	}
-	if editor == "" {
-		editor = "vi"
-	}
-	// Signals meant for the editor must not kill entry before it removes
-	// the plain file.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
-	cmd := exec.Command("/bin/sh", "-c", editor+` "$1"`, "sh", tmp)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	runErr := cmd.Run()
-	select {
-	case s := <-sigs:
-		return nil, fmt.Errorf("interrupted by %v while editing; nothing saved", s)
-	default:
-	}
-	if runErr != nil {
-		return nil, fmt.Errorf("editor %q failed (%v); nothing saved", editor, runErr)
-	}
-	return os.ReadFile(tmp)
-}
-
-// tempRoot prefers a memory file system for plaintext.
-func tempRoot() string {
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		if f, err := os.CreateTemp("/dev/shm", ".entry-probe-"); err == nil {
-			f.Close()
-			os.Remove(f.Name())
-			return "/dev/shm"
-		}
-	}
-	return os.TempDir()
-}
-
 // ---- recipients ----
 
 const recipientsUsage = `Usage: entry secrets recipients list FILE
        entry secrets recipients add FILE AGE1... [-R FILE]
-       entry secrets recipients remove FILE AGE1...
+       entry secrets recipients remove FILE AGE1... [--force]
 
 list prints the public keys that can decrypt FILE (no key needed). add and
 remove re-wrap the file's data key for the new set of recipients without
 touching the encrypted values; they need a current recipient's key. After a
 removal, run 'entry secrets rotate FILE' and change the secrets themselves:
-the removed key could read them before.
+the removed key could read them before. Removing the key you decrypt with
+(so that you could no longer decrypt FILE) needs --force.
 
 Examples:
   entry secrets recipients list config/secrets.yml.enc
@@ -529,8 +469,12 @@ func secretsRecipients(args []string) int {
 	}
 	c := newSecretsCmd("recipients "+verb, recipientsUsage, verb != "list")
 	var rfile string
-	if verb == "add" {
+	var force bool
+	switch verb {
+	case "add":
 		c.fs.StringVarP(&rfile, "recipients-file", "R", "", "file of age public keys to add, one a line")
+	case "remove":
+		c.fs.BoolVar(&force, "force", false, "remove even the key you decrypt with")
 	}
 	c.addFormatFlag()
 	if code := c.fs.parseOrExit(args[1:]); code >= 0 {
@@ -573,46 +517,32 @@ func secretsRecipients(args []string) int {
 			return fail(exitUsage, "secrets recipients %s: %v", verb, err)
 		}
 	}
-	v, _, err := c.open(file)
+	v, _, ids, err := c.open(file)
 	if err != nil {
 		return secretsFail(file, err)
 	}
-	current := v.Recipients()
-	var next []string
+	var vault []byte
 	var msg string
 	if verb == "add" {
-		next = append(current, keys...)
 		var added []string
-		for _, k := range keys {
-			if !slices.Contains(current, k) && !slices.Contains(added, k) {
-				added = append(added, k)
-			}
+		had := len(v.Recipients())
+		vault, added, err = v.AddRecipients(keys)
+		if err != nil {
+			return secretsFail(file, err)
 		}
 		if len(added) == 0 {
 			fmt.Fprintf(os.Stderr, "entry: secrets: %s: already a recipient; nothing to do\n", file)
 			return exitOK
 		}
-		msg = fmt.Sprintf("added %d %s; %d can decrypt", len(added), plural(len(added), "recipient", "recipients"), len(current)+len(added))
+		msg = fmt.Sprintf("added %d %s; %d can decrypt", len(added), plural(len(added), "recipient", "recipients"), had+len(added))
 	} else {
-		for _, k := range keys {
-			if !slices.Contains(current, k) {
-				return secretsFail(file, fmt.Errorf("%s is not a recipient (see 'entry secrets recipients list %s')", k, file))
-			}
-		}
-		for _, r := range current {
-			if !slices.Contains(keys, r) {
-				next = append(next, r)
-			}
-		}
-		if len(next) == 0 {
-			return secretsFail(file, errors.New("cannot remove every recipient: nobody could decrypt the file"))
+		var remaining int
+		vault, remaining, err = v.RemoveRecipients(keys, ids, force)
+		if err != nil {
+			return secretsFail(file, err)
 		}
 		msg = fmt.Sprintf("removed %d %s; %d can decrypt. The removed keys could read the secrets until now: run 'entry secrets rotate %s' and change the secrets themselves",
-			len(keys), plural(len(keys), "recipient", "recipients"), len(next), file)
-	}
-	vault, err := v.SetRecipients(next)
-	if err != nil {
-		return secretsFail(file, err)
+			len(keys), plural(len(keys), "recipient", "recipients"), remaining, file)
 	}
 	if err := writeFileAtomic(file, vault, 0o644, true, ""); err != nil {
 		return secretsFail(file, err)
@@ -846,6 +776,16 @@ func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Log
 			}
 		}
 		done = append(done, d)
+	}
+	// A dst that is a link into a missing directory (an unmounted tmpfs)
+	// fails before any file is written.
+	for _, d := range done {
+		if d.v.Dst == "" {
+			continue
+		}
+		if _, err := atomicfile.Target(d.v.Dst); err != nil {
+			return fmt.Errorf("%s: %v", d.v.Dst, err)
+		}
 	}
 	for _, d := range done {
 		if d.v.Dst == "" {

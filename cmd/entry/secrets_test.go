@@ -246,6 +246,17 @@ func TestSecretsCLIFailures(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "already encrypted") || f.read(t, "config/secrets.yml.enc") != vault {
 		t.Errorf("encrypt twice: %d %q", r.code, r.stderr)
 	}
+	// encrypt -o never replaces an existing file without --force.
+	writeFiles(t, f.dir, map[string]string{"out/existing.enc": "keep me\n"})
+	r = runEntry(t, f.dir, f.env, "secrets", "encrypt", "config/secrets.yml", "-o", "out/existing.enc", "-r", f.pub)
+	if want := "entry: secrets: out/existing.enc: already exists; nothing written (give --force to replace it, or 'entry secrets edit' to change a vault)\n"; r.code != 1 || r.stderr != want || f.read(t, "out/existing.enc") != "keep me\n" {
+		t.Errorf("encrypt -o over a file: %d %q, file %q", r.code, r.stderr, f.read(t, "out/existing.enc"))
+	}
+	r = runEntry(t, f.dir, f.env, "secrets", "encrypt", "config/secrets.yml", "-o", "out/existing.enc", "--force", "-r", f.pub)
+	if r.code != 0 || !strings.Contains(f.read(t, "out/existing.enc"), "entry_secrets:") {
+		t.Errorf("encrypt -o --force: %d %q", r.code, r.stderr)
+	}
+	assertNoTempFiles(t, f.dir)
 }
 
 func shortKey(s string) string {
@@ -316,6 +327,23 @@ func TestSecretsCLIRecipientsAndRotate(t *testing.T) {
 	r = runEntry(t, f.dir, f.env, "secrets", "recipients", "list", "config/secrets.yml.enc")
 	if r.code != 0 || r.stdout != f.pub+"\n"+ciPub+"\n" {
 		t.Errorf("list: %d %q", r.code, r.stdout)
+	}
+	// Removing the key you decrypt with needs --force.
+	withBoth := f.read(t, "config/secrets.yml.enc")
+	r = runEntry(t, f.dir, append(f.env, dev...), "secrets", "recipients", "remove", "config/secrets.yml.enc", f.pub)
+	if want := "entry: secrets: config/secrets.yml.enc: own key: " + shortKey(f.pub) + " is the key you decrypt with; without it you could no longer decrypt the file (give --force if that is intended)\n"; r.code != 1 || r.stderr != want {
+		t.Errorf("removing your own key: %d %q\nwant %q", r.code, r.stderr, want)
+	}
+	if f.read(t, "config/secrets.yml.enc") != withBoth {
+		t.Error("a refused remove changed the vault")
+	}
+	writeFiles(t, f.dir, map[string]string{"config/copy.yml.enc": withBoth})
+	r = runEntry(t, f.dir, append(f.env, dev...), "secrets", "recipients", "remove", "--force", "config/copy.yml.enc", f.pub)
+	if r.code != 0 || !strings.Contains(r.stderr, "removed 1 recipient; 1 can decrypt.") {
+		t.Errorf("remove --force of your own key: %d %q", r.code, r.stderr)
+	}
+	if r := runEntry(t, f.dir, append(f.env, dev...), "secrets", "decrypt", "config/copy.yml.enc"); r.code != 1 || !strings.Contains(r.stderr, "wrong key") {
+		t.Errorf("dev after removing its own key: %d %s", r.code, r.stderr)
 	}
 	r = runEntry(t, f.dir, append(f.env, ci...), "secrets", "recipients", "remove", "config/secrets.yml.enc", f.pub)
 	if r.code != 0 || !strings.Contains(r.stderr, "removed 1 recipient; 1 can decrypt. The removed keys could read the secrets until now: run 'entry secrets rotate config/secrets.yml.enc'") {
@@ -401,7 +429,7 @@ func TestSecretsEdit(t *testing.T) {
 	}{
 		{"no change", "true", "entry: secrets: config/secrets.yml.enc: no changes\n", 0},
 		{"editor fails", `echo 'half: edit' >> "$1"; exit 3`, "entry: secrets: config/secrets.yml.enc: editor %q failed (exit status 3); nothing saved\n", 1},
-		{"invalid YAML", `printf 'a: [unclosed\n' > "$1"`, "entry: secrets: config/secrets.yml.enc: the edited file is not valid, nothing saved: malformed: not valid YAML: line 1: did not find expected ',' or ']'\n", 1},
+		{"invalid YAML", `printf 'a: [unclosed\n' > "$1"`, "entry: secrets: config/secrets.yml.enc: the edited file is not valid: malformed: not valid YAML: line 1: did not find expected ',' or ']'\nEdit it again? [Y/n] \nentry: secrets: config/secrets.yml.enc: the edited file is not valid, nothing saved: malformed: not valid YAML: line 1: did not find expected ',' or ']'\n", 1},
 	} {
 		ed := script(strings.ReplaceAll(c.name, " ", "-")+".sh", c.body)
 		r := runEntry(t, f.dir, append(slices.Clone(f.env), append(key, "EDITOR="+ed)...), "secrets", "edit", "config/secrets.yml.enc")
@@ -421,6 +449,50 @@ func TestSecretsEdit(t *testing.T) {
 			}
 		}
 		assertNoLeak(t, c.name+" stderr", r.stderr, "tok-NEW-0001")
+	}
+	assertNoTempFiles(t, f.dir)
+}
+
+// TestSecretsEditReopens: when the edited file does not parse, edit asks
+// on stderr and reopens the editor on the file as it was left, so the edits
+// are not lost; "n" gives up and saves nothing.
+func TestSecretsEditReopens(t *testing.T) {
+	f := newSecretsFixture(t)
+	// First run: a good edit and a broken line. Second run: the first
+	// run's edits are still there; fix the broken line only.
+	editor := filepath.Join(f.dir, "editor.sh")
+	writeFiles(t, f.dir, map[string]string{"editor.sh": `#!/bin/sh
+set -e
+n=$(cat "$0.runs" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$0.runs"
+if [ $n = 1 ]; then
+  sed -i 's/tok-9f8e7d6c/tok-KEPT-0002/' "$1"; printf 'broken: [unclosed\n' >> "$1"
+else
+  grep -q tok-KEPT-0002 "$1"; sed -i 's/^broken: .*/fixed: done/' "$1"
+fi
+`})
+	os.Chmod(editor, 0o755)
+	run := func(stdin string) result {
+		t.Helper()
+		env := append(slices.Clone(f.env), "EDITOR="+editor, "ENTRY_AGE_KEY_FILE="+f.keyFile)
+		return runWithInput(t, entryBin, f.dir, env, stdin, "secrets", "edit", "config/secrets.yml.enc")
+	}
+	const problem = "entry: secrets: config/secrets.yml.enc: the edited file is not valid: malformed: not valid YAML: line 6: did not find expected ',' or ']'\nEdit it again? [Y/n] "
+	before := f.read(t, "config/secrets.yml.enc")
+	r := run("n\n")
+	if want := problem + "entry: secrets: config/secrets.yml.enc: the edited file is not valid, nothing saved: malformed: not valid YAML: line 6: did not find expected ',' or ']'\n"; r.code != 1 || r.stderr != want {
+		t.Errorf("answer n: exit %d\n%q\nwant\n%q", r.code, r.stderr, want)
+	}
+	if f.read(t, "config/secrets.yml.enc") != before {
+		t.Error("answer n: the vault changed")
+	}
+	os.Remove(editor + ".runs")
+	r = run("y\n")
+	if want := problem + "entry: secrets: config/secrets.yml.enc: 2 values changed\n"; r.code != 0 || r.stderr != want {
+		t.Fatalf("answer y: exit %d\n%q\nwant\n%q", r.code, r.stderr, want)
+	}
+	r = runEntry(t, f.dir, append(slices.Clone(f.env), "ENTRY_AGE_KEY_FILE="+f.keyFile), "secrets", "decrypt", "config/secrets.yml.enc")
+	if want := strings.Replace(fixtureYAML, "tok-9f8e7d6c", "tok-KEPT-0002", 1) + "fixed: done\n"; r.stdout != want {
+		t.Errorf("after the reopened edit:\n%s\nwant\n%s", r.stdout, want)
 	}
 	assertNoTempFiles(t, f.dir)
 }
@@ -639,6 +711,57 @@ hooks:
 	}
 	if got := f.read(t, "run/secrets.yml"); got != fixtureYAML {
 		t.Errorf("the previous plaintext changed: %q", got)
+	}
+	assertNoTempFiles(t, f.dir)
+}
+
+// TestSecretsStepSymlinkedDst: a dst that is a symbolic link (to a tmpfs,
+// typically) keeps the link, and the plain file is written atomically where
+// it points; a link into a missing directory (a tmpfs not mounted) fails
+// before anything is written.
+func TestSecretsStepSymlinkedDst(t *testing.T) {
+	f := newSecretsFixture(t)
+	t.Chdir(f.dir)
+	shm := filepath.Join(f.dir, "shm")
+	os.Mkdir(shm, 0o755)
+	os.Remove("config/secrets.yml")
+	for link, target := range map[string]string{"config/secrets.yml": filepath.Join(shm, "secrets.yml"), "config/other.yml": filepath.Join(f.dir, "unmounted/other.yml")} {
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(yml string) error {
+		t.Helper()
+		cfg, err := config.Parse("entry.yml", []byte(yml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		step, err := newSecretsStep(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := prehook.EnvFromList([]string{"ENTRY_AGE_KEY=" + keyOnly(f.key)})
+		return step.Run(context.Background(), env, func(string, ...any) {})
+	}
+	err := run("secrets:\n  vaults:\n    - {src: config/secrets.yml.enc, dst: config/secrets.yml}\n    - {src: config/secrets.yml.enc, dst: config/other.yml}\n")
+	want := "secrets: config/other.yml: a symbolic link to " + filepath.Join(f.dir, "unmounted/other.yml") + ", whose directory " + filepath.Join(f.dir, "unmounted") + " does not exist (is the file system it is on mounted?); nothing was written"
+	if err == nil || err.Error() != want {
+		t.Errorf("link into a missing directory:\n got %v\nwant %s", err, want)
+	}
+	for _, p := range []string{filepath.Join(shm, "secrets.yml"), filepath.Join(f.dir, "unmounted")} {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s was written by a failed step", p)
+		}
+	}
+	if err := run("secrets:\n  vaults:\n    - {src: config/secrets.yml.enc, dst: config/secrets.yml}\n"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat("config/secrets.yml"); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", st.Mode(), err)
+	}
+	st, err := os.Stat(filepath.Join(shm, "secrets.yml"))
+	if err != nil || st.Mode().Perm() != 0o600 || f.read(t, "shm/secrets.yml") != fixtureYAML {
+		t.Errorf("the link's target: %v %v", st, err)
 	}
 	assertNoTempFiles(t, f.dir)
 }

@@ -3,9 +3,11 @@ package cron
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"github.com/entryhq/entry/internal/readcap"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata"
@@ -16,6 +18,9 @@ import (
 type Crontab struct {
 	Path string
 	Jobs []*Job
+	// Warnings are problems that do not stop the crontab from running, as
+	// "FILE:LINE: what is wrong" lines.
+	Warnings []string
 }
 
 // A Job is one scheduled command of a crontab.
@@ -120,6 +125,10 @@ func Parse(name string, data []byte, tz string) (*Crontab, error) {
 	for sc.Scan() {
 		n++
 		if err := p.line(n, strings.TrimSpace(sc.Text())); err != nil {
+			var le *lineError
+			if errors.As(err, &le) {
+				return nil, bad(le.line, "%s", le.err)
+			}
 			return nil, bad(n, "%s", err)
 		}
 	}
@@ -129,7 +138,25 @@ func Parse(name string, data []byte, tz string) (*Crontab, error) {
 	if p.optsLine != 0 {
 		return nil, bad(p.optsLine, "%q is not followed by a job line (put it directly above the job it is for)", optionsPrefix)
 	}
+	for _, v := range p.trailingEnv {
+		p.tab.Warnings = append(p.tab.Warnings, fmt.Sprintf("%s:%d: %s= applies to no job: a variable line sets the environment of the jobs below it only (supercronic applies it to the whole file); move it above the jobs it is for", name, v.line, v.key))
+	}
 	return p.tab, nil
+}
+
+// A lineError is an error about another line than the one being read,
+// such as an "# entry:" option above the job.
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return e.err.Error() }
+
+// envLineAt is a KEY=VALUE line: its key and line number.
+type envLineAt struct {
+	key  string
+	line int
 }
 
 // parser holds the state carried from line to line.
@@ -145,8 +172,18 @@ type parser struct {
 
 	// The comment block directly above the current line.
 	comment  string // last plain comment line
-	opts     []string
+	opts     []option
 	optsLine int
+
+	// trailingEnv are the variable lines below the last job so far, which
+	// apply to no job unless one follows.
+	trailingEnv []envLineAt
+}
+
+// An option is one KEY=VALUE of an "# entry:" line, with its line.
+type option struct {
+	text string
+	line int
 }
 
 func (p *parser) line(n int, text string) error {
@@ -160,7 +197,9 @@ func (p *parser) line(n int, text string) error {
 	case strings.HasPrefix(text, "#"):
 		body := strings.TrimSpace(strings.TrimPrefix(text, "#"))
 		if rest, ok := strings.CutPrefix(body, optionsPrefix); ok {
-			p.opts = append(p.opts, strings.Fields(rest)...)
+			for _, o := range strings.Fields(rest) {
+				p.opts = append(p.opts, option{o, n})
+			}
 			if p.optsLine == 0 {
 				p.optsLine = n
 			}
@@ -174,12 +213,21 @@ func (p *parser) line(n int, text string) error {
 			return fmt.Errorf("%q on line %d must be directly above a job line, not above %s=", optionsPrefix, p.optsLine, m[1])
 		}
 		p.comment = ""
-		return p.setEnv(m[1], unquote(strings.TrimSpace(m[2])))
+		value := strings.TrimSpace(m[2])
+		if inlineComment.MatchString(value) && unquote(value) == value {
+			return fmt.Errorf("%s=%s: a variable line takes no inline comment (the value would include it, as in cron): put the comment on a line of its own", m[1], value)
+		}
+		p.trailingEnv = append(p.trailingEnv, envLineAt{m[1], n})
+		return p.setEnv(m[1], unquote(value))
 	}
 	err := p.job(n, text)
-	p.comment, p.opts, p.optsLine = "", nil, 0
+	p.comment, p.opts, p.optsLine, p.trailingEnv = "", nil, 0, nil
 	return err
 }
+
+// inlineComment matches a value with a "#" after white space, which cron
+// keeps in the value but which was almost certainly meant as a comment.
+var inlineComment = regexp.MustCompile(`\s#`)
 
 // unquote strips one pair of matching quotes, as Vixie cron does.
 func unquote(v string) string {
@@ -305,34 +353,87 @@ func (p *parser) job(n int, text string) error {
 
 // parseSchedule reads the time fields at the start of a job line. A line
 // has 5, 6 (seconds first) or 7 (seconds first, year last) time fields,
-// then the command; the longest reading that parses wins, as in
-// supercronic. When none parses, the error of the reading that got
-// furthest is reported, preferring the 5-field one.
+// then the command. The time fields are the words at the start of the line
+// that look like time fields (timeFieldLike); the command starts at the
+// first word that does not. So a bad value is blamed on its field rather
+// than taken for the command, and a number after five fields (supercronic's
+// year form, "0 0 1 1 * 2030 echo") is read as a field, never as the
+// command.
 func parseSchedule(fields []string, loc *time.Location) (*Expr, int, error) {
 	if len(fields) < 5 {
 		return nil, 0, fmt.Errorf("%d fields; a job line needs 5 time fields (minute hour day-of-month month day-of-week) and then a command", len(fields))
 	}
-	var bestErr error
-	best := -1
-	for _, count := range []int{7, 6, 5} {
-		if len(fields) < count {
+	count := 0
+	for count < len(fields) && count < 8 && timeFieldLike(fields[count]) {
+		count++
+	}
+	switch {
+	case count <= 5:
+		// A word that does not look like a field within the first five is
+		// a bad field, not the command: the 5-field reading blames it.
+		e, _, err := parseFields(fields[:5], loc)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(fields) == 5 {
+			return nil, 0, fmt.Errorf("no command after the schedule %q", e.String())
+		}
+		return e, 5, nil
+	case count == 8:
+		return nil, 0, fmt.Errorf("%q: more than 7 words that look like time fields before the command; %s", strings.Join(fields[:8], " "), fieldRule)
+	}
+	e, _, err := parseFields(fields[:count], loc)
+	if err != nil {
+		if count == 6 && yearLike(fields[5]) {
+			if _, _, err5 := parseFields(fields[:5], loc); err5 == nil {
+				// supercronic's "5 fields and a year".
+				return nil, 0, fmt.Errorf("%v (entry reads 6 time fields as %s; for a year after 5 fields, as supercronic allows, write 7 fields with a second first: 0 %s)",
+					err, fieldNames[6], strings.Join(fields[:6], " "))
+			}
+		}
+		return nil, 0, fmt.Errorf("%v (a %d-field line is %s)", err, count, fieldNames[count])
+	}
+	if len(fields) == count {
+		return nil, 0, fmt.Errorf("no command after the schedule %q", e.String())
+	}
+	return e, count, nil
+}
+
+const fieldRule = "a job line has 5 time fields (minute hour day-of-month month day-of-week), 6 (a second first) or 7 (a second first, a year last), then the command"
+
+var fieldNames = map[int]string{
+	6: "second minute hour day-of-month month day-of-week",
+	7: "second minute hour day-of-month month day-of-week year",
+}
+
+// timeFieldLike reports whether w could be meant as a time field: *, ?,
+// numbers, month and day names, L, W forms, joined by , - / and #. A
+// command word such as "bundle", "bin/rake" or "7z" is not.
+func timeFieldLike(w string) bool {
+	for _, part := range strings.FieldsFunc(w, func(r rune) bool { return strings.ContainsRune(",-/#", r) }) {
+		lower := strings.ToLower(part)
+		if part == "*" || part == "?" || lower == "l" || lower == "lw" || monthNames[lower] != 0 {
 			continue
 		}
-		e, got, err := parseFields(fields[:count], loc)
-		if err == nil {
-			if len(fields) == count {
-				if count == 5 {
-					return nil, 0, fmt.Errorf("no command after the schedule %q", e.String())
-				}
-				continue // the last field may be the command: try fewer fields
-			}
-			return e, count, nil
+		if _, ok := dowNames[lower]; ok {
+			continue
 		}
-		if got >= best {
-			best, bestErr = got, err
+		number := strings.TrimRight(lower, "lw") // 5L, 15W
+		if number == "" || strings.Trim(number, "0123456789") != "" {
+			return false
 		}
 	}
-	return nil, 0, bestErr
+	return strings.Trim(w, ",-/#") != "" && !strings.ContainsAny(w[:1], ",-/#")
+}
+
+// yearLike reports whether w reads as a year field (2030, 2026-2030).
+func yearLike(w string) bool {
+	for _, part := range strings.FieldsFunc(w, func(r rune) bool { return strings.ContainsRune(",-/", r) }) {
+		if n, err := strconv.Atoi(part); err == nil && n >= 1970 && n <= 2099 {
+			return true
+		}
+	}
+	return false
 }
 
 // commandAfter returns text after its first skip fields (separated as
@@ -371,35 +472,43 @@ func nameFromComment(c string) string {
 
 // applyOptions applies the "# entry:" comment lines above the job.
 func (p *parser) applyOptions(j *Job) error {
-	for _, opt := range p.opts {
-		key, value, ok := strings.Cut(opt, "=")
-		if !ok || value == "" {
-			return fmt.Errorf("%s %q: want KEY=VALUE (overlap=allow, timeout=30m, name=NAME)", optionsPrefix, opt)
+	for _, o := range p.opts {
+		if err := applyOption(j, o.text); err != nil {
+			return &lineError{o.line, err}
 		}
-		switch key {
-		case "overlap":
-			switch value {
-			case "allow":
-				j.Overlap = true
-			case "skip":
-				j.Overlap = false
-			default:
-				return fmt.Errorf("%s overlap=%s: want overlap=allow or overlap=skip", optionsPrefix, value)
-			}
-		case "timeout":
-			d, err := time.ParseDuration(value)
-			if err != nil || d <= 0 {
-				return fmt.Errorf("%s timeout=%s: want a positive duration such as 30s, 10m or 2h", optionsPrefix, value)
-			}
-			j.Timeout = d
-		case "name":
-			if !nameWord.MatchString(value) {
-				return fmt.Errorf("%s name=%s: a name is letters, digits, '.', '_' and '-'", optionsPrefix, value)
-			}
-			j.Name = value
+	}
+	return nil
+}
+
+// applyOption applies one KEY=VALUE of an "# entry:" line.
+func applyOption(j *Job, opt string) error {
+	key, value, ok := strings.Cut(opt, "=")
+	if !ok || value == "" {
+		return fmt.Errorf("%s %q: want KEY=VALUE (overlap=allow, timeout=30m, name=NAME)", optionsPrefix, opt)
+	}
+	switch key {
+	case "overlap":
+		switch value {
+		case "allow":
+			j.Overlap = true
+		case "skip":
+			j.Overlap = false
 		default:
-			return fmt.Errorf("%s unknown option %q (known: overlap, timeout, name)", optionsPrefix, key)
+			return fmt.Errorf("%s overlap=%s: want overlap=allow or overlap=skip", optionsPrefix, value)
 		}
+	case "timeout":
+		d, err := time.ParseDuration(value)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s timeout=%s: want a positive duration such as 30s, 10m or 2h", optionsPrefix, value)
+		}
+		j.Timeout = d
+	case "name":
+		if !nameWord.MatchString(value) {
+			return fmt.Errorf("%s name=%s: a name is letters, digits, '.', '_' and '-'", optionsPrefix, value)
+		}
+		j.Name = value
+	default:
+		return fmt.Errorf("%s unknown option %q (known: overlap, timeout, name)", optionsPrefix, key)
 	}
 	return nil
 }
