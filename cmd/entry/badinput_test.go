@@ -270,7 +270,7 @@ func TestAssetsFetchBlamesTheCommandLine(t *testing.T) {
 	for _, tt := range []struct{ src, dst, want string }{
 		{"notaurl", "out", `entry: assets fetch: "notaurl" is not an s3://BUCKET/KEY URL` + "\n"},
 		{"s3://", "out", `entry: assets fetch: "s3://" is not an s3://BUCKET/KEY URL (it needs a bucket and a key naming one object)` + "\n"},
-		{"s3://b/k", "dir/", `entry: assets fetch: DST "dir/": name the file to write, not a directory` + "\n"},
+		{"s3://b/k", "dir/", `entry: assets fetch: DST "dir/": name the file to write, such as dir/k` + "\n"},
 	} {
 		r := runEntry(t, dir, nil, "assets", "fetch", tt.src, tt.dst)
 		if r.code != 2 || r.stderr != tt.want {
