@@ -121,8 +121,12 @@ func TestPID1ExitCodes(t *testing.T) {
 func TestPID1ReapsOrphansAndZombies(t *testing.T) {
 	// spawner double-forks short-lived and long-lived processes, some in
 	// their own sessions, and carries on; every orphan lands on PID 1.
+	// "spawned" comes only once the setsid sleeper has left spawner's
+	// process group, so that the stop's TERM to that group cannot reach it
+	// and it is left over for entry to find.
+	detached := filepath.Join(t.TempDir(), "detached")
 	p := startPID1(t, helperSpec{Role: Role{Name: "job", Processes: []Process{
-		{Name: "spawner", Shell: `for i in 1 2 3 4 5; do (sh -c 'exit 3' &); (sleep 0.01 &); done; (setsid sleep 100 &); (sleep 100 &); echo spawned; sleep 100`, Essential: true},
+		{Name: "spawner", Shell: `for i in 1 2 3 4 5; do (sh -c 'exit 3' &); (sleep 0.01 &); done; (setsid sh -c 'touch ` + detached + `; exec sleep 100' &); (sleep 100 &); until [ -e ` + detached + ` ]; do sleep 0.01; done; echo spawned; sleep 100`, Essential: true},
 	}}})
 	p.out.WaitFor(t, "spawned", 5*time.Second)
 	time.Sleep(300 * time.Millisecond)

@@ -126,8 +126,12 @@ func TestRoleAsPID1(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"entry.yml": `roles:
   web:
     app: "trap 'echo app stopping; exit 0' TERM; echo \"app up as $ENTRY_ROLE/$ENTRY_PROCESS\"; while :; do sleep 0.05; done"
-    orphans: {command: "(sleep 100 &); (setsid sleep 100 &); echo forked; sleep 100", essential: false, stop_timeout: 300ms}
+    orphans: {command: "(sleep 100 &); (setsid sh -c 'touch detached; exec sleep 100' &); until [ -e detached ]; do sleep 0.01; done; echo forked; sleep 100", essential: false, stop_timeout: 300ms}
 `})
+	// "forked" is printed only once the second sleeper has left orphans'
+	// process group (setsid runs before sh touches the file): TERM sent to
+	// that group earlier would kill it, and no leftover would be left to
+	// report.
 	r := startEntry(t, dir, nil, true, "--log-format", "prefix", "role=web")
 	r.waitFor("app | app up as web/app", 5*time.Second)
 	r.waitFor("orphans | forked", 5*time.Second)
