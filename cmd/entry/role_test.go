@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -107,11 +108,20 @@ func TestRoleCrashLoopBacksOff(t *testing.T) {
 		t.Fatalf("exit code %d (a crash-looping process in backoff is not running when the stop begins)\n%s", code, r.stderr.String())
 	}
 	errOut := r.stderr.String()
-	if n := strings.Count(errOut, "entry: app: started"); n < 2 || n > 3 {
-		t.Fatalf("started %d times in ~3s; backoff should allow 2 or 3\n%s", n, errOut)
+	// However late the TERM came, the delays double from 1s, and each
+	// start but the first followed one of them.
+	delays := regexp.MustCompile(`entry: app: exited with 1; restarting in (\w+) \(restart: always\)`).FindAllStringSubmatch(errOut, -1)
+	want := []string{"1s", "2s", "4s", "8s", "16s", "30s"}
+	if len(delays) < 2 {
+		t.Fatalf("%d backoff events, want 2 or more:\n%s", len(delays), errOut)
 	}
-	if !strings.Contains(errOut, "entry: app: exited with 1; restarting in 1s (restart: always)") {
-		t.Fatalf("no backoff event:\n%s", errOut)
+	for i, d := range delays {
+		if d[1] != want[min(i, len(want)-1)] {
+			t.Fatalf("restart %d after %s, want %s:\n%s", i+1, d[1], want[min(i, len(want)-1)], errOut)
+		}
+	}
+	if n := strings.Count(errOut, "entry: app: started"); n != len(delays) && n != len(delays)+1 {
+		t.Fatalf("started %d times after %d backoff delays\n%s", n, len(delays), errOut)
 	}
 	// A busy loop would burn seconds of CPU; entry used next to none.
 	cpu := r.cmd.ProcessState.UserTime() + r.cmd.ProcessState.SystemTime()
