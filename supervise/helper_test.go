@@ -43,16 +43,36 @@ func helperMain(spec string) int {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 98
 	}
+	var run <-chan os.Signal = signals
 	if h.TermBeforeStart {
+		// Wait until the TERM has been delivered, then hand it to Run as
+		// if it had been waiting there before Run began.
 		syscall.Kill(os.Getpid(), syscall.SIGTERM)
-		time.Sleep(50 * time.Millisecond)
+		deadline := time.After(testtool.Patience)
+		for got := false; !got; {
+			select {
+			case sig := <-signals:
+				got = sig == syscall.SIGTERM
+			case <-deadline:
+				fmt.Fprintln(os.Stderr, "helper: own SIGTERM not delivered")
+				return 98
+			}
+		}
+		pending := make(chan os.Signal, 64)
+		pending <- syscall.SIGTERM
+		go func() {
+			for sig := range signals {
+				pending <- sig
+			}
+		}()
+		run = pending
 	}
 	s, err := New(h.Role)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 98
 	}
-	code := s.Run(signals)
+	code := s.Run(run)
 	if os.Getpid() == 1 {
 		if left := otherProcesses(); len(left) > 0 {
 			fmt.Fprintf(os.Stderr, "LEFTOVER: %s\n", strings.Join(left, "; "))
@@ -113,17 +133,18 @@ func (p *pid1) signal(sig syscall.Signal) {
 	}
 }
 
-// wait waits at most d for the helper to exit and returns its exit code.
-func (p *pid1) wait(d time.Duration) int {
+// wait waits for the helper to exit (at most testtool.Patience) and returns
+// its exit code.
+func (p *pid1) wait() int {
 	p.t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
 	select {
 	case <-done:
-	case <-time.After(d):
+	case <-time.After(testtool.Patience):
 		p.cmd.Process.Kill()
 		<-done
-		p.t.Fatalf("PID 1 still running after %s; output:\n%s", d, p.out.String())
+		p.t.Fatalf("PID 1 still running after %s; output:\n%s", testtool.Patience, p.out.String())
 	}
 	out := p.out.String()
 	if strings.Contains(out, "LEFTOVER") {
@@ -176,8 +197,8 @@ func runRole(t *testing.T, role Role, signals <-chan os.Signal) (int, string) {
 	case code := <-done:
 		checkNoChildren(t)
 		return code, out.String()
-	case <-time.After(30 * time.Second):
-		t.Fatalf("role still running after 30s; output:\n%s", out.String())
+	case <-time.After(testtool.Patience):
+		t.Fatalf("role still running after %s; output:\n%s", testtool.Patience, out.String())
 	}
 	return 0, ""
 }

@@ -83,12 +83,12 @@ func TestBackoffGrowsCapsAndResets(t *testing.T) {
 	// Runs 1-3 fail at once, run 4 lasts past HealthyAfter then fails, run
 	// 5 fails at once, run 6 succeeds.
 	script := fmt.Sprintf(`n=$(cat %[1]s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > %[1]s/n
-case $n in 4) sleep 2; exit 1;; 6) exit 0;; *) exit 1;; esac`, dir)
+case $n in 4) sleep 5; exit 1;; 6) exit 0;; *) exit 1;; esac`, dir)
 	code, out := runRole(t, Role{Name: "job", Processes: []Process{{Name: "w", Shell: script, Essential: true,
 		Restart: RestartOnFailure, BackoffMin: 10 * time.Millisecond, BackoffMax: 30 * time.Millisecond,
 		// Far from both an instant failure and run 4, so that a loaded
 		// machine cannot blur the two.
-		HealthyAfter: time.Second}}}, nil)
+		HealthyAfter: 2 * time.Second}}}, nil)
 	if code != 0 {
 		t.Fatalf("exit code %d; output:\n%s", code, out)
 	}
@@ -112,13 +112,11 @@ func TestRestartAlwaysAndNonEssential(t *testing.T) {
 	dir := t.TempDir()
 	go func() {
 		// Stop once the side process has been restarted twice.
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
+		if !testtool.Poll(testtool.Patience, func() bool {
 			data, _ := os.ReadFile(filepath.Join(dir, "n"))
-			if strings.Count(string(data), "x") >= 3 {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
+			return strings.Count(string(data), "x") >= 3
+		}) {
+			t.Errorf("side was not restarted twice within %s", testtool.Patience)
 		}
 		signals <- syscall.SIGTERM
 	}()
@@ -149,11 +147,18 @@ func TestStopUncleanExitCode(t *testing.T) {
 		t.Fatalf("exit code %d, want 0", code)
 	}
 
+	// TERM once b has installed its trap.
+	ready := filepath.Join(t.TempDir(), "b-ready")
 	signals = make(chan os.Signal, 1)
-	go func() { time.Sleep(200 * time.Millisecond); signals <- syscall.SIGTERM }()
+	go func() {
+		if !testtool.Poll(testtool.Patience, func() bool { _, err := os.Stat(ready); return err == nil }) {
+			t.Errorf("b did not install its TERM trap within %s", testtool.Patience)
+		}
+		signals <- syscall.SIGTERM
+	}()
 	code, out := runRole(t, Role{Name: "web", Processes: []Process{
 		{Name: "a", Shell: "exec sleep 100", Essential: true},
-		{Name: "b", Shell: "trap 'exit 3' TERM; while :; do sleep 0.02; done", Essential: false},
+		{Name: "b", Shell: "trap 'exit 3' TERM; touch " + ready + "; while :; do sleep 0.02; done", Essential: false},
 	}}, signals)
 	if code != 3 {
 		t.Fatalf("exit code %d, want 3 (b's unclean stop); output:\n%s", code, out)
@@ -275,18 +280,18 @@ func TestServiceChildren(t *testing.T) {
 	var c Child
 	select {
 	case c = <-svc.started:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("service spawned nothing:\n%s", out.String())
+	case <-time.After(testtool.Patience):
+		t.Fatalf("service spawned nothing within %s:\n%s", testtool.Patience, out.String())
 	}
-	out.WaitFor(t, "svc:job | job svc:job job x", 5*time.Second)
+	out.WaitFor(t, "svc:job | job svc:job job x", testtool.Patience)
 	signals <- syscall.SIGHUP
-	out.WaitFor(t, "svc:job | job got HUP", 5*time.Second)
+	out.WaitFor(t, "svc:job | job got HUP", testtool.Patience)
 	signals <- syscall.SIGTERM
 	var code int
 	select {
 	case code = <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("role did not stop:\n%s", out.String())
+	case <-time.After(testtool.Patience):
+		t.Fatalf("role did not stop within %s:\n%s", testtool.Patience, out.String())
 	}
 	checkNoChildren(t)
 	text := out.String()

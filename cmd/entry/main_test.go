@@ -1,13 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/entryhq/entry/internal/testtool"
 )
 
 // entryBin is the entry binary built once for the tests that run it as a
@@ -46,7 +49,9 @@ func runEntry(t *testing.T, dir string, env []string, args ...string) result {
 }
 
 // runBinary is runEntry for another path to the binary, such as an EntryKit
-// symlink, through which entry sees another name as argv[0].
+// symlink, through which entry sees another name as argv[0]. The run is
+// contained (testtool.StartContained: nothing it starts outlives the test)
+// and bounded by testtool.Patience.
 func runBinary(t *testing.T, bin, dir string, env []string, args ...string) result {
 	t.Helper()
 	return runWithInput(t, bin, dir, env, "", args...)
@@ -61,9 +66,19 @@ func runWithInput(t *testing.T, bin, dir string, env []string, input string, arg
 		cmd.Stdin = strings.NewReader(input)
 	}
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr testtool.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	testtool.StartContained(t, cmd, false)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(testtool.Patience):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		t.Fatalf("%s %v still running after %s, killed\nstdout:\n%s\nstderr:\n%s", bin, args, testtool.Patience, stdout.String(), stderr.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

@@ -41,7 +41,7 @@ func TestE2EWebRolePuma(t *testing.T) {
 		"entry.yml": fmt.Sprintf("roles:\n  web:\n    puma: puma -b tcp://127.0.0.1:%d -t 1:2 config.ru\n", port),
 	})
 	r := startEntry(t, dir, nil, true, "role=web")
-	r.waitFor("Listening on http://127.0.0.1:", 30*time.Second)
+	r.waitFor("Listening on http://127.0.0.1:", testtool.Patience)
 
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
@@ -55,7 +55,7 @@ func TestE2EWebRolePuma(t *testing.T) {
 	}
 
 	r.signal(syscall.SIGTERM)
-	code := r.wait(30 * time.Second)
+	code := r.wait(testtool.Patience)
 	out := r.stdout.String()
 	if code != 0 {
 		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out, r.stderr.String())
@@ -107,18 +107,18 @@ end
 `, port, jobOut),
 	})
 	r := startEntry(t, dir, nil, true, "role=job")
-	r.waitFor("INFO: Booting Sidekiq", 60*time.Second)
+	r.waitFor("INFO: Booting Sidekiq", 2*testtool.Patience) // ruby boots slowly on a busy machine
 
 	payload := `{"class":"HelloJob","args":["entry"],"jid":"0123456789abcdef01234567","retry":false,"queue":"default","created_at":1700000000.0,"enqueued_at":1700000000.0}`
 	redisCommand(t, conn, "SADD", "queues", "default")
 	redisCommand(t, conn, "LPUSH", "queue:default", payload)
-	r.waitFor("sidekiq | HelloJob ran for entry", 30*time.Second)
+	r.waitFor("sidekiq | HelloJob ran for entry", testtool.Patience)
 	if data, err := os.ReadFile(jobOut); err != nil || string(data) != "hello entry from sidekiq\n" {
 		t.Fatalf("job output %q, %v", data, err)
 	}
 
 	r.signal(syscall.SIGTERM)
-	code := r.wait(30 * time.Second)
+	code := r.wait(testtool.Patience)
 	all := r.stdout.String() + r.stderr.String()
 	if code != 0 {
 		t.Fatalf("exit code %d\n%s", code, all)

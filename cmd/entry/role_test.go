@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -102,17 +102,26 @@ func TestRoleCrashLoopBacksOff(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"entry.yml": "roles:\n  web:\n    app: {command: \"echo boom; exit 1\", restart: always}\n"})
 	r := startEntry(t, dir, nil, false, "role=web")
-	r.waitFor("restarting in 2s", 10*time.Second)
+	r.waitFor("restarting in 2s", testtool.Patience)
 	r.signal(syscall.SIGTERM)
-	if code := r.wait(10 * time.Second); code != 0 {
+	if code := r.wait(testtool.Patience); code != 0 {
 		t.Fatalf("exit code %d (a crash-looping process in backoff is not running when the stop begins)\n%s", code, r.stderr.String())
 	}
 	errOut := r.stderr.String()
-	if n := strings.Count(errOut, "entry: app: started"); n < 2 || n > 3 {
-		t.Fatalf("started %d times in ~3s; backoff should allow 2 or 3\n%s", n, errOut)
+	// However late the TERM came, the delays double from 1s, and each
+	// start but the first followed one of them.
+	delays := regexp.MustCompile(`entry: app: exited with 1; restarting in (\w+) \(restart: always\)`).FindAllStringSubmatch(errOut, -1)
+	want := []string{"1s", "2s", "4s", "8s", "16s", "30s"}
+	if len(delays) < 2 {
+		t.Fatalf("%d backoff events, want 2 or more:\n%s", len(delays), errOut)
 	}
-	if !strings.Contains(errOut, "entry: app: exited with 1; restarting in 1s (restart: always)") {
-		t.Fatalf("no backoff event:\n%s", errOut)
+	for i, d := range delays {
+		if d[1] != want[min(i, len(want)-1)] {
+			t.Fatalf("restart %d after %s, want %s:\n%s", i+1, d[1], want[min(i, len(want)-1)], errOut)
+		}
+	}
+	if n := strings.Count(errOut, "entry: app: started"); n != len(delays) && n != len(delays)+1 {
+		t.Fatalf("started %d times after %d backoff delays\n%s", n, len(delays), errOut)
 	}
 	// A busy loop would burn seconds of CPU; entry used next to none.
 	cpu := r.cmd.ProcessState.UserTime() + r.cmd.ProcessState.SystemTime()
@@ -126,13 +135,17 @@ func TestRoleAsPID1(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"entry.yml": `roles:
   web:
     app: "trap 'echo app stopping; exit 0' TERM; echo \"app up as $ENTRY_ROLE/$ENTRY_PROCESS\"; while :; do sleep 0.05; done"
-    orphans: {command: "(sleep 100 &); (setsid sleep 100 &); echo forked; sleep 100", essential: false, stop_timeout: 300ms}
+    orphans: {command: "(sleep 100 &); (setsid sh -c 'touch detached; exec sleep 100' &); until [ -e detached ]; do sleep 0.01; done; echo forked; sleep 100", essential: false, stop_timeout: 300ms}
 `})
+	// "forked" is printed only once the second sleeper has left orphans'
+	// process group (setsid runs before sh touches the file): TERM sent to
+	// that group earlier would kill it, and no leftover would be left to
+	// report.
 	r := startEntry(t, dir, nil, true, "--log-format", "prefix", "role=web")
-	r.waitFor("app | app up as web/app", 5*time.Second)
-	r.waitFor("orphans | forked", 5*time.Second)
+	r.waitFor("app | app up as web/app", testtool.Patience)
+	r.waitFor("orphans | forked", testtool.Patience)
 	r.signal(syscall.SIGTERM)
-	code := r.wait(10 * time.Second)
+	code := r.wait(testtool.Patience)
 	errOut := r.stderr.String()
 	if code != 0 {
 		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, r.stdout.String(), errOut)
@@ -152,9 +165,9 @@ func TestSuperviseCommandAsPID1(t *testing.T) {
 	// is, the command's own exit code passed out, orphans reaped.
 	dir := t.TempDir()
 	r := startEntry(t, dir, nil, true, "--", "sh", "-c", `trap 'echo got INT; exit 7' INT; (sleep 0.01 &); echo ready; while :; do sleep 0.05; done`)
-	r.waitFor("ready", 5*time.Second)
+	r.waitFor("ready", testtool.Patience)
 	r.signal(syscall.SIGINT)
-	if code := r.wait(10 * time.Second); code != 7 {
+	if code := r.wait(testtool.Patience); code != 7 {
 		t.Fatalf("exit code %d, want 7\nstdout:\n%s\nstderr:\n%s", code, r.stdout.String(), r.stderr.String())
 	}
 	if got := r.stdout.String(); got != "ready\ngot INT\n" {
@@ -165,28 +178,23 @@ func TestSuperviseCommandAsPID1(t *testing.T) {
 	}
 
 	r = startEntry(t, dir, nil, true, "--", "sh", "-c", "kill -USR2 $$")
-	if code := r.wait(10 * time.Second); code != 128+int(syscall.SIGUSR2) {
+	if code := r.wait(testtool.Patience); code != 128+int(syscall.SIGUSR2) {
 		t.Fatalf("exit code %d, want %d", code, 128+int(syscall.SIGUSR2))
 	}
 }
 
 func TestCodepFirstExitStopsTheRest(t *testing.T) {
+	// The other tasks sleep far beyond runBinary's patience: codep ends in
+	// time only if it stops them.
 	dir := entryKitDir(t)
-	start := time.Now()
-	cmd := exec.Command(filepath.Join(dir, "codep"), "sleep 0.3; echo first done; exit 4", "sleep 100", "sleep 100")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 4 {
-		t.Fatalf("codep: %v, want exit 4\n%s", err, out.String())
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("codep took %s: the other tasks were not stopped", d)
+	r := runBinary(t, filepath.Join(dir, "codep"), dir, nil, "sleep 0.3; echo first done; exit 4", "sleep 1000", "sleep 1000")
+	out := r.stdout + r.stderr
+	if r.code != 4 {
+		t.Fatalf("codep: exit code %d, want 4\n%s", r.code, out)
 	}
 	for _, s := range []string{"sleep | first done", "entry: sleep.2: killed by SIGTERM", "entry: sleep.3: killed by SIGTERM"} {
-		if !strings.Contains(out.String(), s) {
-			t.Errorf("missing %q in:\n%s", s, out.String())
+		if !strings.Contains(out, s) {
+			t.Errorf("missing %q in:\n%s", s, out)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/entryhq/entry/internal/testtool"
 )
 
 func TestStartExecsCommandAfterEnvFiles(t *testing.T) {
@@ -149,18 +151,41 @@ func TestStartInterruptedDuringHook(t *testing.T) {
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	// Not in a PID namespace (bg.pid must be a pid the test can see): entry
+	// in its own group, and the cleanup kills that group and the hook's
+	// sleeper, should entry fail to.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	pidFile := filepath.Join(dir, "bg.pid")
-	for i := 0; i < 200; i++ { // up to 10s for the hook to start
-		if data, err := os.ReadFile(pidFile); err == nil && len(data) > 0 {
-			break
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if data, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
+				syscall.Kill(-pid, syscall.SIGKILL) // the hook's group
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		if cmd.ProcessState == nil {
+			cmd.Wait()
+		}
+	})
+	testtool.Eventually(t, "the hook writing bg.pid", func() bool {
+		data, err := os.ReadFile(pidFile)
+		return err == nil && strings.HasSuffix(string(data), "\n")
+	})
 	cmd.Process.Signal(syscall.SIGTERM)
-	err := cmd.Wait()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(testtool.Patience):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		t.Fatalf("entry still running %s after TERM (stderr %q)", testtool.Patience, stderr.String())
+	}
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 143 {
 		t.Fatalf("exit: %v (stderr %q)", err, stderr.String())
@@ -169,7 +194,7 @@ func TestStartInterruptedDuringHook(t *testing.T) {
 		t.Errorf("stderr %q", stderr.String())
 	}
 	data, _ := os.ReadFile(pidFile)
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err != nil || !processGone(pid, 5*time.Second) {
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err != nil || !processGone(pid, testtool.Patience) {
 		t.Errorf("the hook's background process %q survived", data)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {

@@ -37,6 +37,6 @@ func (b *SyncBuffer) WaitFor(t testing.TB, s string, d time.Duration) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no %q within %s; output:\n%s", s, d, b.String())
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -45,13 +45,12 @@ func Isolated(t *testing.T) bool {
 	if os.Getenv(isolatedEnv) == t.Name() {
 		return false
 	}
+	// -test.v always, so that the parent can tell a skip from a pass.
 	args := []string{
 		"-test.run=" + runPattern(t.Name()),
 		"-test.count=1",
 		"-test.timeout=" + (IsolatedTimeout - 15*time.Second).String(),
-	}
-	if testing.Verbose() {
-		args = append(args, "-test.v")
+		"-test.v",
 	}
 	var cmd *exec.Cmd
 	namespaced := os.Geteuid() == 0 && hasUnshare()
@@ -90,6 +89,8 @@ func Isolated(t *testing.T) bool {
 		t.Fatalf("%s failed in its child test binary (%v):\n%s", t.Name(), err, text)
 	case strings.Contains(text, "testing: warning: no tests to run"):
 		t.Fatalf("%s: the child test binary ran no test (pattern %s):\n%s", t.Name(), runPattern(t.Name()), text)
+	case strings.Contains(text, "--- SKIP: "+t.Name()+" "):
+		t.Skipf("skipped in its child test binary:\n%s", text)
 	case testing.Verbose():
 		t.Logf("child test binary:\n%s", text)
 	}
