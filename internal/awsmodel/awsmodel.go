@@ -17,8 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -278,10 +279,10 @@ func (c *checker) value(path, shape string, v any) {
 			c.typeError(path, shape, "an object", v)
 			return
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			r := s.Members[k]
 			if r == nil {
-				c.fail(path, "unknown member %q of %s (members: %s)", k, shape, strings.Join(memberNames(s), ", "))
+				c.fail(path, "unknown member %q of %s (members: %s)", k, shape, strings.Join(slices.Sorted(maps.Keys(s.Members)), ", "))
 				continue
 			}
 			c.value(path+"."+k, r.Shape, obj[k])
@@ -321,7 +322,7 @@ func (c *checker) value(path, shape string, v any) {
 			c.typeError(path, shape, "an object", v)
 			return
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			c.value(path+"."+k, s.Value.Shape, obj[k])
 		}
 	case "string":
@@ -330,7 +331,7 @@ func (c *checker) value(path, shape string, v any) {
 			c.typeError(path, shape, "a string", v)
 			return
 		}
-		if len(s.Enum) > 0 && !contains(s.Enum, str) {
+		if len(s.Enum) > 0 && !slices.Contains(s.Enum, str) {
 			c.fail(path, "%q is not a value of enum %s (%s)", str, shape, strings.Join(s.Enum, ", "))
 		}
 		if s.Min != nil && float64(len(str)) < *s.Min {
@@ -403,31 +404,4 @@ func kindOf(v any) string {
 		return fmt.Sprintf("%v", x)
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-func sortedKeys(obj map[string]any) []string {
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func memberNames(s *Shape) []string {
-	var out []string
-	for k := range s.Members {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
