@@ -277,7 +277,7 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 		d.out("migrate: skipped; the services already roll out %s, which entry deploys only after its migration succeeded", shortARN(units[0].fam.target))
 	} else if migrateIn != nil {
 		migrateIn.TaskDefinition = aws.String(units[0].fam.target)
-		if err := d.migrate(ctx, spec, migrateIn, migrateContainer); err != nil {
+		if err := d.migrate(ctx, "migrate", spec, migrateIn, migrateContainer); err != nil {
 			d.dropRevisions(ctx, registered, nil, nil)
 			return &Failure{Summary: err.Error() + "; no service was changed"}
 		}

@@ -70,8 +70,9 @@ func appContainer(f *family) string {
 }
 
 // migrate runs the migration task, waits until it stopped and checks the
-// exit code of its container, not a sidecar's.
-func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput, container string) (err error) {
+// exit code of its container, not a sidecar's. label starts its lines and
+// errors: "migrate", or "run" for `entry deploy run`, which reuses it.
+func (d *Deployer) migrate(ctx context.Context, label string, spec Spec, in *ecs.RunTaskInput, container string) (err error) {
 	rev := shortARN(aws.ToString(in.TaskDefinition))
 	// The same ClientToken on every attempt makes RunTask idempotent: an
 	// attempt whose answer was lost returns the task it started, not a
@@ -82,7 +83,7 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("migrate: %v", err)
+		return fmt.Errorf("%s: %v", label, err)
 	}
 	if len(out.Failures) > 0 {
 		var reasons []string
@@ -96,24 +97,24 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 			}
 			reasons = append(reasons, r)
 		}
-		return fmt.Errorf("migrate: RunTask of %s: %s", rev, strings.Join(reasons, "; "))
+		return fmt.Errorf("%s: RunTask of %s: %s", label, rev, strings.Join(reasons, "; "))
 	}
 	if len(out.Tasks) != 1 {
-		return fmt.Errorf("migrate: RunTask of %s started %d tasks, not 1", rev, len(out.Tasks))
+		return fmt.Errorf("%s: RunTask of %s started %d tasks, not 1", label, rev, len(out.Tasks))
 	}
 	arn := aws.ToString(out.Tasks[0].TaskArn)
 	id := lastPart(arn)
-	d.out("migrate: task %s of %s started: %s (container %s); waiting up to %v for it to stop", id, rev, strings.Join(spec.Migrate, " "), container, spec.Timeout)
-	lf := d.followLogs(ctx, "migrate", aws.ToString(in.TaskDefinition), container, arn)
+	d.out("%s: task %s of %s started: %s (container %s); waiting up to %v for it to stop", label, id, rev, strings.Join(spec.Migrate, " "), container, spec.Timeout)
+	lf := d.followLogs(ctx, label, aws.ToString(in.TaskDefinition), container, arn)
 	defer func() { lf.finish(ctx, err != nil) }()
 
-	t, err := d.waitTask(ctx, spec, arn)
+	t, err := d.waitTask(ctx, label, spec, arn)
 	if err != nil {
 		return err
 	}
 	reason := aws.ToString(t.StoppedReason)
 	if t.StopCode == types.TaskStopCodeTaskFailedToStart {
-		return fmt.Errorf("migrate: task %s failed to start (TaskFailedToStart): %s", id, reason)
+		return fmt.Errorf("%s: task %s failed to start (TaskFailedToStart): %s", label, id, reason)
 	}
 	for _, c := range t.Containers {
 		if aws.ToString(c.Name) != container {
@@ -124,15 +125,15 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 			if why == "" {
 				why = reason
 			}
-			return fmt.Errorf("migrate: container %s of task %s stopped without an exit code (%s: %s)", container, id, t.StopCode, why)
+			return fmt.Errorf("%s: container %s of task %s stopped without an exit code (%s: %s)", label, container, id, t.StopCode, why)
 		}
 		if *c.ExitCode != 0 {
 			return &ExitError{Container: container, Task: id, Code: int(*c.ExitCode), Reason: reason}
 		}
-		d.out("migrate: container %s exited 0", container)
+		d.out("%s: container %s exited 0", label, container)
 		return nil
 	}
-	return fmt.Errorf("migrate: task %s has no container %s (%s)", id, container, reason)
+	return fmt.Errorf("%s: task %s has no container %s (%s)", label, id, container, reason)
 }
 
 // waitTask polls DescribeTasks until the task stopped. ECS is eventually
@@ -140,7 +141,7 @@ func (d *Deployer) migrate(ctx context.Context, spec Spec, in *ecs.RunTaskInput,
 // while, which is "not visible yet" for MissingGrace. A poll that fails
 // for a transient reason (throttling, a dropped connection) is retried
 // with backoff until spec.Timeout.
-func (d *Deployer) waitTask(ctx context.Context, spec Spec, arn string) (types.Task, error) {
+func (d *Deployer) waitTask(ctx context.Context, label string, spec Spec, arn string) (types.Task, error) {
 	id := lastPart(arn)
 	grace := orDefault(d.MissingGrace, DefaultMissingGrace)
 	wctx, cancel := context.WithTimeout(ctx, spec.Timeout)
@@ -159,19 +160,19 @@ func (d *Deployer) waitTask(ctx context.Context, spec Spec, arn string) (types.T
 		case err != nil:
 			lastErr = callError("task "+id, "DescribeTasks", err)
 			if permanent(err) {
-				return types.Task{}, fmt.Errorf("migrate: %v", lastErr)
+				return types.Task{}, fmt.Errorf("%s: %v", label, lastErr)
 			}
-			d.out("warning: migrate: %v; polling again", lastErr)
+			d.out("warning: %s: %v; polling again", label, lastErr)
 			backoff = true
 		case len(out.Failures) > 0:
 			lastErr = nil
 			reason := aws.ToString(out.Failures[0].Reason)
 			waited := time.Since(start)
 			if reason != "MISSING" || waited >= grace {
-				return types.Task{}, fmt.Errorf("migrate: DescribeTasks: task %s: %s (%v after RunTask)", id, reason, waited.Round(time.Millisecond))
+				return types.Task{}, fmt.Errorf("%s: DescribeTasks: task %s: %s (%v after RunTask)", label, id, reason, waited.Round(time.Millisecond))
 			}
 			if !saidMissing {
-				d.out("migrate: task %s is not visible yet (MISSING); ECS is eventually consistent, waiting up to %v for it", id, grace)
+				d.out("%s: task %s is not visible yet (MISSING); ECS is eventually consistent, waiting up to %v for it", label, id, grace)
 				saidMissing = true
 			}
 			backoff = true
@@ -197,8 +198,8 @@ func (d *Deployer) waitTask(ctx context.Context, spec Spec, arn string) (types.T
 			last = "; the last poll failed: " + lastErr.Error()
 		}
 		if ctx.Err() != nil {
-			return types.Task{}, fmt.Errorf("migrate: %w while waiting for task %s, which is left running%s", errInterrupted, id, last)
+			return types.Task{}, fmt.Errorf("%s: %w while waiting for task %s, which is left running%s", label, errInterrupted, id, last)
 		}
-		return types.Task{}, fmt.Errorf("migrate: task %s did not stop within %v; it is left running so that a migration is never cut in half (stop it with `aws ecs stop-task --cluster %s --task %s` if it hangs)%s", id, spec.Timeout, spec.Cluster, id, last)
+		return types.Task{}, fmt.Errorf("%s: task %s did not stop within %v; it is left running so that a migration is never cut in half (stop it with `aws ecs stop-task --cluster %s --task %s` if it hangs)%s", label, id, spec.Timeout, spec.Cluster, id, last)
 	}
 }

@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"errors"
-	"io"
 	"strings"
 	"time"
 
@@ -64,38 +63,22 @@ func (d *Deployer) Run(ctx context.Context, rs RunSpec) (int, error) {
 	spec := Spec{Cluster: rs.Cluster, Migrate: rs.Command, MigrateContainer: rs.Container, Timeout: rs.Timeout}
 	runIn, container, err := d.migrationInput(spec, u, svc)
 	if err != nil {
-		return 0, errors.New(relabel(err.Error()))
+		// entry's own words and an ECS container name ([A-Za-z0-9_-]):
+		// nothing of the app's to rewrite by mistake.
+		err := strings.Replace(err.Error(), "migrate: ", "run: ", 1)
+		return 0, errors.New(strings.ReplaceAll(err, "(--migrate-container)", "(--container)"))
 	}
 	runIn.TaskDefinition = td.TaskDefinitionArn
 	runIn.StartedBy = aws.String("entry-deploy-run")
-	// The one-off task is the migration's machinery under another name.
-	orig := d.Out
-	d.Out = &relabelWriter{w: orig}
-	defer func() { d.Out = orig }()
-	err = d.migrate(ctx, spec, runIn, container)
+	// The one-off task is the migration's machinery under another label.
+	err = d.migrate(ctx, "run", spec, runIn, container)
 	var ee *ExitError
 	switch {
 	case err == nil:
 		return 0, nil
 	case errors.As(err, &ee):
-		d.Out = orig
 		d.out("run: container %s of task %s exited %d", ee.Container, ee.Task, ee.Code)
 		return ee.Code, nil
 	}
-	return 0, errors.New(relabel(err.Error()))
-}
-
-func relabel(s string) string {
-	s = strings.ReplaceAll(s, "migrate: ", "run: ")
-	return strings.ReplaceAll(s, "(--migrate-container)", "(--container)")
-}
-
-// relabelWriter renames the migration's progress lines for `run`.
-type relabelWriter struct{ w io.Writer }
-
-func (r *relabelWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(r.w, relabel(string(p))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	return 0, err
 }

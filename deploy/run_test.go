@@ -100,3 +100,33 @@ func TestMigrationStreamsLogs(t *testing.T) {
 		}
 	}
 }
+
+// The app's own lines are printed as written, even where they look like
+// the migration's progress lines, which `run` labels "run:".
+func TestRunPrintsAppLinesUnchanged(t *testing.T) {
+	e := newSchedEnv(t)
+	e.registerWithLogs()
+	lines := []string{"migrate: 2 pending migrations", "warning: migrate: lock held, retrying"}
+	e.logs.Stream("/ecs/web", "web/app/*", 0, 2, lines...)
+	e.fake.SetTaskOutcome(ecsfake.TaskOutcome{ExitCodes: map[string]int32{"app": 1}})
+	code, err := e.d.Run(context.Background(), RunSpec{Cluster: cluster, Service: "web", Revision: "new", Command: []string{"bin/rails", "db:migrate:status"}})
+	if err != nil || code != 1 {
+		t.Fatalf("Run = %d, %v, want exit 1\n%s", code, err, e.out)
+	}
+	out := e.out.String()
+	for _, l := range lines {
+		if !strings.Contains(out, "app | "+l+"\n") || !strings.Contains(out, "  "+l+"\n") {
+			t.Errorf("log line %q not printed unchanged, streamed and in the tail:\n%s", l, out)
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(l, "migrate:") || strings.HasPrefix(l, "app | run:") || strings.HasPrefix(l, "  run:") {
+			t.Errorf("line %q: the label leaked into or out of the app's lines:\n%s", l, out)
+		}
+	}
+	for _, w := range []string{"run: task ", "run: following CloudWatch Logs /ecs/web web/app/", "run: container app of task "} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}

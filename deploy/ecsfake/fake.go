@@ -35,6 +35,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/entryhq/entry/internal/awsmodel"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of every ECS operation.
@@ -119,7 +121,7 @@ type Fake struct {
 	throttleUntil map[string]time.Time // op ("" for every op) -> end of throttling
 	dropUntil     map[string]time.Time // op ("" for every op) -> end of dropped connections
 	dropRespUntil map[string]time.Time // op ("" for every op) -> end of dropped responses
-	model         *Model
+	model         *awsmodel.Model
 	modelErrs     []string
 	hooks         map[string]func() // "op#n" -> run before the nth call of op
 }
@@ -151,10 +153,6 @@ type task struct {
 
 // New starts a fake with no clusters. Close it when done.
 func New() *Fake {
-	model, err := ECSModel()
-	if err != nil {
-		panic(err) // the embedded model is part of the fake
-	}
 	f := &Fake{
 		clock:         time.Now(),
 		tick:          DefaultTick,
@@ -162,7 +160,7 @@ func New() *Fake {
 		dropUntil:     map[string]time.Time{},
 		dropRespUntil: map[string]time.Time{},
 		hooks:         map[string]func(){},
-		model:         model,
+		model:         ECSModel(),
 		clusters:      map[string]bool{},
 		families:      map[string][]*taskDef{},
 		services:      map[string]*service{},
@@ -518,10 +516,8 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return // a connection reset before ECS saw the request
 	}
 	if ok {
-		if _, known := f.model.Operations[op]; known {
-			for _, e := range f.model.CheckRequest(op, body) {
-				f.modelErrs = append(f.modelErrs, e)
-			}
+		if _, known := f.model.Op(op); known {
+			f.modelErrs = append(f.modelErrs, violations(f.model.CheckInput(op, body, nil))...)
 		}
 	}
 	var out any
@@ -553,9 +549,9 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return // a connection reset after ECS acted on the request
 	}
 	resp := marshal(out)
-	if o, known := f.model.Operations[op]; known {
+	if o, known := f.model.Op(op); known {
 		resp = marshalShape(f.model, o.Output.Shape, out)
-		f.modelErrs = append(f.modelErrs, f.model.CheckResponse(op, resp)...)
+		f.modelErrs = append(f.modelErrs, violations(f.model.CheckOutput(op, resp))...)
 	}
 	w.Write(resp)
 }

@@ -86,25 +86,25 @@ func noModelErrors(t *testing.T, f *Fake) {
 }
 
 func TestModelRejectsWhatECSWould(t *testing.T) {
-	m, err := ECSModel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := ECSModel()
 	for body, want := range map[string]string{
 		`{"services":["web"],"clusterName":"prod"}`: `unknown member "clusterName" of DescribeServicesRequest`,
-		`{"services":"web"}`:                        "string where list StringList goes",
-		`{"cluster":"prod"}`:                        `required member "services" of DescribeServicesRequest missing`,
-		`{"services":["web"],"include":["NOPE"]}`:   `"NOPE" is not one of ServiceField`,
+		`{"services":"web"}`:                        `StringList wants an array, got the string "web"`,
+		`{"cluster":"prod"}`:                        `missing required member services of DescribeServicesRequest`,
+		`{"services":["web"],"include":["NOPE"]}`:   `"NOPE" is not a value of enum ServiceField`,
+		`{"services":["web"],"cluster":null}`:       `null where String (string) goes`,
 	} {
-		errs := m.CheckRequest("DescribeServices", []byte(body))
+		errs := violations(m.CheckInput("DescribeServices", []byte(body), nil))
 		if len(errs) != 1 || !strings.Contains(errs[0], want) {
 			t.Errorf("%s: %q, want one saying %q", body, errs, want)
 		}
 	}
-	if errs := m.CheckResponse("DescribeServices", []byte(`{"services":[{"desiredCount":1.5,"createdAt":"2024-01-01"}]}`)); len(errs) != 2 {
-		t.Errorf("response errors %q, want a bad integer and a bad timestamp", errs)
+	errs := violations(m.CheckOutput("DescribeServices", []byte(`{"services":[{"desiredCount":1.5,"createdAt":"2024-01-01","runningCount":3000000000}]}`)))
+	if got := strings.Join(errs, "\n"); len(errs) != 3 || !strings.Contains(got, "desiredCount: Integer wants a whole number") ||
+		!strings.Contains(got, "createdAt: Timestamp wants epoch seconds") || !strings.Contains(got, "does not fit the 32-bit integer") {
+		t.Errorf("response errors %q, want a bad integer, a bad timestamp and an int32 overflow", errs)
 	}
-	if errs := m.CheckRequest("DescribeServices", []byte(`{"cluster":"prod","services":["web"],"include":["TAGS"]}`)); len(errs) != 0 {
+	if errs := violations(m.CheckInput("DescribeServices", []byte(`{"cluster":"prod","services":["web"],"include":["TAGS"]}`), nil)); len(errs) != 0 {
 		t.Errorf("a valid request rejected: %q", errs)
 	}
 }
@@ -123,7 +123,7 @@ func TestFakeChecksRequests(t *testing.T) {
 	}
 	resp.Body.Close()
 	got := strings.Join(f.ModelErrors(), "\n")
-	if !strings.Contains(got, `unknown member "service"`) || !strings.Contains(got, `required member "services"`) {
+	if !strings.Contains(got, `unknown member "service"`) || !strings.Contains(got, `missing required member services`) {
 		t.Errorf("model errors: %s", got)
 	}
 }

@@ -20,7 +20,7 @@ import (
 // operations the fakes serve by internal/awsmodel/trimmodel). Every request
 // a fake accepts and every response it writes is checked against them.
 //
-//go:embed testdata/events.json testdata/scheduler.json testdata/logs.json
+//go:embed testdata/ecs-2014-11-13.json testdata/events.json testdata/scheduler.json testdata/logs.json
 var models embed.FS
 
 func loadModel(name string) *awsmodel.Model {

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/entryhq/entry/internal/awsmodel"
 )
 
 // marshal writes v as ECS writes it on the wire: awsJson1_1 with camelCase
@@ -21,17 +24,17 @@ import (
 // "enable": false), as the SDK itself serializes it.
 func marshal(v any) []byte { return marshalShape(nil, "", v) }
 
-func marshalShape(m *Model, shapeName string, v any) []byte {
+func marshalShape(m *awsmodel.Model, shapeName string, v any) []byte {
 	var b bytes.Buffer
 	w := writer{m}
 	w.value(&b, reflect.ValueOf(v), shapeName)
 	return b.Bytes()
 }
 
-type writer struct{ m *Model }
+type writer struct{ m *awsmodel.Model }
 
 // shape returns the named shape, nil without a model or for "".
-func (w writer) shape(name string) *shape {
+func (w writer) shape(name string) *awsmodel.Shape {
 	if w.m == nil || name == "" {
 		return nil
 	}
@@ -65,7 +68,7 @@ func (w writer) value(b *bytes.Buffer, v reflect.Value, shapeName string) {
 			required := false
 			if sh != nil && sh.Members[name] != nil {
 				member = sh.Members[name].Shape
-				required = contains(sh.Required, name)
+				required = slices.Contains(sh.Required, name)
 			}
 			if !f.IsExported() || f.Name == "ResultMetadata" || (omit(fv) && !(required && isScalar(fv))) {
 				continue

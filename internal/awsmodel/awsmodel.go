@@ -12,11 +12,14 @@ package awsmodel
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -97,6 +100,18 @@ func Load(data []byte) (*Model, error) {
 		for _, r := range []*Ref{op.Input, op.Output} {
 			if r != nil && m.Shapes[r.Shape] == nil {
 				return nil, fmt.Errorf("service model: operation %s: no shape %s", name, r.Shape)
+			}
+		}
+	}
+	for name, s := range m.Shapes {
+		for _, r := range []*Ref{s.Member, s.Key, s.Value} {
+			if r != nil && m.Shapes[r.Shape] == nil {
+				return nil, fmt.Errorf("service model: shape %s refers to no shape %s", name, r.Shape)
+			}
+		}
+		for member, r := range s.Members {
+			if m.Shapes[r.Shape] == nil {
+				return nil, fmt.Errorf("service model: %s.%s refers to no shape %s", name, member, r.Shape)
 			}
 		}
 	}
@@ -211,7 +226,8 @@ func (m *Model) checkTop(what, shape string, body []byte, bound map[string]strin
 		}
 	}
 	c := checker{m: m, input: input}
-	return c.value(what, shape, obj)
+	c.value(what, shape, obj)
+	return errors.Join(c.errs...)
 }
 
 // boundValue turns a URI, query or header string into the JSON value its
@@ -228,134 +244,148 @@ func boundValue(s *Shape, val string) any {
 	return val
 }
 
+// A checker walks a document and collects every violation, so that one
+// bad request names all that is wrong with it.
 type checker struct {
 	m     *Model
 	input bool
+	errs  []error
 }
 
-func (c checker) value(path, shape string, v any) error {
+func (c *checker) fail(path, format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+}
+
+func (c *checker) typeError(path, shape, want string, v any) {
+	c.fail(path, "%s wants %s, got %s", shape, want, kindOf(v))
+}
+
+func (c *checker) value(path, shape string, v any) {
 	s := c.m.Shapes[shape]
 	if s == nil {
-		return fmt.Errorf("%s: the model has no shape %s", path, shape)
+		c.fail(path, "the model has no shape %s", shape)
+		return
+	}
+	if v == nil {
+		// The SDKs leave an unset member out; null is what a broken
+		// encoder writes.
+		c.fail(path, "null where %s (%s) goes; leave the member out instead", shape, s.Type)
+		return
 	}
 	switch s.Type {
 	case "structure":
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return typeError(path, shape, "an object", v)
+			c.typeError(path, shape, "an object", v)
+			return
 		}
-		var keys []string
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			r := s.Members[k]
 			if r == nil {
-				return fmt.Errorf("%s: unknown member %q of %s (members: %s)", path, k, shape, strings.Join(memberNames(s), ", "))
+				c.fail(path, "unknown member %q of %s (members: %s)", k, shape, strings.Join(slices.Sorted(maps.Keys(s.Members)), ", "))
+				continue
 			}
-			if obj[k] == nil {
-				continue // JSON null: absent
-			}
-			if err := c.value(path+"."+k, r.Shape, obj[k]); err != nil {
-				return err
-			}
+			c.value(path+"."+k, r.Shape, obj[k])
 		}
 		if s.Exception {
-			return nil
+			return
 		}
 		for _, k := range s.Required {
-			if obj[k] == nil {
+			if _, ok := obj[k]; !ok {
 				if r := s.Members[k]; c.input && r != nil && r.IdempotencyToken {
 					continue
 				}
-				return fmt.Errorf("%s: missing required member %s of %s", path, k, shape)
+				c.fail(path, "missing required member %s of %s", k, shape)
 			}
 		}
 		if s.Union && len(obj) != 1 {
-			return fmt.Errorf("%s: union %s must set exactly one member, not %d", path, shape, len(obj))
+			c.fail(path, "union %s must set exactly one member, not %d", shape, len(obj))
 		}
 	case "list":
 		arr, ok := v.([]any)
 		if !ok {
-			return typeError(path, shape, "an array", v)
+			c.typeError(path, shape, "an array", v)
+			return
 		}
 		for i, e := range arr {
-			if err := c.value(fmt.Sprintf("%s[%d]", path, i), s.Member.Shape, e); err != nil {
-				return err
-			}
+			c.value(fmt.Sprintf("%s[%d]", path, i), s.Member.Shape, e)
 		}
 		if s.Min != nil && float64(len(arr)) < *s.Min {
-			return fmt.Errorf("%s: %s holds %d items, at least %v allowed", path, shape, len(arr), *s.Min)
+			c.fail(path, "%s holds %d items, at least %v allowed", shape, len(arr), *s.Min)
 		}
 		if s.Max != nil && float64(len(arr)) > *s.Max {
-			return fmt.Errorf("%s: %s holds %d items, at most %v allowed", path, shape, len(arr), *s.Max)
+			c.fail(path, "%s holds %d items, at most %v allowed", shape, len(arr), *s.Max)
 		}
 	case "map":
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return typeError(path, shape, "an object", v)
+			c.typeError(path, shape, "an object", v)
+			return
 		}
-		for k, e := range obj {
-			if err := c.value(path+"."+k, s.Value.Shape, e); err != nil {
-				return err
-			}
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			c.value(path+"."+k, s.Value.Shape, obj[k])
 		}
 	case "string":
 		str, ok := v.(string)
 		if !ok {
-			return typeError(path, shape, "a string", v)
+			c.typeError(path, shape, "a string", v)
+			return
 		}
-		if len(s.Enum) > 0 && !contains(s.Enum, str) {
-			return fmt.Errorf("%s: %q is not a value of enum %s (%s)", path, str, shape, strings.Join(s.Enum, ", "))
+		if len(s.Enum) > 0 && !slices.Contains(s.Enum, str) {
+			c.fail(path, "%q is not a value of enum %s (%s)", str, shape, strings.Join(s.Enum, ", "))
 		}
 		if s.Min != nil && float64(len(str)) < *s.Min {
-			return fmt.Errorf("%s: %q is shorter than %v, the minimum of %s", path, str, *s.Min, shape)
+			c.fail(path, "%q is shorter than %v, the minimum of %s", str, *s.Min, shape)
 		}
 		if s.Max != nil && float64(len(str)) > *s.Max {
-			return fmt.Errorf("%s: a %d-character string is longer than %v, the maximum of %s", path, len(str), *s.Max, shape)
+			c.fail(path, "a %d-character string is longer than %v, the maximum of %s", len(str), *s.Max, shape)
 		}
 	case "integer", "long":
 		n, ok := v.(json.Number)
 		if !ok {
-			return typeError(path, shape, "a whole number", v)
+			c.typeError(path, shape, "a whole number", v)
+			return
 		}
 		i, err := n.Int64()
 		if err != nil {
-			return typeError(path, shape, "a whole number", v)
+			c.typeError(path, shape, "a whole number", v)
+			return
 		}
-		if s.Min != nil && float64(i) < *s.Min || s.Max != nil && float64(i) > *s.Max {
-			return fmt.Errorf("%s: %d is outside the range of %s", path, i, shape)
+		if s.Type == "integer" && (i > math.MaxInt32 || i < math.MinInt32) {
+			c.fail(path, "%d does not fit the 32-bit integer %s", i, shape)
+		} else if s.Min != nil && float64(i) < *s.Min || s.Max != nil && float64(i) > *s.Max {
+			c.fail(path, "%d is outside the range of %s", i, shape)
 		}
 	case "double", "float":
 		if _, ok := v.(json.Number); !ok {
-			return typeError(path, shape, "a number", v)
+			c.typeError(path, shape, "a number", v)
 		}
 	case "timestamp":
 		// JSON protocols send epoch seconds, possibly with a fraction.
 		n, ok := v.(json.Number)
 		if !ok {
-			return typeError(path, shape, "epoch seconds", v)
+			c.typeError(path, shape, "epoch seconds", v)
+			return
 		}
 		if f, err := n.Float64(); err != nil || math.IsNaN(f) {
-			return typeError(path, shape, "epoch seconds", v)
+			c.typeError(path, shape, "epoch seconds", v)
 		}
 	case "boolean":
 		if _, ok := v.(bool); !ok {
-			return typeError(path, shape, "true or false", v)
+			c.typeError(path, shape, "true or false", v)
 		}
 	case "blob":
-		if _, ok := v.(string); !ok {
-			return typeError(path, shape, "a base64 string", v)
+		str, ok := v.(string)
+		if !ok {
+			c.typeError(path, shape, "a base64 string", v)
+			return
+		}
+		if _, err := base64.StdEncoding.DecodeString(str); err != nil {
+			c.fail(path, "%q is not base64, which blob %s wants", str, shape)
 		}
 	default:
-		return fmt.Errorf("%s: shape %s has type %q, which this checker does not know", path, shape, s.Type)
+		c.fail(path, "shape %s has type %q, which this checker does not know", shape, s.Type)
 	}
-	return nil
-}
-
-func typeError(path, shape, want string, v any) error {
-	return fmt.Errorf("%s: %s wants %s, got %s", path, shape, want, kindOf(v))
 }
 
 func kindOf(v any) string {
@@ -374,22 +404,4 @@ func kindOf(v any) string {
 		return fmt.Sprintf("%v", x)
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-func memberNames(s *Shape) []string {
-	var out []string
-	for k := range s.Members {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

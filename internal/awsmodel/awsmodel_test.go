@@ -16,13 +16,14 @@ const tiny = `{
     "Name": {"shape": "Str", "location": "uri", "locationName": "Name"},
     "Token": {"shape": "Str", "idempotencyToken": true},
     "Kind": {"shape": "Kind"}, "Count": {"shape": "Int"}, "At": {"shape": "Time"},
-    "Tags": {"shape": "TagList"}, "Attrs": {"shape": "Attrs"}, "On": {"shape": "Bool"}}},
+    "Tags": {"shape": "TagList"}, "Attrs": {"shape": "Attrs"}, "On": {"shape": "Bool"}, "Data": {"shape": "Blob"}}},
   "PutOut": {"type": "structure", "required": ["Arn"], "members": {"Arn": {"shape": "Str"}}},
   "Str": {"type": "string", "min": 1},
   "Kind": {"type": "string", "enum": ["A", "B"]},
   "Int": {"type": "integer", "min": 0, "max": 10},
   "Time": {"type": "timestamp"},
   "Bool": {"type": "boolean"},
+  "Blob": {"type": "blob"},
   "TagList": {"type": "list", "member": {"shape": "Tag"}, "max": 2},
   "Tag": {"type": "structure", "required": ["Key"], "members": {"Key": {"shape": "Str"}, "Value": {"shape": "Str"}}},
   "Attrs": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Int"}}
@@ -60,14 +61,29 @@ func TestCheck(t *testing.T) {
 		{`[1]`, name, `want a JSON object, got an array`},
 		{`{`, name, `not JSON`},
 		{`{"Kind":"A","Token":""}`, name, `shorter than 1`},
+		{`{"Kind":"A","Token":null}`, name, `Put request.Token: null where Str (string) goes`},
+		{`{"Kind":"A","Count":3000000000}`, name, `3000000000 does not fit the 32-bit integer Int`},
+		{`{"Kind":"A","Data":"aGk="}`, name, ``},
+		{`{"Kind":"A","Data":"not base64!"}`, name, `"not base64!" is not base64, which blob Blob wants`},
 	} {
 		err := m.CheckInput("Put", []byte(c.body), c.bound)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.body, err)
+			}
+			continue
+		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want %q", c.body, err, c.want)
 		}
 	}
 	if err := m.CheckOutput("Put", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "missing required member Arn") {
 		t.Errorf("output without Arn: %v", err)
+	}
+	// Every violation is named, not only the first.
+	err = m.CheckInput("Put", []byte(`{"Colour":"red","Count":"3"}`), name)
+	if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 3 || !strings.Contains(err.Error(), "Colour") || !strings.Contains(err.Error(), "Count") || !strings.Contains(err.Error(), "missing required member Kind") {
+		t.Errorf("%d errors: %v", n, err)
 	}
 	if err := m.CheckInput("Get", nil, nil); err == nil || !strings.Contains(err.Error(), "Get: no such operation in the Tiny model") {
 		t.Errorf("unknown op: %v", err)
@@ -102,6 +118,12 @@ func TestLoadAndTrimRealModels(t *testing.T) {
 	}
 	if _, err := Load([]byte(`{"operations":{"X":{"input":{"shape":"Nope"}}},"shapes":{"A":{"type":"string"}}}`)); err == nil || !strings.Contains(err.Error(), "no shape Nope") {
 		t.Errorf("dangling shape: %v", err)
+	}
+	if _, err := Load([]byte(`{"operations":{"X":{"input":{"shape":"A"}}},"shapes":{"A":{"type":"structure","members":{"B":{"shape":"Nope"}}}}}`)); err == nil || !strings.Contains(err.Error(), "A.B refers to no shape Nope") {
+		t.Errorf("dangling member: %v", err)
+	}
+	if _, err := Load([]byte(`{"operations":{"X":{"input":{"shape":"A"}}},"shapes":{"A":{"type":"list","member":{"shape":"Nope"}}}}`)); err == nil || !strings.Contains(err.Error(), "shape A refers to no shape Nope") {
+		t.Errorf("dangling list member: %v", err)
 	}
 }
 
