@@ -42,8 +42,7 @@ type rule struct {
 // NewEvents starts an EventBridge fake with no rules. Close it when done.
 func NewEvents() *Events {
 	e := &Events{PageSize: 2, rules: map[string]*rule{}}
-	e.modelled = newModelled("events", e.serveHTTP)
-	e.errorPrefix = ""
+	e.modelled = newModelled("events", "", e.serveHTTP)
 	return e
 }
 

@@ -41,8 +41,7 @@ type stream struct {
 // NewLogs starts a CloudWatch Logs fake with no log streams.
 func NewLogs() *Logs {
 	l := &Logs{PageSize: 3, streams: map[string]*stream{}}
-	l.modelled = newModelled("logs", l.serveHTTP)
-	l.errorPrefix = "com.amazonaws.logs#"
+	l.modelled = newModelled("logs", "com.amazonaws.logs#", l.serveHTTP)
 	return l
 }
 

@@ -51,8 +51,10 @@ type modelled struct {
 	violations []string
 }
 
-func newModelled(model string, handler func(w http.ResponseWriter, r *http.Request)) *modelled {
-	m := &modelled{model: loadModel(model), calls: map[string]int{}, throttles: map[string]int{}}
+// errorPrefix is set here, before the server starts, so that no request
+// can race with it.
+func newModelled(model, errorPrefix string, handler func(w http.ResponseWriter, r *http.Request)) *modelled {
+	m := &modelled{model: loadModel(model), errorPrefix: errorPrefix, calls: map[string]int{}, throttles: map[string]int{}}
 	m.srv = httptest.NewServer(http.HandlerFunc(handler))
 	m.URL = m.srv.URL
 	return m

@@ -41,7 +41,7 @@ type schedule struct {
 // NewScheduler starts a Scheduler fake with no schedules.
 func NewScheduler() *Scheduler {
 	s := &Scheduler{PageSize: 2, schedules: map[string]*schedule{}, clock: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	s.modelled = newModelled("scheduler", s.serveHTTP)
+	s.modelled = newModelled("scheduler", "", s.serveHTTP)
 	return s
 }
 
