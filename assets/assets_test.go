@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/entryhq/entry/assets"
 	"github.com/entryhq/entry/internal/miniotest"
+	"github.com/entryhq/entry/internal/testtool"
 )
 
 func TestMain(m *testing.M) {
@@ -108,20 +108,6 @@ func readFile(t testing.TB, path string) string {
 	return string(b)
 }
 
-// dirNames lists the names in dir, to show no temporary file was left.
-func dirNames(t testing.TB, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	return names
-}
 
 func TestPushThenFetchTwoEnvironmentsTwoCommits(t *testing.T) {
 	s := server(t)
@@ -190,7 +176,7 @@ func TestPushThenFetchTwoEnvironmentsTwoCommits(t *testing.T) {
 			}
 		}
 	}
-	if names := dirNames(t, filepath.Dir(dst)); len(names) != 1 {
+	if names := testtool.DirNames(t, filepath.Dir(dst)); len(names) != 1 {
 		t.Errorf("destination directory holds %v, want only manifest.json", names)
 	}
 }
@@ -461,7 +447,7 @@ func TestFetchFailuresLeaveDestinationUntouched(t *testing.T) {
 		if readFile(t, first) != `{"old":1}` || readFile(t, second) != `{"old":2}` {
 			t.Error("a failed fetch wrote one of its destinations")
 		}
-		if names := dirNames(t, dir); len(names) != 2 {
+		if names := testtool.DirNames(t, dir); len(names) != 2 {
 			t.Errorf("directory holds %v after a failed fetch", names)
 		}
 	})
@@ -487,7 +473,7 @@ func checkFailure(t *testing.T, c *assets.Client, obj assets.Object, timeout tim
 	if got := readFile(t, dst); got != `{"previous":true}` {
 		t.Errorf("destination changed to %q", got)
 	}
-	if names := dirNames(t, dir); len(names) != 1 {
+	if names := testtool.DirNames(t, dir); len(names) != 1 {
 		t.Errorf("directory holds %v, want only manifest.json", names)
 	}
 }
@@ -595,7 +581,7 @@ func TestFetchFollowsSymlinkedDst(t *testing.T) {
 	if got := readFile(t, filepath.Join(shm, "manifest.json")); got != `{"v":1}` {
 		t.Errorf("the link's target holds %s", got)
 	}
-	if names := dirNames(t, shm); len(names) != 1 {
+	if names := testtool.DirNames(t, shm); len(names) != 1 {
 		t.Errorf("%s holds %v, want only manifest.json", shm, names)
 	}
 

@@ -6,12 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/entryhq/entry/internal/testtool"
 	"github.com/entryhq/entry/secrets"
 )
 
@@ -39,20 +39,6 @@ func runEntryDeadline(t *testing.T, dir string, d time.Duration, args ...string)
 	return result{stdout.String(), stderr.String(), code}
 }
 
-// listDir returns the names in dir, sorted.
-func listDir(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	return names
-}
 
 // Every file entry is given is refused at once when it is a device or a
 // FIFO, by name, with the exit code of its command; nothing is written.
@@ -107,12 +93,12 @@ func TestFilesThatAreNotRegular(t *testing.T) {
 		if tt.yml != "" {
 			writeFiles(t, dir, map[string]string{"entry.yml": tt.yml})
 		}
-		before := listDir(t, dir)
+		before := testtool.DirNames(t, dir)
 		r := runEntryDeadline(t, dir, 20*time.Second, tt.args...)
 		if r.code != tt.code || r.stderr != tt.want {
 			t.Errorf("%v:\n got exit %d, %q\nwant exit %d, %q", tt.args, r.code, r.stderr, tt.code, tt.want)
 		}
-		if after := listDir(t, dir); strings.Join(after, " ") != strings.Join(before, " ") {
+		if after := testtool.DirNames(t, dir); strings.Join(after, " ") != strings.Join(before, " ") {
 			t.Errorf("%v: files changed: %v -> %v", tt.args, before, after)
 		}
 	}
@@ -150,13 +136,13 @@ func TestEntryKitFormsThatDoNothing(t *testing.T) {
 		{[]string{"switch"}, entryKitUsage["switch"] + "entry: switch: nothing to do: give name=task arguments and -- DEFAULT COMMAND\n"},
 		{[]string{"switch", "a=touch ran"}, entryKitUsage["switch"] + "entry: switch: no task matches and there is no -- DEFAULT COMMAND to run instead\n"},
 	} {
-		before := listDir(t, bin)
+		before := testtool.DirNames(t, bin)
 		args := append([]string{}, tt.args...)
 		r := runBinary(t, filepath.Join(bin, args[0]), bin, nil, args[1:]...)
 		if r.code != 2 || r.stderr != tt.want || r.stdout != "" {
 			t.Errorf("%v:\n got exit %d, stderr %q\nwant exit 2, %q", tt.args, r.code, r.stderr, tt.want)
 		}
-		if after := listDir(t, bin); strings.Join(after, " ") != strings.Join(before, " ") {
+		if after := testtool.DirNames(t, bin); strings.Join(after, " ") != strings.Join(before, " ") {
 			t.Errorf("%v: files changed: %v -> %v", tt.args, before, after)
 		}
 	}
@@ -190,7 +176,7 @@ func TestSymlinkAllOrNone(t *testing.T) {
 	if r.code != 2 || r.stderr != want {
 		t.Errorf("taken names:\n got exit %d, %q\nwant exit 2, %q", r.code, r.stderr, want)
 	}
-	if got := listDir(t, dir); strings.Join(got, " ") != "render switch" {
+	if got := testtool.DirNames(t, dir); strings.Join(got, " ") != "render switch" {
 		t.Errorf("files after a refused --symlink: %v", got)
 	}
 }
@@ -207,7 +193,7 @@ func TestConfigCheckReportsEverything(t *testing.T) {
 		"tmpl/a.erb":   "a\n",
 		"tmpl/bad.erb": "b\n",
 	})
-	before := listDir(t, dir)
+	before := testtool.DirNames(t, dir)
 	r := runEntry(t, dir, nil, "config", "check")
 	want := "entry: entry.yml:8: roles.web.app: cannot run: no-such-program-xyz: command not found (install it in the image, or fix the command)\n" +
 		"entry: entry.yml:10: roles.web.argv: cannot run: ./bin/missing: command not found (install it in the image, or fix the command)\n" +
@@ -231,7 +217,7 @@ func TestConfigCheckReportsEverything(t *testing.T) {
 		!strings.Contains(r.stderr, "\nentry: render: bad.erb:1:") {
 		t.Errorf("-- CMD: exit %d, stderr\n%s", r.code, r.stderr)
 	}
-	if after := listDir(t, dir); strings.Join(after, " ") != strings.Join(before, " ") {
+	if after := testtool.DirNames(t, dir); strings.Join(after, " ") != strings.Join(before, " ") {
 		t.Errorf("config check wrote files: %v -> %v", before, after)
 	}
 }
@@ -277,7 +263,7 @@ func TestAssetsFetchBlamesTheCommandLine(t *testing.T) {
 			t.Errorf("%s %s: got exit %d, %q; want 2, %q", tt.src, tt.dst, r.code, r.stderr, tt.want)
 		}
 	}
-	if names := listDir(t, dir); len(names) != 0 {
+	if names := testtool.DirNames(t, dir); len(names) != 0 {
 		t.Errorf("files written: %v", names)
 	}
 }
