@@ -11,8 +11,8 @@ const (
 	opKey                 // ENV.key?(args[0])
 	opVar                 // the .each loop variable in slot
 	opNot                 // !args[0]
-	opAnd                 // args[0] && args[1]
-	opOr                  // args[0] || args[1]
+	opAnd                 // args[0] && args[1] && ...: a chain is one node
+	opOr                  // args[0] || args[1] || ...: a chain is one node
 	opEq                  // args[0] == args[1]
 	opNe                  // args[0] != args[1]
 	opCond                // args[0] ? args[1] : args[2]

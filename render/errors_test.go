@@ -123,7 +123,7 @@ func TestExecuteErrors(t *testing.T) {
 			"<% 'abcdefghijklmnopqrstuvwxyz'.split('').each do |c| %><% 'abcdefghijklmnopqrstuvwxyz'.split('').each do |d| %>" +
 			"<% 'abcdefghijklmnopqrstuvwxyz'.split('').each do |e| %><% 'abcdefghijklmnopqrstuvwxyz'.split('').each do |f| %>" +
 			"<%= f %><% end %><% end %><% end %><% end %><% end %><% end %>", false,
-			"t.erb:1:308: template too expensive: more than 1000000 evaluation steps"},
+			"t.erb:1:280: template too expensive: more than 1000000 loop iterations and block calls"},
 	}
 	for _, tt := range tests {
 		tmpl, err := Parse("t.erb", []byte(tt.src))

@@ -35,10 +35,6 @@ func (t *Template) Name() string { return t.name }
 // *Error, formatted "name:line:col: message".
 func Parse(name string, src []byte) (*Template, error) {
 	s := string(src)
-	segs, err := scan(name, s)
-	if err != nil {
-		return nil, err
-	}
 	t := &Template{name: name, src: s}
 	type frame struct {
 		kind     stmtKind // stmtIf, stmtUnless or stmtEach
@@ -51,8 +47,10 @@ func Parse(name string, src []byte) (*Template, error) {
 	var stack []frame
 	body := &t.nodes
 	var sc *scope
-	for i := range segs {
-		seg := &segs[i]
+	for seg, err := range segments(name, s) {
+		if err != nil {
+			return nil, err
+		}
 		switch seg.kind {
 		case segText:
 			*body = append(*body, &node{kind: nText, text: seg.text})

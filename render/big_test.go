@@ -1,0 +1,123 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/entryhq/entry/internal/readcap"
+)
+
+// A template without loops evaluates each expression once, however many
+// there are: the step limit counts loop iterations, not template size.
+func TestManyTagsNoStepLimit(t *testing.T) {
+	const n = 1_200_000 // more than maxSteps
+	src := strings.Repeat("<%=1%>", n)
+	tmpl, err := Parse("big.erb", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := tmpl.Execute(&out, func(string) (string, bool) { return "", false }, Options{}); err != nil {
+		t.Fatalf("%d tags, no loop: %v", n, err)
+	}
+	if out.Len() != n || strings.Trim(out.String(), "1") != "" {
+		t.Fatalf("output: %d bytes, want %d ones", out.Len(), n)
+	}
+}
+
+// A long chain of || is one node evaluated in a loop: no deep recursion,
+// and strict mode still checks only its last operand.
+func TestLongOrChain(t *testing.T) {
+	const n = 200_000
+	src := "<%= " + strings.Repeat("ENV['A'] || ", n) + "ENV['B'] %>"
+	tmpl, err := Parse("or.erb", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		vars    map[string]string
+		strict  bool
+		want    string
+		wantErr string
+	}{
+		{map[string]string{"A": "a"}, true, "a", ""},
+		{map[string]string{"B": "b"}, true, "b", ""},
+		{nil, false, "", ""},
+		{nil, true, "", "or.erb:1:2400005: ENV['B']: B is not set (strict mode"},
+	} {
+		var out bytes.Buffer
+		err := tmpl.Execute(&out, func(k string) (string, bool) { v, ok := tt.vars[k]; return v, ok }, Options{Strict: tt.strict})
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Errorf("%v strict=%v: error %v, want %s...", tt.vars, tt.strict, err, tt.wantErr)
+			}
+		case err != nil || out.String() != tt.want:
+			t.Errorf("%v strict=%v: %q, %v; want %q", tt.vars, tt.strict, out.String(), err, tt.want)
+		}
+	}
+}
+
+// A loop whose body is large hits the work bound even with few
+// iterations, so a template cannot multiply its size by a loop's length
+// without limit.
+func TestLoopWorkLimit(t *testing.T) {
+	body := strings.Repeat("<% x %>", 25_000)
+	// 1,000 iterations of 25,000 evaluations: past maxLoopWork.
+	src := "<% ENV['L'].split(',').each do |x| %>" + body + "<% end %>"
+	tmpl, err := Parse("loop.erb", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := strings.TrimSuffix(strings.Repeat("i,", 1000), ",")
+	var out bytes.Buffer
+	err = tmpl.Execute(&out, func(k string) (string, bool) { return list, k == "L" }, Options{})
+	want := "template too expensive: its loops evaluate more than 20000000 expressions"
+	if err == nil || !strings.Contains(err.Error(), want) || out.Len() > 0 {
+		t.Fatalf("error %v (wrote %d bytes), want %q and nothing written", err, out.Len(), want)
+	}
+	// Ten iterations of the same body are fine.
+	list = "a,b,c,d,e,f,g,h,i,j"
+	if err := tmpl.Execute(&out, func(k string) (string, bool) { return list, k == "L" }, Options{}); err != nil {
+		t.Fatalf("10 iterations: %v", err)
+	}
+}
+
+// A template file larger than MaxSize is refused at once, with its size,
+// before it is read; a FIFO is refused without waiting for a writer.
+func TestReadFileCap(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yml.erb")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A sparse file: its size is what counts, not its content.
+	if err := f.Truncate(50 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = ParseFile(big)
+	want := big + ": 50 MiB is larger than the 10 MiB cap for a template"
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, readcap.ErrTooLarge) {
+		t.Fatalf("ParseFile(50 MiB): %v, want %q", err, want)
+	}
+	_, err = ParseFile(filepath.Join(dir, "missing.erb"))
+	if err == nil || err.Error() != filepath.Join(dir, "missing.erb")+": no such template (check the path)" {
+		t.Fatalf("missing: %v", err)
+	}
+	ok := filepath.Join(dir, "ok.erb")
+	os.WriteFile(ok, []byte("a: <%= ENV.fetch('NOPE', 'x') %>\n"), 0o644)
+	tmpl, err := ParseFile(ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := tmpl.Execute(&out, func(string) (string, bool) { return "", false }, Options{}); err != nil || out.String() != "a: x\n" {
+		t.Fatalf("ok.erb: %q, %v", out.String(), err)
+	}
+}
