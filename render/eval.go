@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"math/big"
 	"strings"
 )
 
@@ -26,15 +27,49 @@ const (
 	kTrue
 	kInt // s holds the canonical decimal form, so Integers have no size limit
 	kStr
-	kArr // a holds the elements: entry's arrays come from String#split
+	kArr   // a holds the elements
+	kFloat // f
+	kSym   // s holds the name
+	kHash  // h
+	kPath  // a Pathname (Rails.root): s holds the path
 )
 
 // A value is a Ruby value of the supported subset.
 type value struct {
 	k kind
 	s string
-	a []string
+	f float64
+	a []value
+	h *hash
 }
+
+// A hash is a Ruby Hash: keys in insertion order.
+type hash struct {
+	keys, vals []value
+}
+
+func (h *hash) get(k value) (value, bool) {
+	for i := range h.keys {
+		if eql(h.keys[i], k) {
+			return h.vals[i], true
+		}
+	}
+	return value{}, false
+}
+
+// set stores k => v; a key already present keeps its place, as in Ruby.
+func (h *hash) set(k, v value) {
+	for i := range h.keys {
+		if eql(h.keys[i], k) {
+			h.vals[i] = v
+			return
+		}
+	}
+	h.keys = append(h.keys, k)
+	h.vals = append(h.vals, v)
+}
+
+func strValue(s string) value { return value{k: kStr, s: s} }
 
 func (v value) truthy() bool { return v.k != kNil && v.k != kFalse }
 
@@ -70,6 +105,14 @@ func (v value) rubyClass() string {
 		return "Integer"
 	case kStr:
 		return "String"
+	case kFloat:
+		return "Float"
+	case kSym:
+		return "Symbol"
+	case kHash:
+		return "Hash"
+	case kPath:
+		return "Pathname"
 	}
 	return "Array"
 }
@@ -83,30 +126,56 @@ func (v value) toS() string {
 		return "false"
 	case kTrue:
 		return "true"
-	case kInt, kStr:
+	case kInt, kStr, kSym, kPath:
 		return v.s
+	case kFloat:
+		return formatFloat(v.f)
 	}
-	return inspectArray(v.a)
+	return inspect(v)
 }
 
+// equal is Ruby's ==: numbers compare by value across Integer and Float.
 func equal(a, b value) bool {
 	if a.k != b.k {
+		if isNum(a) && isNum(b) {
+			return numCmp(a, b) == 0
+		}
 		return false
 	}
 	switch a.k {
-	case kInt, kStr:
+	case kInt, kStr, kSym, kPath:
 		return a.s == b.s
+	case kFloat:
+		return a.f == b.f
 	case kArr:
 		if len(a.a) != len(b.a) {
 			return false
 		}
 		for i := range a.a {
-			if a.a[i] != b.a[i] {
+			if !equal(a.a[i], b.a[i]) {
+				return false
+			}
+		}
+	case kHash:
+		if len(a.h.keys) != len(b.h.keys) {
+			return false
+		}
+		for i, k := range a.h.keys {
+			w, ok := b.h.get(k)
+			if !ok || !equal(a.h.vals[i], w) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// eql is Ruby's eql?, which Hash keys use: 1 and 1.0 are different keys.
+func eql(a, b value) bool {
+	if a.k != b.k {
+		return false
+	}
+	return equal(a, b)
 }
 
 // state is one rendering in progress.
@@ -118,6 +187,8 @@ type state struct {
 	steps  int // loop iterations and block calls so far
 	work   int // expressions evaluated so far
 	out    []byte
+	// rootDir is Rails.root, found on first use.
+	rootDir string
 }
 
 func (st *state) errorf(pos int, format string, args ...any) error {
@@ -183,14 +254,19 @@ func (st *state) run(nodes []*node) error {
 			if err != nil {
 				return err
 			}
-			if v.k != kArr {
-				return st.noMethod(n.x, "each", v)
+			list, ok := elements(v)
+			if !ok {
+				return st.noMethod(n.x, n.text, v)
 			}
-			for _, s := range v.a {
+			for i, e := range list {
 				if err := st.step(n.x.pos); err != nil {
 					return err
 				}
-				st.vars[n.slot] = value{k: kStr, s: s}
+				if n.text == "each_with_index" {
+					st.bind(n.slot, n.nvars, n.slotEnd, e, intOf(i))
+				} else {
+					st.bind(n.slot, n.nvars, n.slotEnd, e)
+				}
 				if err := st.run(n.body); err != nil {
 					return err
 				}
@@ -325,99 +401,106 @@ func (st *state) eval(x *expr) (value, error) {
 		return st.eval(x.args[2])
 	case opCall:
 		return st.call(x)
-	}
-	return value{}, st.errorf(x.pos, "internal error: unknown expression")
-}
-
-func (st *state) call(x *expr) (value, error) {
-	recv, err := st.eval(x.args[0])
-	if err != nil {
-		return value{}, err
-	}
-	var arg value
-	if len(x.args) > 1 {
-		if arg, err = st.eval(x.args[1]); err != nil {
+	case opAssign:
+		v, err := st.eval(x.args[0])
+		if err != nil {
 			return value{}, err
 		}
-	}
-	switch x.method {
-	case mNil:
-		return boolValue(recv.k == kNil), nil
-	case mBlank:
-		return boolValue(blank(recv)), nil
-	case mPresent:
-		return boolValue(!blank(recv)), nil
-	case mPresence:
-		if blank(recv) {
-			return value{}, nil
+		st.vars[x.slot] = v
+		return v, nil
+	case opArr:
+		a, err := st.evalArgs(x.args)
+		return value{k: kArr, a: a}, err
+	case opHash:
+		a, err := st.evalArgs(x.args)
+		if err != nil {
+			return value{}, err
 		}
-		return recv, nil
-	case mToS:
-		if recv.k == kStr {
-			return recv, nil
+		h := &hash{}
+		for i := 0; i+1 < len(a); i += 2 {
+			h.set(a[i], a[i+1])
 		}
-		return value{k: kStr, s: recv.toS()}, nil
-	case mToJSON:
-		s, ok := toJSON(recv)
-		if !ok {
-			return value{}, st.errorf(x.pos, "%s: source sequence is illegal/malformed utf-8 (Ruby's JSON raises here)", x.src)
+		return value{k: kHash, h: h}, nil
+	case opIndex:
+		recv, err := st.eval(x.args[0])
+		if err != nil {
+			return value{}, err
 		}
-		return value{k: kStr, s: s}, nil
-	case mToI:
-		switch recv.k {
-		case kNil:
-			return value{k: kInt, s: "0"}, nil
+		args, err := st.evalArgs(x.args[1:])
+		if err != nil {
+			return value{}, err
+		}
+		return st.index(x, recv, args)
+	case opBin:
+		a, err := st.eval(x.args[0])
+		if err != nil {
+			return value{}, err
+		}
+		b, err := st.eval(x.args[1])
+		if err != nil {
+			return value{}, err
+		}
+		return st.binary(x, a, b)
+	case opNeg:
+		v, err := st.eval(x.args[0])
+		if err != nil {
+			return value{}, err
+		}
+		switch v.k {
 		case kInt:
-			return recv, nil
-		case kStr:
-			return value{k: kInt, s: stringToI(recv.s)}, nil
+			return intValue(new(big.Int).Neg(bigOf(v))), nil
+		case kFloat:
+			return value{k: kFloat, f: -v.f}, nil
 		}
-	case mEmpty:
-		switch recv.k {
-		case kStr:
-			return boolValue(recv.s == ""), nil
-		case kArr:
-			return boolValue(len(recv.a) == 0), nil
+		return value{}, st.noMethod(x.args[0], "-@", v)
+	case opModIf:
+		c, err := st.eval(x.args[0])
+		if err != nil || c.truthy() == x.negate {
+			return value{}, err
 		}
-	case mInclude:
-		switch recv.k {
-		case kStr:
-			if arg.k != kStr {
-				return value{}, st.typeError(x.args[1], arg, "String")
+		return st.eval(x.args[1])
+	case opCaseEq:
+		subj, err := st.eval(x.args[0])
+		if err != nil {
+			return value{}, err
+		}
+		for _, w := range x.args[1:] {
+			v, err := st.eval(w)
+			if err != nil {
+				return value{}, err
 			}
-			return boolValue(strings.Contains(recv.s, arg.s)), nil
-		case kArr:
-			for _, e := range recv.a {
-				if arg.k == kStr && arg.s == e {
-					return value{k: kTrue}, nil
-				}
+			if caseEq(v, subj) {
+				return value{k: kTrue}, nil
 			}
-			return value{k: kFalse}, nil
 		}
-	case mStrip:
-		if recv.k == kStr {
-			return value{k: kStr, s: strip(recv.s)}, nil
-		}
-	case mUpcase:
-		if recv.k == kStr {
-			return value{k: kStr, s: upcase(recv.s)}, nil
-		}
-	case mDowncase:
-		if recv.k == kStr {
-			return value{k: kStr, s: downcase(recv.s)}, nil
-		}
-	case mSplit:
-		if recv.k == kStr {
-			if len(x.args) == 1 || arg.k == kNil {
-				return value{k: kArr, a: splitAwk(recv.s)}, nil
+		return value{k: kFalse}, nil
+	case opCase:
+		if x.args[0] != nil {
+			subj, err := st.eval(x.args[0])
+			if err != nil {
+				return value{}, err
 			}
-			if arg.k != kStr {
-				return value{}, st.errorf(x.args[1].pos, "wrong argument type %s (expected Regexp) (Ruby raises TypeError here)", arg.rubyClass())
-			}
-			return value{k: kArr, a: splitString(recv.s, arg.s)}, nil
+			st.vars[x.slot] = subj
 		}
+		for _, a := range x.arms {
+			c, err := st.eval(a.when)
+			if err != nil {
+				return value{}, err
+			}
+			if c.truthy() {
+				return st.eval(a.body)
+			}
+		}
+		if len(x.args) > 1 {
+			return st.eval(x.args[1])
+		}
+		return value{}, nil
+	case opBlock:
+		return st.callBlock(x)
+	case opFunc:
+		return st.function(x)
 	}
-	return value{}, st.noMethod(x.args[0], methodNames[x.method], recv)
+	return value{}, st.errorf(x.pos, "internal error: unknown expression")
 }
 
 // blank is ActiveSupport's Object#blank?.

@@ -24,6 +24,18 @@ type parser struct {
 	scope      *scope // loop variables visible here
 	nslots     *int   // slots allocated in the whole template
 	each       *expr  // the .each parsed in this tag, if any
+	eachNames  []string
+	proc       string // &:name just parsed as the last argument
+	// caseSubject is the value of a case whose whens follow in later tags.
+	caseSubject *expr
+	blocks      []*blockCtx // the { } blocks being parsed, innermost last
+}
+
+// A blockCtx is a { } block being parsed: where its parameters live, and
+// for a block without |params|, how many of _1, _2 (or it) it uses.
+type blockCtx struct {
+	slot, nparams int
+	explicit      bool
 }
 
 // A scope is a loop variable, linked to the enclosing ones.
@@ -160,14 +172,18 @@ const (
 	stmtElse                   // else
 	stmtEnd                    // end
 	stmtEach                   // x.each do |v|
+	stmtCase                   // case x (the whens follow in later tags)
+	stmtWhen                   // when a, b
 )
 
 // A stmt is the parsed content of a code tag.
 type stmt struct {
-	kind stmtKind
-	x    *expr
-	pos  int    // offset in the template of the statement
-	name string // stmtEach: the loop variable
+	kind   stmtKind
+	x      *expr
+	pos    int      // offset in the template of the statement
+	names  []string // stmtEach: the loop variables
+	method string   // stmtEach: each or each_with_index
+	vals   []*expr  // stmtWhen: the values (x is the first)
 }
 
 // parseStmt parses the content of a <% %> tag.
@@ -208,6 +224,21 @@ func (p *parser) parseStmt() (st stmt, err error) {
 			p.skipSpace()
 		}
 		st.kind = map[string]stmtKind{"if": stmtIf, "unless": stmtUnless, "elsif": stmtElsif}[w]
+	case "case":
+		x := p.parseCase(start)
+		if x != nil {
+			st.x, st.kind = p.modifiers(x), stmtExpr
+			markGuarded(st.x, true)
+			break
+		}
+		st.kind = stmtCase
+		st.x = p.caseSubject
+	case "when":
+		p.i += len(w)
+		st.kind = stmtWhen
+		st.vals = p.parseWhenValues(start)
+		st.x = st.vals[0]
+		markGuarded(st.x, true)
 	case "else":
 		p.i += len(w)
 		st.kind = stmtElse
@@ -220,12 +251,14 @@ func (p *parser) parseStmt() (st stmt, err error) {
 		st.kind = stmtExpr
 		if p.each != nil {
 			if p.each != st.x {
-				p.fail(p.each.pos-p.seg.contentPos, ".each must begin its own tag: <%% LIST.each do |x| %%> ... <%% end %%>")
+				p.fail(p.each.pos-p.seg.contentPos, ".%s must begin its own tag: <%% LIST.%s do |x| %%> ... <%% end %%>", p.each.src, p.each.src)
 			}
 			st.kind = stmtEach
-			st.name = p.each.src
+			st.names = p.eachNames
+			st.method = p.each.src
 			st.x = p.each.args[0]
 		} else {
+			st.x = p.modifiers(st.x)
 			markGuarded(st.x, true)
 		}
 	}
@@ -240,13 +273,14 @@ func (p *parser) parseOutput() (x *expr, err error) {
 	if p.i == len(p.s) {
 		p.fail(0, "empty <%%= %%> tag")
 	}
-	if w := p.word(); w == "if" || w == "unless" || w == "case" || w == "begin" {
+	if w := p.word(); w == "if" || w == "unless" || w == "begin" {
 		p.unsupported(p.i, w+" inside <%= %>", "use <% if ... %> ... <% end %>, or cond ? a : b")
 	}
 	x = p.parseExpr()
 	if p.each != nil {
-		p.fail(p.each.pos-p.seg.contentPos, ".each must begin its own tag: <%% LIST.each do |x| %%> ... <%% end %%>")
+		p.fail(p.each.pos-p.seg.contentPos, ".%s must begin its own tag: <%% LIST.%s do |x| %%> ... <%% end %%>", p.each.src, p.each.src)
 	}
+	x = p.modifiers(x)
 	markGuarded(x, false)
 	p.endOfTag()
 	return x, nil
@@ -284,8 +318,8 @@ func (p *parser) endOfTag() {
 // checkStatementWord refuses Ruby statements entry does not support.
 func (p *parser) checkStatementWord(w string) {
 	switch w {
-	case "while", "until", "for", "loop", "case", "when", "begin", "rescue", "ensure", "return", "yield", "break", "next", "class", "module", "puts", "print", "raise":
-		p.unsupported(p.i, w, "entry supports if/elsif/else/end, unless and LIST.each do |x|")
+	case "while", "until", "for", "loop", "begin", "rescue", "ensure", "return", "yield", "break", "next", "class", "module", "puts", "print", "raise":
+		p.unsupported(p.i, w, "entry supports if/elsif/else/end, unless, case/when and LIST.each do |x|")
 	case "elseif", "elif", "else_if":
 		p.unsupported(p.i, w, "Ruby writes elsif")
 	}
@@ -306,33 +340,41 @@ func (p *parser) unexpected() {
 		p.unsupported(p.i, "=~", "entry has no regular expressions; use .include?")
 	case c == '=' && p.peekAt(1) == '=' && p.peekAt(2) == '=':
 		p.unsupported(p.i, "===", "use ==")
+	case c == '=' && p.peekAt(1) == '>':
+		p.unsupported(p.i, "=>", "entry has no hash literals; build a Hash with [[k, v]].to_h")
 	case c == '=' && p.peekAt(1) != '=':
-		p.unsupported(p.i, "assignment", "entry has no variables besides .each's; inline the expression")
+		p.unsupported(p.i, "assignment to this", "assign to a local variable: x = ...")
 	case c == '&' && p.peekAt(1) == '.':
 		p.unsupported(p.i, "&.", "use x && x.method, or .presence / .to_s")
-	case c == '<' || c == '>':
-		p.unsupported(p.i, "comparison "+p.operatorAt(), "entry compares with == and != only")
-	case c == '+' || c == '-' || c == '*' || c == '/' || c == '%':
-		p.unsupported(p.i, "operator "+p.operatorAt(), "entry has no arithmetic or concatenation; use \"#{a}#{b}\" for strings")
+	case c == '<' && p.peekAt(1) == '<':
+		p.unsupported(p.i, "operator <<", "use + to join strings or arrays")
+	case c == '<' && p.peekAt(1) == '=' && p.peekAt(2) == '>':
+		p.unsupported(p.i, "operator <=>", "use <, > or ==")
+	case c == '>' && p.peekAt(1) == '>':
+		p.unsupported(p.i, "operator >>", "entry has no bit shifts")
+	case c == '*' && p.peekAt(1) == '*':
+		p.unsupported(p.i, "operator **", "multiply with *")
+	case (c == '+' || c == '-' || c == '*' || c == '/' || c == '%') && p.peekAt(1) == '=':
+		p.unsupported(p.i, "operator "+p.operatorAt(), "only a local variable can be assigned: x "+string(c)+"= ...")
 	case c == '|' || c == '&' || c == '^':
 		p.unsupported(p.i, "operator "+p.operatorAt(), "use || or &&")
-	case c == '[':
-		p.unsupported(p.i, "indexing with [...]", "only ENV[...] is supported")
 	case c == ':' && p.peekAt(1) == ':':
-		p.unsupported(p.i, "::", "entry knows no constants but ENV")
+		p.unsupported(p.i, "::", "entry knows no nested constants")
 	case c == '{':
-		p.unsupported(p.i, "block { ... }", "only ENV.fetch('X') { default } takes a block; loops use .each do |x|")
+		p.unsupported(p.i, "block { ... }", "blocks go after a method that takes one: .map { |x| ... }, ENV.fetch('X') { default }")
 	case c == '.' && p.peekAt(1) == '.':
-		p.unsupported(p.i, "range", "entry has no ranges")
+		p.unsupported(p.i, "range", "entry has no ranges; use first(n) or [start, length]")
 	}
 	if w := p.word(); w != "" {
 		switch w {
-		case "if", "unless", "while", "until", "rescue":
+		case "if", "unless":
+			p.unsupported(p.i, "modifier "+w+" here", "a modifier ends a statement: put it last in the tag, or use cond ? a : b")
+		case "while", "until", "rescue":
 			p.unsupported(p.i, "modifier "+w, "use <% if ... %> ... <% end %>, or cond ? a : b")
 		case "and", "or", "not":
 			p.unsupported(p.i, w, "use &&, || or !")
 		case "do":
-			p.unsupported(p.i, "do block", "only LIST.each do |x| is supported")
+			p.unsupported(p.i, "do block", "LIST.each do |x| and each_with_index do |x, i| span tags; other blocks use { |x| ... }")
 		case "then":
 			p.fail(p.i, "unexpected then")
 		}
@@ -372,6 +414,9 @@ func (p *parser) parseExpr() *expr {
 	a := p.parseExpr()
 	p.skipSpaceNL()
 	if p.peek() != ':' {
+		if p.i < len(p.s) {
+			p.unexpected()
+		}
 		p.fail(p.i, "expected : of cond ? a : b")
 	}
 	if c := p.peekAt(1); c != ' ' && c != '\t' && c != '\n' {
@@ -416,7 +461,7 @@ func (p *parser) parseLogical(c byte, op opcode, operand func() *expr) *expr {
 
 func (p *parser) parseEq() *expr {
 	start := p.i
-	x := p.parseUnary()
+	x := p.parseBinary(0)
 	save := p.i
 	p.skipSpace()
 	op := opEq
@@ -430,7 +475,7 @@ func (p *parser) parseEq() *expr {
 	}
 	p.i += 2
 	p.skipSpaceNL()
-	y := p.parseUnary()
+	y := p.parseBinary(0)
 	x = p.node(op, start, x, y)
 	save = p.i
 	p.skipSpace()
@@ -439,6 +484,70 @@ func (p *parser) parseEq() *expr {
 	}
 	p.i = save
 	return x
+}
+
+// binaryAt returns the operator of precedence level (0: < > <= >=, 1: +
+// -, 2: * / %) at the cursor and its length, or 0.
+func (p *parser) binaryAt(level int) (binop, int) {
+	c, d := p.peek(), p.peekAt(1)
+	switch level {
+	case 0:
+		switch {
+		case c == '<' && d == '=' && p.peekAt(2) != '>':
+			return bLe, 2
+		case c == '>' && d == '=':
+			return bGe, 2
+		case c == '<' && d != '<' && d != '=':
+			return bLt, 1
+		case c == '>' && d != '>' && d != '=':
+			return bGt, 1
+		}
+	case 1:
+		switch {
+		case c == '+' && d != '=':
+			return bAdd, 1
+		case c == '-' && d != '=':
+			return bSub, 1
+		}
+	case 2:
+		switch {
+		case c == '*' && d != '*' && d != '=':
+			return bMul, 1
+		case c == '/' && d != '=':
+			return bDiv, 1
+		case c == '%' && d != '=':
+			return bMod, 1
+		}
+	}
+	return 0, 0
+}
+
+// parseBinary parses the left-associative operators of a precedence
+// level and those above it.
+func (p *parser) parseBinary(level int) *expr {
+	operand := p.parseUnary
+	if level < 2 {
+		operand = func() *expr { return p.parseBinary(level + 1) }
+	}
+	start := p.i
+	x := operand()
+	for {
+		save := p.i
+		p.skipSpace()
+		op, n := p.binaryAt(level)
+		if n == 0 {
+			p.i = save
+			return x
+		}
+		at := p.i
+		p.i += n
+		p.skipSpaceNL()
+		p.enter(at)
+		y := operand()
+		p.depth--
+		x = p.node(opBin, start, x, y)
+		x.bop, x.pos = op, p.seg.srcOffset(at)
+	}
 }
 
 func (p *parser) parseUnary() *expr {
@@ -455,17 +564,33 @@ func (p *parser) parseUnary() *expr {
 		return p.parsePostfix()
 	case p.word() == "not":
 		p.unsupported(p.i, "not", "use !")
-	case p.peek() == '-' || p.peek() == '+':
-		p.unsupported(p.i, "unary "+string(p.peek()), "entry has no arithmetic")
+	case p.peek() == '-':
+		p.enter(p.i)
+		p.i++
+		x := p.parseUnary()
+		p.depth--
+		return p.node(opNeg, start, x)
+	case p.peek() == '+':
+		p.unsupported(p.i, "unary +", "write the number without +")
 	}
 	return p.parsePostfix()
 }
 
-// parsePostfix parses a primary followed by method calls.
+// parsePostfix parses a primary followed by method calls and indexing.
 func (p *parser) parsePostfix() *expr {
 	start := p.i
 	x := p.parsePrimary()
 	for {
+		if p.peek() == '[' {
+			at := p.i
+			args := p.parseCall(']')
+			if len(args) == 0 {
+				p.fail(at, "empty index []")
+			}
+			x = p.node(opIndex, start, append([]*expr{x}, args...)...)
+			x.pos = p.seg.srcOffset(at)
+			continue
+		}
 		save := p.i
 		p.skipSpaceNL() // Ruby continues a line that starts with .method
 		if p.peek() == '&' && p.peekAt(1) == '.' {
@@ -473,9 +598,6 @@ func (p *parser) parsePostfix() *expr {
 		}
 		if p.peek() != '.' || p.peekAt(1) == '.' {
 			p.i = save
-			if p.peek() == '[' {
-				p.unexpected()
-			}
 			if p.peek() == ':' && p.peekAt(1) == ':' {
 				p.unexpected()
 			}
@@ -497,11 +619,21 @@ func (p *parser) parsePostfix() *expr {
 		if !ok {
 			p.unsupported(nameAt, "."+name, "entry supports "+methodList)
 		}
-		if m.m == mEach {
-			return p.parseEach(start, nameAt, x)
+		if m.m == mEach || m.m == mEachWithIndex {
+			if save := p.i; true {
+				p.skipSpace()
+				isDo := p.word() == "do"
+				p.i = save
+				if isDo || m.m == mEach {
+					return p.parseEach(start, nameAt, x, name)
+				}
+			}
 		}
 		call := &expr{op: opCall, method: m.m, args: []*expr{x}}
+		p.proc = ""
+		procAt := 0
 		if p.peek() == '(' {
+			procAt = p.i
 			call.args = append(call.args, p.parseCall(')')...)
 		} else if m.min > 0 {
 			p.fail(nameAt, ".%s needs an argument in parentheses: .%s(x)", name, name)
@@ -513,8 +645,113 @@ func (p *parser) parsePostfix() *expr {
 			p.fail(nameAt, ".split takes a separator string")
 		}
 		call.pos = p.seg.srcOffset(nameAt)
+		p.parseBlock(call, name, m.block, procAt)
 		call.src = p.s[start:p.i]
 		x = call
+	}
+}
+
+// parseBlock parses the block of a call, if any: { |x| ... } or
+// (&:method); one without a block keeps opCall.
+func (p *parser) parseBlock(call *expr, name string, block, procAt int) {
+	proc := p.proc
+	p.proc = ""
+	save := p.i
+	p.skipSpace()
+	hasBrace := p.peek() == '{'
+	if !hasBrace {
+		if p.word() == "do" {
+			p.unsupported(p.i, "."+name+" do ... end", "write ."+name+" { |x| ... } in one tag")
+		}
+		p.i = save
+	}
+	if (hasBrace || proc != "") && block == noBlock {
+		p.unsupported(p.i, "a block after ."+name, "."+name+" takes no block")
+	}
+	if !hasBrace && proc == "" {
+		switch {
+		case block == needsBlock:
+			p.fail(call.pos-p.seg.contentPos, ".%s needs a block: .%s { |x| ... }", name, name)
+		case call.method == mAnyP || call.method == mAllP || call.method == mNoneP:
+			// Without a block they test the elements themselves.
+			call.op, call.slot, call.nparams = opBlock, *p.nslots, 1
+			*p.nslots++
+			call.slotEnd = *p.nslots
+			call.blk = &expr{op: opVar, slot: call.slot, pos: call.pos}
+		}
+		return
+	}
+	call.op = opBlock
+	if proc != "" {
+		// &:name is { |x| x.name }.
+		if hasBrace {
+			p.fail(p.i, "give .%s a block or &:%s, not both", name, proc)
+		}
+		m, ok := methods[proc]
+		if !ok || m.min > 0 || m.block == needsBlock || m.m == mEach {
+			p.unsupported(procAt, "&:"+proc, "entry supports &: with "+methodList)
+		}
+		call.slot, call.nparams = *p.nslots, 1
+		*p.nslots++
+		call.slotEnd = *p.nslots
+		v := &expr{op: opVar, slot: call.slot, pos: call.pos, src: "&:" + proc}
+		call.blk = &expr{op: opCall, method: m.m, pos: call.pos, src: "&:" + proc, args: []*expr{v}}
+		return
+	}
+	open := p.i
+	p.enter(open)
+	p.i++
+	p.skipSpaceNL()
+	outer := p.scope
+	ctx := &blockCtx{}
+	var names []string
+	if p.peek() == '|' {
+		names = p.parseParams("{ |x| ... }")
+		ctx.explicit = true
+		ctx.nparams = len(names)
+	}
+	ctx.slot = *p.nslots
+	*p.nslots += max(2, len(names))
+	for k, n := range names {
+		p.scope = &scope{name: n, slot: ctx.slot + k, up: p.scope}
+	}
+	p.blocks = append(p.blocks, ctx)
+	p.skipSpaceNL()
+	body := &expr{op: opLit, pos: p.seg.srcOffset(p.i), src: "nil"}
+	if p.peek() != '}' {
+		body = p.modifiers(p.parseExpr())
+	}
+	p.blocks = p.blocks[:len(p.blocks)-1]
+	p.scope = outer
+	p.leave('}', open, "missing } of the block")
+	call.blk, call.slot, call.nparams, call.slotEnd = body, ctx.slot, ctx.nparams, *p.nslots
+}
+
+// parseParams parses |a| or |a, b| at the cursor.
+func (p *parser) parseParams(form string) []string {
+	p.i++
+	var names []string
+	for {
+		p.skipSpace()
+		name := p.word()
+		if name == "" || !(name[0] == '_' || name[0] >= 'a' && name[0] <= 'z') || isKeyword(name) {
+			p.fail(p.i, "expected a variable name in %s", form)
+		}
+		p.i += len(name)
+		names = append(names, name)
+		p.skipSpace()
+		if p.peek() == ',' && len(names) < 2 {
+			p.i++
+			continue
+		}
+		if p.peek() == ',' {
+			p.unsupported(p.i, "more than two block variables", "use |a, b|")
+		}
+		if p.peek() != '|' {
+			p.fail(p.i, "expected | after the variables of %s", form)
+		}
+		p.i++
+		return names
 	}
 }
 
@@ -522,49 +759,40 @@ func argCount(min, max int) string {
 	switch {
 	case max == 0:
 		return "no arguments"
-	case min == max:
+	case min == max && min == 1:
 		return "exactly one argument"
+	case min == max:
+		return fmt.Sprintf("exactly %d arguments", min)
+	case max == 1:
+		return "at most one argument"
 	}
-	return "at most one argument"
+	return fmt.Sprintf("%d to %d arguments", min, max)
 }
 
-// parseEach parses "do |x|" after LIST.each; the body follows in later
-// tags.
-func (p *parser) parseEach(start, nameAt int, list *expr) *expr {
+// parseEach parses "do |x|" after LIST.each (or |x, i| after
+// each_with_index, |k, v| for a Hash); the body follows in later tags.
+func (p *parser) parseEach(start, nameAt int, list *expr, method string) *expr {
 	if p.peek() == '(' {
-		p.fail(p.i, ".each takes no arguments")
+		p.fail(p.i, ".%s takes no arguments", method)
 	}
 	p.skipSpace()
 	if p.peek() == '{' {
-		p.unsupported(p.i, "each { |x| ... }", "write LIST.each do |x| %> ... <% end")
+		p.unsupported(p.i, method+" { |x| ... }", "write LIST."+method+" do |x| %> ... <% end")
 	}
 	if !p.keyword("do") {
-		p.fail(nameAt, ".each needs a block: <%% LIST.each do |x| %%> ... <%% end %%>")
+		p.fail(nameAt, ".%s needs a block: <%% LIST.%s do |x| %%> ... <%% end %%>", method, method)
 	}
 	p.skipSpace()
 	if p.peek() != '|' {
-		p.fail(p.i, ".each needs a variable: do |x|")
+		p.fail(p.i, ".%s needs a variable: do |x|", method)
 	}
-	p.i++
-	p.skipSpace()
-	name := p.word()
-	if name == "" || !(name[0] == '_' || name[0] >= 'a' && name[0] <= 'z') || isKeyword(name) {
-		p.fail(p.i, "expected a variable name in do |x|")
-	}
-	p.i += len(name)
-	p.skipSpace()
-	if p.peek() == ',' {
-		p.unsupported(p.i, "several block variables", "entry loops over a list of strings: do |x|")
-	}
-	if p.peek() != '|' {
-		p.fail(p.i, "expected | after the variable of do |x|")
-	}
-	p.i++
-	e := &expr{op: opEach, pos: p.seg.srcOffset(nameAt), src: name, args: []*expr{list}}
+	names := p.parseParams("do |x|")
+	e := &expr{op: opEach, pos: p.seg.srcOffset(nameAt), src: method, args: []*expr{list}}
 	if p.each != nil {
 		p.fail(nameAt, "one .each per tag")
 	}
 	p.each = e
+	p.eachNames = names
 	return e
 }
 
@@ -588,6 +816,22 @@ func (p *parser) parseArgs(close byte) []*expr {
 		return nil
 	}
 	for {
+		if p.peek() == '&' && p.peekAt(1) == ':' && close == ')' {
+			at := p.i
+			name := p.wordAt(p.i + 2)
+			p.i += 2 + len(name)
+			if c := p.peek(); name != "" && (c == '?' || c == '!') {
+				name += string(c)
+				p.i++
+			}
+			p.skipSpaceNL()
+			if name == "" || p.peek() != ')' {
+				p.fail(at, "write &:name as the last argument")
+			}
+			p.proc = name
+			p.i++
+			return args
+		}
 		args = append(args, p.parseExpr())
 		p.skipSpaceNL()
 		switch p.peek() {
@@ -642,19 +886,37 @@ func (p *parser) parsePrimary() *expr {
 	case isDigit(c) || c == '-':
 		return p.parseInt()
 	case c == '`':
-		p.unsupported(p.i, "backticks", "entry runs no commands; pass the value in an environment variable")
+		hint := "entry runs no commands; pass the value in an environment variable"
+		if end := strings.IndexByte(p.s[p.i+1:], '`'); end >= 0 && strings.TrimSpace(p.s[p.i+1:p.i+1+end]) == "hostname" {
+			hint = "entry runs no commands; use ENV.fetch(\"HOSTNAME\")"
+		}
+		p.unsupported(p.i, "backticks", hint)
 	case c == '@':
 		p.unsupported(p.i, "instance variable "+p.s[p.i:p.i+1]+p.wordAt(p.i+1), "use ENV[...]")
 	case c == '$':
 		p.unsupported(p.i, "global variable", "use ENV[...]")
+	case c == ':' && p.peekAt(1) == ':':
+		p.unexpected()
 	case c == ':':
-		p.unsupported(p.i, "Symbol", "use a string")
+		name := p.wordAt(p.i + 1)
+		if name == "" {
+			p.unsupported(p.i, "this Symbol", "write :name, or use a string")
+		}
+		p.i += 1 + len(name)
+		if c := p.peek(); (c == '?' || c == '!') && p.peekAt(1) != '=' {
+			name += string(c)
+			p.i++
+		}
+		return &expr{op: opLit, pos: p.seg.srcOffset(start), src: p.s[start:p.i], val: value{k: kSym, s: name}}
 	case c == '[':
-		p.unsupported(p.i, "array literal", "use \"a,b\".split(\",\")")
+		args := p.parseCall(']')
+		return p.node(opArr, start, args...)
 	case c == '{':
-		p.unsupported(p.i, "hash literal", "entry has no hashes")
+		p.unsupported(p.i, "hash literal", "build a Hash with [[k, v], ...].to_h, or read one with JSON.parse")
+	case c == '%' && (p.peekAt(1) == 'w' || p.peekAt(1) == 'i' || p.peekAt(1) == 'W' || p.peekAt(1) == 'I'):
+		return p.parseWordList()
 	case c == '%':
-		p.unsupported(p.i, "%-literal", "use a quoted string")
+		p.unsupported(p.i, "%-literal", "use a quoted string, or %w[a b] for a list of words")
 	case c == '?':
 		p.unsupported(p.i, "character literal", "use a quoted string")
 	case c == '<' && p.peekAt(1) == '<':
@@ -682,17 +944,28 @@ func (p *parser) parsePrimary() *expr {
 		p.i += 3
 		return p.parseEnv(start)
 	case "require", "require_relative", "load":
-		p.unsupported(p.i, w, "entry renders without Ruby libraries")
+		p.unsupported(p.i, w, "entry renders without Ruby libraries; File.read, JSON.parse and Rails.env need no require")
 	case "def":
 		p.unsupported(p.i, "method definition", "entry renders without Ruby; compute values in environment variables")
 	case "and", "or", "not":
 		p.unsupported(p.i, w, "use &&, || or !")
 	case "self", "binding", "__FILE__", "__dir__", "__LINE__":
-		p.unsupported(p.i, w, "entry knows ENV and .each variables only")
-	case "if", "unless", "elsif", "else", "end", "then", "do", "while", "until", "case", "when", "begin", "return":
+		p.unsupported(p.i, w, "entry knows ENV, local variables and block variables")
+	case "case":
+		p.enter(start)
+		x := p.parseCase(start)
+		p.depth--
+		if x == nil {
+			p.fail(start, "case without end (in one tag: case x when a then b end; or put case x alone in its tag and each when in its own)")
+		}
+		return x
+	case "if", "unless", "elsif", "else", "end", "then", "do", "while", "until", "when", "begin", "return":
 		p.fail(p.i, "unexpected %s", w)
 	}
 	if c >= 'A' && c <= 'Z' {
+		if x := p.parseConstant(start, w); x != nil {
+			return x
+		}
 		what := w
 		j := p.i + len(w)
 		for j < len(p.s) && (p.s[j] == '.' || p.s[j] == ':') && len(what) < 80 {
@@ -709,29 +982,275 @@ func (p *parser) parsePrimary() *expr {
 			}
 			what += p.s[j:k] + n
 			j = k + len(n)
+			if j < len(p.s) && (p.s[j] == '?' || p.s[j] == '!') {
+				what += p.s[j : j+1]
+				j++
+			}
 		}
-		hint := "entry knows no constant but ENV; use ENV[...]"
+		hint := "entry knows no constant but ENV, File, JSON and Rails; use ENV[...]"
 		switch w {
 		case "Rails":
-			hint = "entry renders without Rails; use ENV[...]"
-		case "File", "Dir", "IO", "Socket", "Process", "Kernel", "Open3", "Etc":
-			hint = "entry renders without reading files or running code; use ENV[...]"
+			hint = "entry knows Rails.env and Rails.root only; use ENV[...]"
+		case "File":
+			hint = "entry supports File.read(path) and File.exist?(path)"
+		case "JSON":
+			hint = "entry supports JSON.parse(string)"
+		case "Dir", "IO", "Socket", "Process", "Kernel", "Open3", "Etc":
+			hint = "entry renders without running code; use ENV[...]"
 		}
 		p.unsupported(start, what, hint)
 	}
-	// A lowercase name: a loop variable, or something Ruby would call.
+	// A lowercase name: a variable, a function entry knows, or something
+	// Ruby would call.
 	p.i += len(w)
-	if slot, ok := p.scope.lookup(w); ok {
-		return &expr{op: opVar, slot: slot, src: w, pos: p.seg.srcOffset(start)}
+	if x := p.parseVariable(start, w); x != nil {
+		return x
+	}
+	switch w {
+	case "format", "sprintf":
+		return p.parseFunction(start, w, fFormat, 1, 1<<10)
+	case "puts", "print", "p", "pp", "raise", "exit", "abort", "system", "exec", "spawn", "open", "sleep", "rand", "srand", "eval", "lambda", "proc":
+		p.unsupported(start, w, "entry renders the template's text and <%= %> values only")
+	}
+	p.unsupported(start, w, "entry knows ENV, local variables, block variables, Integer(), Float(), String() and format()")
+	return nil
+}
+
+// parseVariable parses what follows the name w of a local or block
+// variable: a use, or an assignment (=, +=, -=, *=, ||=, &&=). It returns
+// nil when w is neither a variable nor assigned.
+func (p *parser) parseVariable(start int, w string) *expr {
+	slot, ok := p.scope.lookup(w)
+	if !ok {
+		slot, ok = p.numberedParam(start, w)
 	}
 	save := p.i
 	p.skipSpace()
-	if p.peek() == '=' && p.peekAt(1) != '=' && p.peekAt(1) != '~' {
-		p.unsupported(start, "assignment to "+w, "entry has no variables besides .each's; inline the expression")
+	c, d := p.peek(), p.peekAt(1)
+	var op string
+	switch {
+	case c == '=' && d != '=' && d != '~' && d != '>':
+		op = "="
+	case (c == '|' && d == '|' || c == '&' && d == '&') && p.peekAt(2) == '=':
+		op = string(c) + string(d)
+	case strings.IndexByte("+-*/%", c) >= 0 && d == '=':
+		op = string(c)
 	}
-	p.i = save
-	p.unsupported(start, w, "entry knows ENV and the variables of .each loops; use ENV[...]")
+	if op == "" {
+		p.i = save
+		if !ok {
+			return nil
+		}
+		return &expr{op: opVar, slot: slot, src: w, pos: p.seg.srcOffset(start)}
+	}
+	if isKeyword(w) || len(w) == 2 && w[0] == '_' && isDigit(w[1]) || w == "it" && len(p.blocks) > 0 && !ok {
+		p.fail(start, "cannot assign to %s", w)
+	}
+	opAt := p.i
+	if op == "=" {
+		p.i++
+	} else {
+		p.i += len(op) + 1
+		if len(op) == 1 {
+			p.i = opAt + 2
+		}
+	}
+	if !ok {
+		// Ruby knows the variable from here on, even in its own value
+		// (x = x is nil).
+		slot = *p.nslots
+		*p.nslots++
+		p.scope = &scope{name: w, slot: slot, up: p.scope}
+	}
+	p.skipSpaceNL()
+	p.enter(start)
+	rhs := p.parseExpr()
+	p.depth--
+	v := &expr{op: opVar, slot: slot, src: w, pos: p.seg.srcOffset(start)}
+	switch op {
+	case "||":
+		rhs = &expr{op: opOr, pos: v.pos, src: p.s[start:p.i], args: []*expr{v, &expr{op: opAssign, slot: slot, pos: v.pos, src: p.s[start:p.i], args: []*expr{rhs}}}}
+		return rhs
+	case "&&":
+		return &expr{op: opAnd, pos: v.pos, src: p.s[start:p.i], args: []*expr{v, &expr{op: opAssign, slot: slot, pos: v.pos, src: p.s[start:p.i], args: []*expr{rhs}}}}
+	case "=":
+	default:
+		bop := map[string]binop{"+": bAdd, "-": bSub, "*": bMul, "/": bDiv, "%": bMod}[op]
+		rhs = &expr{op: opBin, bop: bop, pos: p.seg.srcOffset(opAt), src: p.s[start:p.i], args: []*expr{v, rhs}}
+	}
+	return &expr{op: opAssign, slot: slot, pos: v.pos, src: p.s[start:p.i], args: []*expr{rhs}}
+}
+
+// numberedParam resolves _1, _2 and it in a block without |params|.
+func (p *parser) numberedParam(start int, w string) (int, bool) {
+	n := 0
+	switch w {
+	case "_1", "it":
+		n = 1
+	case "_2":
+		n = 2
+	default:
+		if len(w) == 2 && w[0] == '_' && isDigit(w[1]) {
+			p.unsupported(start, w, "entry supports _1 and _2; name the block's variables: { |a, b, c| ... }")
+		}
+		return 0, false
+	}
+	if len(p.blocks) == 0 {
+		if w == "it" {
+			return 0, false
+		}
+		p.fail(start, "%s outside a block", w)
+	}
+	b := p.blocks[len(p.blocks)-1]
+	if b.explicit {
+		if w == "it" {
+			return 0, false
+		}
+		p.fail(start, "%s in a block that names its variables", w)
+	}
+	b.nparams = max(b.nparams, n)
+	return b.slot + n - 1, true
+}
+
+// parseConstant parses the constants entry knows: Integer(), Float(),
+// String(), File.read, File.exist?, JSON.parse, Rails.env, Rails.root.
+// It returns nil for any other.
+func (p *parser) parseConstant(start int, w string) *expr {
+	member := func() string {
+		if p.peekAt(len(w)) != '.' {
+			return ""
+		}
+		n := p.wordAt(p.i + len(w) + 1)
+		if n == "" {
+			return ""
+		}
+		if c := p.peekAt(len(w) + 1 + len(n)); c == '?' || c == '!' {
+			n += string(c)
+		}
+		return n
+	}
+	switch w {
+	case "Integer", "Float", "String":
+		if p.peekAt(len(w)) != '(' {
+			return nil
+		}
+		p.i += len(w)
+		fn := map[string]function{"Integer": fInteger, "Float": fFloat, "String": fString}[w]
+		x := p.parseFunction(start, w, fn, 1, 1)
+		return x
+	case "File", "JSON", "Rails":
+		m := member()
+		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot}
+		fn, ok := fns[w+"."+m]
+		if !ok {
+			return nil
+		}
+		p.i += len(w) + 1 + len(m)
+		if w == "Rails" {
+			x := &expr{op: opFunc, fn: fn, pos: p.seg.srcOffset(start), src: p.s[start:p.i]}
+			if fn == fRailsEnv && p.peek() == '.' {
+				// Rails.env.production? is Rails.env == "production".
+				name := p.wordAt(p.i + 1)
+				if c := p.peekAt(1 + len(name)); name != "" && c == '?' {
+					if _, known := methods[name+"?"]; !known {
+						p.i += 2 + len(name)
+						lit := &expr{op: opLit, val: strValue(name), pos: x.pos, src: name}
+						return p.node(opEq, start, x, lit)
+					}
+				}
+			}
+			return x
+		}
+		return p.parseFunction(start, w+"."+m, fn, 1, 1)
+	}
 	return nil
+}
+
+// parseFunction parses the parenthesised arguments of a function.
+func (p *parser) parseFunction(start int, name string, fn function, min, max int) *expr {
+	if p.peek() != '(' {
+		p.fail(start, "write %s(...) with parentheses", name)
+	}
+	args := p.parseCall(')')
+	if p.proc != "" {
+		p.unsupported(start, "&:"+p.proc, "only methods with blocks take &:name")
+	}
+	if len(args) < min || len(args) > max {
+		p.fail(start, "%s takes %s", name, argCount(min, max))
+	}
+	x := p.node(opFunc, start, args...)
+	x.fn = fn
+	return x
+}
+
+// parseWordList parses %w[a b] (Strings) or %i[a b] (Symbols), with any
+// of Ruby's bracket pairs or another punctuation character as delimiter.
+func (p *parser) parseWordList() *expr {
+	start := p.i
+	k := kStr
+	if p.peekAt(1) == 'i' || p.peekAt(1) == 'I' {
+		k = kSym
+	}
+	if p.peekAt(1) == 'W' || p.peekAt(1) == 'I' {
+		p.unsupported(p.i, "%"+string(p.peekAt(1))+"[...]", "use %w[...] or %i[...], or an array of strings")
+	}
+	p.i += 2
+	open := p.peek()
+	close := map[byte]byte{'[': ']', '(': ')', '{': '}', '<': '>'}[open]
+	if close == 0 {
+		if open == 0 || isIdentChar(open) || open == ' ' || open == '\n' {
+			p.fail(start, "unterminated list meets end of tag (write %%w[a b])")
+		}
+		close = open
+	}
+	p.i++
+	var words []value
+	var b strings.Builder
+	inWord := false
+	nest := 0
+	for {
+		if p.i >= len(p.s) {
+			p.fail(start, "unterminated %%w list")
+		}
+		c := p.s[p.i]
+		switch {
+		case c == close && nest == 0:
+			if inWord {
+				words = append(words, value{k: k, s: b.String()})
+			}
+			p.i++
+			x := &expr{op: opLit, pos: p.seg.srcOffset(start), src: p.s[start:p.i], val: value{k: kArr, a: words}}
+			if words == nil {
+				x.val.a = []value{}
+			}
+			return x
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			if inWord {
+				words = append(words, value{k: k, s: b.String()})
+				b.Reset()
+				inWord = false
+			}
+			p.i++
+			continue
+		case c == '\\' && p.i+1 < len(p.s):
+			// \ followed by a delimiter, a blank or a backslash is that
+			// character; otherwise the backslash stays.
+			d := p.s[p.i+1]
+			if d == close || d == open || d == '\\' || d == ' ' || d == '\t' || d == '\n' {
+				b.WriteByte(d)
+				p.i += 2
+				inWord = true
+				continue
+			}
+		case c == open && close != open:
+			nest++
+		case c == close:
+			nest--
+		}
+		b.WriteByte(c)
+		inWord = true
+		p.i++
+	}
 }
 
 // wordAt returns the identifier starting at offset j.
@@ -820,10 +1339,10 @@ func (p *parser) parseFetch(start, nameAt int) *expr {
 	if p.peek() == '|' {
 		p.unsupported(p.i, "block variable in ENV.fetch", "write ENV.fetch(\"NAME\") { default }")
 	}
-	if p.peek() == '}' {
-		p.fail(p.i, "empty block: write ENV.fetch(\"NAME\") { default }")
+	d := &expr{op: opLit, pos: p.seg.srcOffset(p.i), src: "nil"} // an empty block is nil
+	if p.peek() != '}' {
+		d = p.parseExpr()
 	}
-	d := p.parseExpr()
 	p.leave('}', save, "missing } of the ENV.fetch block")
 	x.args = append(x.args, d)
 	x.fetch = fetchBlock
@@ -864,11 +1383,37 @@ func (p *parser) parseInt() *expr {
 		}
 		break
 	}
-	if p.peek() == '.' && isDigit(p.peekAt(1)) || p.peek() == 'e' || p.peek() == 'E' {
-		p.unsupported(start, "Float", "entry supports integers only; quote the value")
+	isFloat := false
+	if p.peek() == '.' && isDigit(p.peekAt(1)) {
+		isFloat = true
+		b.WriteByte('.')
+		p.i++
+		for isDigit(p.peek()) || p.peek() == '_' && isDigit(p.peekAt(1)) {
+			if p.peek() != '_' {
+				b.WriteByte(p.peek())
+			}
+			p.i++
+		}
+	}
+	if (p.peek() == 'e' || p.peek() == 'E') && (isDigit(p.peekAt(1)) || (p.peekAt(1) == '-' || p.peekAt(1) == '+') && isDigit(p.peekAt(2))) {
+		isFloat = true
+		b.WriteByte('e')
+		p.i++
+		if p.peek() == '-' || p.peek() == '+' {
+			b.WriteByte(p.peek())
+			p.i++
+		}
+		for isDigit(p.peek()) {
+			b.WriteByte(p.peek())
+			p.i++
+		}
 	}
 	if isIdentChar(p.peek()) {
 		p.fail(p.i, "unexpected %q after a number", p.peek())
+	}
+	if isFloat {
+		f, _ := strconv.ParseFloat(b.String(), 64)
+		return &expr{op: opLit, pos: p.seg.srcOffset(start), src: p.s[start:p.i], val: value{k: kFloat, f: f}}
 	}
 	return &expr{op: opLit, pos: p.seg.srcOffset(start), src: p.s[start:p.i], val: value{k: kInt, s: canonicalInt(b.String())}}
 }
@@ -1121,13 +1666,40 @@ func markGuarded(x *expr, guarded bool) {
 		markGuarded(x.args[2], guarded)
 	case opCall:
 		switch x.method {
-		case mNil, mPresence, mBlank, mPresent, mToS:
+		case mNilP, mPresence, mBlankP, mPresentP, mToS, mInspect:
 			markGuarded(x.args[0], true)
 		default:
 			markGuarded(x.args[0], false)
 		}
 		for _, a := range x.args[1:] {
 			markGuarded(a, false)
+		}
+	case opAssign:
+		markGuarded(x.args[0], guarded)
+	case opModIf:
+		markGuarded(x.args[0], true)
+		markGuarded(x.args[1], guarded)
+	case opCaseEq:
+		for _, a := range x.args {
+			markGuarded(a, true)
+		}
+	case opCase:
+		if x.args[0] != nil {
+			markGuarded(x.args[0], true)
+		}
+		for _, a := range x.arms {
+			markGuarded(a.when, true)
+			markGuarded(a.body, guarded)
+		}
+		for _, a := range x.args[1:] {
+			markGuarded(a, guarded)
+		}
+	case opBlock:
+		for _, a := range x.args {
+			markGuarded(a, false)
+		}
+		if x.blk != nil {
+			markGuarded(x.blk, false)
 		}
 	case opFetch:
 		markGuarded(x.args[0], false)
@@ -1139,4 +1711,151 @@ func markGuarded(x *expr, guarded bool) {
 			markGuarded(a, false)
 		}
 	}
+}
+
+// modifiers parses the modifiers if and unless after the statement x.
+func (p *parser) modifiers(x *expr) *expr {
+	for {
+		save := p.i
+		p.skipSpace()
+		w := p.word()
+		if w != "if" && w != "unless" {
+			p.i = save
+			return x
+		}
+		at := p.i
+		p.i += len(w)
+		p.skipSpaceNL()
+		if p.i == len(p.s) {
+			p.fail(at, "modifier %s without a condition", w)
+		}
+		c := p.parseExpr()
+		markGuarded(c, true)
+		x = &expr{op: opModIf, negate: w == "unless", pos: p.seg.srcOffset(at), src: p.s[at:p.i], args: []*expr{c, x}}
+	}
+}
+
+// skipSeparators skips blanks, newlines and semicolons between the parts
+// of a case.
+func (p *parser) skipSeparators() {
+	for {
+		p.skipSpaceNL()
+		if p.peek() != ';' {
+			return
+		}
+		p.i++
+	}
+}
+
+// parseCase parses a case at the cursor. When nothing follows its value
+// in the tag, the whens come in later tags: it returns nil and leaves the
+// value in p.caseSubject. Otherwise the tag holds the whole
+// case ... when ... then ... else ... end, an expression.
+func (p *parser) parseCase(start int) *expr {
+	p.i += len("case")
+	p.skipSpace()
+	var subj *expr
+	if p.i < len(p.s) && p.peek() != ';' && p.peek() != '\n' && p.word() != "when" {
+		subj = p.parseExpr()
+	}
+	p.skipSeparators()
+	if p.i == len(p.s) {
+		p.caseSubject = subj
+		return nil
+	}
+	x := &expr{op: opCase, pos: p.seg.srcOffset(start), args: []*expr{subj}}
+	if subj != nil {
+		x.slot = *p.nslots
+		*p.nslots++
+	}
+	p.enter(start)
+	defer func() { p.depth-- }()
+	for {
+		switch w := p.word(); w {
+		case "when":
+			if len(x.args) > 1 {
+				p.fail(p.i, "when after else")
+			}
+			at := p.i
+			p.i += len(w)
+			vals := p.parseWhenValues(at)
+			var cond *expr
+			if subj != nil {
+				v := &expr{op: opVar, slot: x.slot, pos: subj.pos, src: subj.src}
+				cond = &expr{op: opCaseEq, pos: p.seg.srcOffset(at), src: p.s[at:p.i], args: append([]*expr{v}, vals...)}
+			} else {
+				cond = orAll(vals)
+			}
+			x.arms = append(x.arms, arm{when: cond, body: p.caseBody()})
+		case "else":
+			if len(x.args) > 1 {
+				p.fail(p.i, "else after else")
+			}
+			p.i += len(w)
+			x.args = append(x.args, p.caseBody())
+		case "end":
+			if len(x.arms) == 0 {
+				p.fail(p.i, "case needs a when")
+			}
+			p.i += len(w)
+			x.src = p.s[start:p.i]
+			return x
+		default:
+			if p.i == len(p.s) {
+				p.fail(start, "case without end (in one tag: case x when a then b end; or put case x alone in its tag and each when in its own)")
+			}
+			p.unexpected()
+		}
+	}
+}
+
+// orAll is a || b || ... for the values of a when without case's value.
+func orAll(vals []*expr) *expr {
+	x := vals[0]
+	for _, v := range vals[1:] {
+		x = &expr{op: opOr, pos: x.pos, src: x.src, args: []*expr{x, v}}
+	}
+	return x
+}
+
+// caseBody parses the expression after when ... then (nil when there is
+// none) and the separators after it.
+func (p *parser) caseBody() *expr {
+	p.skipSeparators()
+	switch p.word() {
+	case "when", "else", "end":
+		return &expr{op: opLit, pos: p.seg.srcOffset(p.i), src: "nil"}
+	}
+	if p.i == len(p.s) {
+		p.fail(p.i, "case without end")
+	}
+	x := p.modifiers(p.parseExpr())
+	p.skipSeparators()
+	return x
+}
+
+// parseWhenValues parses the values after when, and then if it follows.
+func (p *parser) parseWhenValues(at int) []*expr {
+	p.skipSpace()
+	if p.i == len(p.s) || p.word() == "then" {
+		p.fail(at, "when without a value")
+	}
+	var vals []*expr
+	for {
+		if p.peek() == '*' {
+			p.unsupported(p.i, "splat in when", "list the values: when \"a\", \"b\"")
+		}
+		vals = append(vals, p.parseExpr())
+		p.skipSpace()
+		if p.peek() != ',' {
+			break
+		}
+		p.i++
+		p.skipSpaceNL()
+	}
+	for _, v := range vals {
+		markGuarded(v, true)
+	}
+	p.keyword("then")
+	return vals
 }

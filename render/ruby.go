@@ -158,21 +158,6 @@ func isASCII(s string) bool {
 	return true
 }
 
-// inspectArray is Ruby's Array#inspect (and so Array#to_s) for an array of
-// strings: ["a", "b"].
-func inspectArray(a []string) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, s := range a {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		inspectString(&b, s)
-	}
-	b.WriteByte(']')
-	return b.String()
-}
-
 // inspectString is Ruby's String#inspect for a UTF-8 string under a UTF-8
 // locale.
 func inspectString(b *strings.Builder, s string) {
@@ -236,28 +221,47 @@ func rubyPrintable(r rune) bool {
 // toJSON is Ruby's to_json (json 2.x, as `require "json"` gives it). It
 // reports false for a string that is not valid UTF-8, which Ruby refuses.
 func toJSON(v value) (string, bool) {
+	var b strings.Builder
+	ok := jsonTo(&b, v, 0)
+	return b.String(), ok
+}
+
+func jsonTo(b *strings.Builder, v value, depth int) bool {
 	switch v.k {
 	case kNil:
-		return "null", true
-	case kStr:
-		var b strings.Builder
-		ok := jsonString(&b, v.s)
-		return b.String(), ok
+		b.WriteString("null")
+	case kStr, kSym, kPath:
+		return jsonString(b, v.s)
 	case kArr:
-		var b strings.Builder
 		b.WriteByte('[')
-		for i, s := range v.a {
+		for i, e := range v.a {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if !jsonString(&b, s) {
-				return "", false
+			if depth > maxDepth || !jsonTo(b, e, depth+1) {
+				return false
 			}
 		}
 		b.WriteByte(']')
-		return b.String(), true
+	case kHash:
+		b.WriteByte('{')
+		for i, k := range v.h.keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if !jsonString(b, k.toS()) {
+				return false
+			}
+			b.WriteByte(':')
+			if depth > maxDepth || !jsonTo(b, v.h.vals[i], depth+1) {
+				return false
+			}
+		}
+		b.WriteByte('}')
+	default:
+		b.WriteString(v.toS())
 	}
-	return v.toS(), true
+	return true
 }
 
 func jsonString(b *strings.Builder, s string) bool {

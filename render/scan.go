@@ -53,8 +53,8 @@ func (s *segment) srcOffset(off int) int {
 //   - "-%>" closes a tag and eats one following "\n" or "\r\n".
 //   - "<%%" outside a tag is a literal "<%"; "%%>" inside a tag is "%>".
 //
-// It returns an error for a tag that is never closed and for a "%>" in
-// text that closes nothing. ("<%" inside a tag is Ruby's business: it may
+// It returns an error for a tag that is never closed; a "%>" in text is
+// text, as in Ruby. ("<%" inside a tag is Ruby's business: it may
 // stand in a string; Parse reports it when the Ruby does not parse.)
 //
 // Each segment is passed to emit as soon as it is cut (emit returns false
@@ -72,28 +72,15 @@ func scan(name, src string, emit func(*segment) bool) error {
 	// a copy in text.
 	var text textRun
 	textPos := 0
-	literals := 0 // "<%%" seen whose "%>" may appear in text
 	flushText := func() {
 		if text.n > 0 {
 			put(segment{kind: segText, text: text.string(src), pos: textPos})
 			text.reset()
 		}
 	}
-	// addText appends src[from:to] to the pending text, checking for a
-	// stray "%>".
+	// addText appends src[from:to] to the pending text. A %> outside a
+	// tag is text, as Ruby prints it.
 	addText := func(from, to int) error {
-		chunk := src[from:to]
-		for off := 0; ; {
-			i := strings.Index(chunk[off:], "%>")
-			if i < 0 {
-				break
-			}
-			if literals == 0 {
-				return errorAt(name, src, from+off+i, `"%>" outside a tag closes nothing (a doubled %>? to write it literally, use <%= "%%>" %>)`)
-			}
-			literals--
-			off += i + 2
-		}
 		if text.n == 0 {
 			textPos = from
 		}
@@ -135,7 +122,6 @@ func scan(name, src string, emit func(*segment) bool) error {
 					textPos = q
 				}
 				text.add(src, q, q+2)
-				literals++
 				pos = q + 3
 				continue
 			case '=':
@@ -189,7 +175,6 @@ func scan(name, src string, emit func(*segment) bool) error {
 		if stopped {
 			return nil
 		}
-		literals = 0
 		pos = p
 	}
 	flushText()

@@ -37,16 +37,19 @@ func Parse(name string, src []byte) (*Template, error) {
 	s := string(src)
 	t := &Template{name: name, src: s}
 	type frame struct {
-		kind     stmtKind // stmtIf, stmtUnless or stmtEach
+		kind     stmtKind // stmtIf, stmtUnless, stmtEach or stmtCase
 		n        *node
 		body     *[]*node
 		pos      int
 		seenElse bool
 		scope    *scope
+		subject  int  // stmtCase: the slot holding the case's value, or -1
+		pending  bool // stmtCase: no when yet
 	}
 	var stack []frame
 	body := &t.nodes
 	var sc *scope
+	var pending []*node // what stands between case and its first when
 	for seg, err := range segments(name, s) {
 		if err != nil {
 			return nil, err
@@ -61,12 +64,17 @@ func Parse(name string, src []byte) (*Template, error) {
 			if err != nil {
 				return nil, unbalanced(name, s, seg, err)
 			}
+			sc = p.scope
 			*body = append(*body, &node{kind: nOutput, x: x})
 		case segCode:
 			p := &parser{name: name, tmpl: s, seg: seg, s: seg.text, scope: sc, nslots: &t.nslots}
 			st, err := p.parseStmt()
 			if err != nil {
 				return nil, unbalanced(name, s, seg, err)
+			}
+			sc = p.scope
+			if len(stack) > 0 && stack[len(stack)-1].pending && st.kind != stmtWhen && st.kind != stmtNone {
+				return nil, errorAt(name, s, st.pos, "case needs a when first (Ruby allows nothing between case and its first when)")
 			}
 			switch st.kind {
 			case stmtNone:
@@ -77,6 +85,39 @@ func Parse(name string, src []byte) (*Template, error) {
 				*body = append(*body, n)
 				stack = append(stack, frame{kind: st.kind, n: n, body: body, pos: seg.pos, scope: sc})
 				body = &n.branches[0].body
+			case stmtCase:
+				// case x: evaluate x once into a slot, then an if whose
+				// branches are the whens.
+				subject := -1
+				if st.x != nil {
+					subject = t.nslots
+					t.nslots++
+					*body = append(*body, &node{kind: nExpr, x: &expr{op: opAssign, slot: subject, pos: st.x.pos, src: st.x.src, args: []*expr{st.x}}})
+				}
+				n := &node{kind: nIf}
+				*body = append(*body, n)
+				stack = append(stack, frame{kind: stmtCase, n: n, body: body, pos: seg.pos, scope: sc, subject: subject, pending: true})
+				pending = nil
+				body = &pending
+			case stmtWhen:
+				if len(stack) == 0 || stack[len(stack)-1].kind != stmtCase {
+					return nil, errorAt(name, s, st.pos, "when without case")
+				}
+				f := &stack[len(stack)-1]
+				if f.seenElse {
+					return nil, errorAt(name, s, st.pos, "when after else")
+				}
+				if f.pending && len(pending) > 0 {
+					return nil, errorAt(name, s, st.pos, "text between case and its first when: Ruby rejects it (close the case tag with -%>, or put case and when in one tag)")
+				}
+				f.pending = false
+				cond := orAll(st.vals)
+				if f.subject >= 0 {
+					subj := &expr{op: opVar, slot: f.subject, pos: cond.pos, src: "case"}
+					cond = &expr{op: opCaseEq, pos: st.x.pos, src: st.x.src, args: append([]*expr{subj}, st.vals...)}
+				}
+				f.n.branches = append(f.n.branches, branch{cond: cond})
+				body = &f.n.branches[len(f.n.branches)-1].body
 			case stmtElsif, stmtElse:
 				word := map[stmtKind]string{stmtElsif: "elsif", stmtElse: "else"}[st.kind]
 				if len(stack) == 0 {
@@ -85,9 +126,11 @@ func Parse(name string, src []byte) (*Template, error) {
 				f := &stack[len(stack)-1]
 				switch {
 				case f.kind == stmtEach:
-					return nil, errorAt(name, s, st.pos, word+" inside .each (close the loop with <% end %> first)")
+					return nil, errorAt(name, s, st.pos, word+" inside ."+f.n.text+" (close the loop with <% end %> first)")
 				case f.kind == stmtUnless && st.kind == stmtElsif:
 					return nil, errorAt(name, s, st.pos, "elsif inside unless is a syntax error in Ruby; use if")
+				case f.kind == stmtCase && st.kind == stmtElsif:
+					return nil, errorAt(name, s, st.pos, "elsif inside case; use when")
 				case f.seenElse:
 					return nil, errorAt(name, s, st.pos, word+" after else")
 				}
@@ -96,24 +139,32 @@ func Parse(name string, src []byte) (*Template, error) {
 				body = &f.n.branches[len(f.n.branches)-1].body
 			case stmtEnd:
 				if len(stack) == 0 {
-					return nil, errorAt(name, s, st.pos, "end without if, unless or .each")
+					return nil, errorAt(name, s, st.pos, "end without if, unless, case or .each")
 				}
 				f := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
-				body, sc = f.body, f.scope
+				body = f.body
+				if f.kind == stmtEach {
+					// The loop's variables, and those first assigned in
+					// its body, end with it.
+					sc = f.scope
+					f.n.slotEnd = t.nslots
+				}
 			case stmtEach:
-				n := &node{kind: nEach, x: st.x, slot: t.nslots}
-				t.nslots++
+				n := &node{kind: nEach, x: st.x, slot: t.nslots, nvars: len(st.names), text: st.method}
+				t.nslots += len(st.names)
 				*body = append(*body, n)
 				stack = append(stack, frame{kind: stmtEach, n: n, body: body, pos: seg.pos, scope: sc})
-				sc = &scope{name: st.name, slot: n.slot, up: sc}
+				for k, v := range st.names {
+					sc = &scope{name: v, slot: n.slot + k, up: sc}
+				}
 				body = &n.body
 			}
 		}
 	}
 	if len(stack) > 0 {
 		f := stack[len(stack)-1]
-		what := map[stmtKind]string{stmtIf: "if", stmtUnless: "unless", stmtEach: ".each"}[f.kind]
+		what := map[stmtKind]string{stmtIf: "if", stmtUnless: "unless", stmtEach: "." + f.n.text, stmtCase: "case"}[f.kind]
 		return nil, errorAt(name, s, f.pos, what+" without end (add <% end %>)")
 	}
 	// Slices of the if branches were appended to while their bodies were

@@ -1,0 +1,218 @@
+package render
+
+// This file holds the methods that take a block, indexing and case's ===.
+
+// caseEq is pattern === v for the patterns entry allows after when:
+// values, compared with ==.
+func caseEq(pattern, v value) bool { return equal(pattern, v) }
+
+// bind sets a block's parameters from the values yielded, as Ruby does
+// for a block (not a lambda): one Array yielded to several parameters is
+// spread over them; missing values are nil.
+func (st *state) bind(slot, nparams, slotEnd int, yielded ...value) {
+	clear(st.vars[slot:slotEnd])
+	if nparams > 1 && len(yielded) == 1 && yielded[0].k == kArr {
+		yielded = yielded[0].a
+	}
+	for i := 0; i < nparams && i < len(yielded); i++ {
+		st.vars[slot+i] = yielded[i]
+	}
+}
+
+// elements returns what each yields: an Array's elements, a Hash's
+// [key, value] pairs.
+func elements(v value) ([]value, bool) {
+	switch v.k {
+	case kArr:
+		return v.a, true
+	case kHash:
+		return pairs(v.h), true
+	}
+	return nil, false
+}
+
+// callBlock evaluates recv.method(args) { |params| blk }.
+func (st *state) callBlock(x *expr) (value, error) {
+	recv, err := st.eval(x.args[0])
+	if err != nil {
+		return value{}, err
+	}
+	args, err := st.evalArgs(x.args[1:])
+	if err != nil {
+		return value{}, err
+	}
+	if x.blk == nil {
+		return st.method(x, recv, args)
+	}
+	list, ok := elements(recv)
+	if !ok {
+		return value{}, st.noMethod(x.args[0], methodNames[x.method], recv)
+	}
+	if recv.k == kHash && (x.method == mSelect || x.method == mFilter || x.method == mReject) {
+		// Hash#select and #reject return a Hash.
+		h := &hash{}
+		for i, k := range recv.h.keys {
+			r, err := st.yield(x, k, recv.h.vals[i])
+			if err != nil {
+				return value{}, err
+			}
+			if r.truthy() == (x.method != mReject) {
+				h.set(k, recv.h.vals[i])
+			}
+		}
+		return value{k: kHash, h: h}, nil
+	}
+	var out []value
+	var keys []value
+	count := 0
+	for i, e := range list {
+		var r value
+		if x.method == mEachWithIndex {
+			r, err = st.yield(x, e, intOf(i))
+		} else {
+			r, err = st.yield(x, e)
+		}
+		if err != nil {
+			return value{}, err
+		}
+		switch x.method {
+		case mMap, mCollect:
+			out = append(out, r)
+		case mFlatMap:
+			if r.k == kArr {
+				out = append(out, r.a...)
+			} else {
+				out = append(out, r)
+			}
+		case mFilterMap:
+			if r.truthy() {
+				out = append(out, r)
+			}
+		case mSelect, mFilter:
+			if r.truthy() {
+				out = append(out, e)
+			}
+		case mReject:
+			if !r.truthy() {
+				out = append(out, e)
+			}
+		case mFind, mDetect:
+			if r.truthy() {
+				return e, nil
+			}
+		case mAnyP:
+			if r.truthy() {
+				return value{k: kTrue}, nil
+			}
+		case mAllP:
+			if !r.truthy() {
+				return value{k: kFalse}, nil
+			}
+		case mNoneP:
+			if r.truthy() {
+				return value{k: kFalse}, nil
+			}
+		case mCount:
+			if r.truthy() {
+				count++
+			}
+		case mSum, mSortBy:
+			keys = append(keys, r)
+		case mToH:
+			if r.k != kArr || len(r.a) != 2 {
+				return value{}, st.errorf(x.pos, "wrong element type %s at %d (expected array) (Ruby raises TypeError here)", r.rubyClass(), i)
+			}
+			out = append(out, r)
+		}
+	}
+	switch x.method {
+	case mFind, mDetect:
+		return value{}, nil
+	case mAnyP:
+		return value{k: kFalse}, nil
+	case mAllP, mNoneP:
+		return value{k: kTrue}, nil
+	case mCount:
+		return intOf(count), nil
+	case mSum:
+		return st.sum(x, keys)
+	case mSortBy:
+		sorted, err := st.sortValues(x, list, keys)
+		return value{k: kArr, a: sorted}, err
+	case mToH:
+		return st.method(&expr{method: mToH, pos: x.pos, args: x.args[:1]}, value{k: kArr, a: out}, nil)
+	case mEachWithIndex:
+		return recv, nil
+	}
+	return value{k: kArr, a: out}, nil
+}
+
+// yield runs x's block with the values given.
+func (st *state) yield(x *expr, vals ...value) (value, error) {
+	if err := st.step(x.pos); err != nil {
+		return value{}, err
+	}
+	st.bind(x.slot, x.nparams, x.slotEnd, vals...)
+	return st.eval(x.blk)
+}
+
+// index is recv[args]: an Array by position (negative from the end, or
+// start and length), a String by character, a Hash by key.
+func (st *state) index(x *expr, recv value, args []value) (value, error) {
+	switch recv.k {
+	case kHash:
+		if len(args) == 1 {
+			v, _ := recv.h.get(args[0])
+			return v, nil
+		}
+	case kArr, kStr:
+		var n int
+		if recv.k == kArr {
+			n = len(recv.a)
+		} else {
+			n = len([]rune(recv.s))
+		}
+		if len(args) < 1 || len(args) > 2 {
+			break
+		}
+		idx := make([]int, len(args))
+		for i, a := range args {
+			v, ok := smallInt(a)
+			if a.k == kFloat {
+				v, ok = int(a.f), true
+			} else if a.k != kInt {
+				return value{}, st.errorf(x.pos, "no implicit conversion of %s into Integer (Ruby raises TypeError here)", a.rubyClass())
+			}
+			if !ok {
+				return value{}, nil
+			}
+			idx[i] = v
+		}
+		start := idx[0]
+		if start < 0 {
+			start += n
+		}
+		if len(idx) == 1 {
+			if start < 0 || start >= n {
+				return value{}, nil
+			}
+			if recv.k == kArr {
+				return recv.a[start], nil
+			}
+			return strValue(string([]rune(recv.s)[start])), nil
+		}
+		length := idx[1]
+		if start < 0 || start > n || length < 0 {
+			return value{}, nil
+		}
+		end := min(n, start+length)
+		if recv.k == kArr {
+			return value{k: kArr, a: recv.a[start:end:end]}, nil
+		}
+		return strValue(string([]rune(recv.s)[start:end])), nil
+	}
+	if recv.k == kNil {
+		return value{}, st.noMethod(x.args[0], "[]", recv)
+	}
+	return value{}, st.errorf(x.pos, "%s[...] with %d arguments is not supported (index an Array, a String or a Hash with one)", recv.rubyClass(), len(args))
+}

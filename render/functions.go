@@ -1,0 +1,417 @@
+package render
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// This file holds the Kernel functions (Integer(), Float(), String(),
+// format) and the pure reads (File.read, File.exist?, JSON.parse) and
+// Rails.env / Rails.root.
+
+// maxReadFile bounds File.read, as a template's own size is bounded.
+const maxReadFile = 10 << 20
+
+func (st *state) function(x *expr) (value, error) {
+	switch x.fn {
+	case fRailsEnv:
+		for _, k := range []string{"RAILS_ENV", "RACK_ENV"} {
+			if v, ok := st.env(k); ok && !blankString(v) {
+				return strValue(v), nil
+			}
+		}
+		return strValue("development"), nil
+	case fRailsRoot:
+		return value{k: kPath, s: st.root()}, nil
+	}
+	args, err := st.evalArgs(x.args)
+	if err != nil {
+		return value{}, err
+	}
+	switch x.fn {
+	case fInteger:
+		return st.toInteger(x, args[0])
+	case fFloat:
+		return st.toFloat(x, args[0])
+	case fString:
+		return strValue(args[0].toS()), nil
+	case fFormat:
+		if args[0].k != kStr {
+			return value{}, st.typeError(x.args[0], args[0], "String")
+		}
+		return st.format(x, args[0].s, args[1:])
+	case fFileRead, fFileExist:
+		path, err := st.pathArg(x, args[0])
+		if err != nil {
+			return value{}, err
+		}
+		if x.fn == fFileExist {
+			_, err := os.Stat(path)
+			return boolValue(err == nil), nil
+		}
+		data, err := readCapped(path)
+		if err != nil {
+			return value{}, st.errorf(x.pos, "%s: %v (Ruby raises here; check the path, relative to the directory entry runs in)", x.src, err)
+		}
+		return strValue(string(data)), nil
+	case fJSONParse:
+		if args[0].k != kStr {
+			return value{}, st.typeError(x.args[0], args[0], "String")
+		}
+		v, err := parseJSON(args[0].s)
+		if err != nil {
+			return value{}, st.errorf(x.pos, "JSON.parse: %v (Ruby raises JSON::ParserError here)", err)
+		}
+		return v, nil
+	}
+	return value{}, st.errorf(x.pos, "internal error: unknown function")
+}
+
+// root is Rails.root: the directory entry runs in, which is the
+// application's root in a Rails image (its WORKDIR).
+func (st *state) root() string {
+	if st.rootDir == "" {
+		st.rootDir, _ = os.Getwd()
+	}
+	return st.rootDir
+}
+
+func (st *state) pathArg(x *expr, v value) (string, error) {
+	switch v.k {
+	case kStr, kPath:
+		if strings.IndexByte(v.s, 0) >= 0 {
+			return "", st.errorf(x.pos, "string contains null byte (Ruby raises ArgumentError here)")
+		}
+		return v.s, nil
+	}
+	return "", st.typeError(x.args[0], v, "String")
+}
+
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, pe.Err
+		}
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxReadFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxReadFile {
+		return nil, fmt.Errorf("larger than %d MiB", maxReadFile>>20)
+	}
+	return data, nil
+}
+
+// joinPath is Pathname#join: an absolute part starts over.
+func joinPath(base string, parts []string) string {
+	p := base
+	for _, s := range parts {
+		if strings.HasPrefix(s, "/") {
+			p = s
+			continue
+		}
+		if s == "" {
+			continue
+		}
+		p = strings.TrimSuffix(p, "/") + "/" + s
+	}
+	if p != "/" && strings.HasSuffix(p, "/") && len(parts) > 0 && !strings.HasSuffix(parts[len(parts)-1], "/") {
+		p = filepath.Clean(p)
+	}
+	return p
+}
+
+// toInteger is Kernel#Integer: strict, with 0x, 0b, 0o and 0 (octal)
+// prefixes and underscores between digits.
+func (st *state) toInteger(x *expr, v value) (value, error) {
+	switch v.k {
+	case kInt:
+		return v, nil
+	case kFloat:
+		return st.floatToI(x, v.f)
+	case kNil:
+		return value{}, st.errorf(x.pos, "can't convert nil into Integer (Ruby raises TypeError here; use .to_i, which gives 0)")
+	case kStr:
+		if n, ok := parseRubyInteger(v.s); ok {
+			return intValue(n), nil
+		}
+		return value{}, st.errorf(x.pos, "invalid value for Integer(): %s (Ruby raises ArgumentError here)", inspect(v))
+	}
+	return value{}, st.errorf(x.pos, "can't convert %s into Integer (Ruby raises TypeError here)", v.rubyClass())
+}
+
+func parseRubyInteger(s string) (*big.Int, bool) {
+	s = strings.Trim(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	base := 10
+	if len(s) > 1 && s[0] == '0' {
+		switch s[1] {
+		case 'x', 'X':
+			base, s = 16, s[2:]
+		case 'b', 'B':
+			base, s = 2, s[2:]
+		case 'o', 'O':
+			base, s = 8, s[2:]
+		case 'd', 'D':
+			s = s[2:]
+		default:
+			base, s = 8, s[1:]
+		}
+	}
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return nil, false
+	}
+	n, ok := new(big.Int).SetString(strings.ReplaceAll(s, "_", ""), base)
+	if !ok {
+		return nil, false
+	}
+	if neg {
+		n.Neg(n)
+	}
+	return n, true
+}
+
+// toFloat is Kernel#Float: strict.
+func (st *state) toFloat(x *expr, v value) (value, error) {
+	switch v.k {
+	case kInt, kFloat:
+		return value{k: kFloat, f: floatOf(v)}, nil
+	case kNil:
+		return value{}, st.errorf(x.pos, "can't convert nil into Float (Ruby raises TypeError here; use .to_f, which gives 0.0)")
+	case kStr:
+		t := strings.Trim(v.s, " \t\n\v\f\r")
+		if n, ok := parseRubyInteger(t); ok && (strings.Contains(t, "0x") || strings.Contains(t, "0X")) {
+			return value{k: kFloat, f: floatOf(intValue(n))}, nil
+		}
+		if validFloat(t) {
+			f, _ := strconv.ParseFloat(strings.ReplaceAll(t, "_", ""), 64)
+			return value{k: kFloat, f: f}, nil
+		}
+		return value{}, st.errorf(x.pos, "invalid value for Float(): %s (Ruby raises ArgumentError here)", inspect(v))
+	}
+	return value{}, st.errorf(x.pos, "can't convert %s into Float (Ruby raises TypeError here)", v.rubyClass())
+}
+
+// validFloat reports whether s is a decimal number Float() accepts:
+// digits with single underscores between them, an optional fraction and
+// exponent.
+func validFloat(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := func() bool {
+		start := i
+		for i < len(s) && (isDigit(s[i]) || s[i] == '_' && i > start && i+1 < len(s) && isDigit(s[i+1])) {
+			i++
+		}
+		return i > start
+	}
+	if !digits() {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// format is Kernel#format (sprintf) and String#%: the directives
+// %s %d %i %f %e %g %x %o %b %c %% with flags, width and precision.
+func (st *state) format(x *expr, f string, args []value) (value, error) {
+	var b strings.Builder
+	next := 0
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		for j < len(f) && strings.IndexByte("-+ 0#", f[j]) >= 0 {
+			j++
+		}
+		for j < len(f) && isDigit(f[j]) {
+			j++
+		}
+		if j < len(f) && f[j] == '.' {
+			j++
+			for j < len(f) && isDigit(f[j]) {
+				j++
+			}
+		}
+		if j >= len(f) {
+			return value{}, st.errorf(x.pos, "incomplete format specifier; use '%%%%' (double %%) instead (Ruby raises ArgumentError here)")
+		}
+		spec, verb := f[i+1:j], f[j]
+		i = j
+		if verb == '%' && spec == "" {
+			b.WriteByte('%')
+			continue
+		}
+		if strings.IndexByte("sdifeEgGxXobc", verb) < 0 {
+			return value{}, st.errorf(x.pos, "format directive %%%s%c is not supported (entry supports %%s %%d %%i %%f %%e %%g %%x %%o %%b %%c and %%%%)", spec, verb)
+		}
+		if next >= len(args) {
+			return value{}, st.errorf(x.pos, "too few arguments (Ruby raises ArgumentError here)")
+		}
+		a := args[next]
+		next++
+		switch verb {
+		case 's':
+			fmt.Fprintf(&b, "%"+spec+"s", a.toS())
+		case 'c':
+			s := a.toS()
+			if a.k == kInt {
+				n, _ := smallInt(a)
+				s = string(rune(n))
+			} else if s != "" {
+				s = string([]rune(s)[:1])
+			}
+			fmt.Fprintf(&b, "%"+spec+"s", s)
+		case 'd', 'i', 'x', 'X', 'o', 'b':
+			n, err := st.toInteger(x, a)
+			if err != nil {
+				return value{}, err
+			}
+			if verb == 'i' {
+				verb = 'd'
+			}
+			bi := bigOf(n)
+			if bi.Sign() < 0 && verb != 'd' {
+				// Ruby writes ..f01 for a negative without a sign flag.
+				if !strings.ContainsAny(spec, "+ ") {
+					return value{}, st.errorf(x.pos, "format %%%c of a negative number is not supported (Ruby writes it as a two's complement; use %%+%c)", verb, verb)
+				}
+			}
+			fmt.Fprintf(&b, "%"+spec+string(verb), bi)
+		default:
+			n, err := st.toFloat(x, a)
+			if err != nil {
+				return value{}, err
+			}
+			if math.IsInf(n.f, 0) || math.IsNaN(n.f) {
+				s := "Inf"
+				if math.IsNaN(n.f) {
+					s = "NaN"
+				} else if n.f < 0 {
+					s = "-Inf"
+				}
+				fmt.Fprintf(&b, "%"+strings.ReplaceAll(spec, "0", "")+"s", s)
+				continue
+			}
+			if !strings.Contains(spec, ".") {
+				spec += ".6"
+			}
+			fmt.Fprintf(&b, "%"+spec+string(verb), n.f)
+		}
+	}
+	return strValue(b.String()), nil
+}
+
+// parseJSON is JSON.parse: objects become Hashes with keys in order,
+// integers Integers, other numbers Floats.
+func parseJSON(s string) (value, error) {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	v, err := jsonValue(d, 0)
+	if err != nil {
+		return value{}, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return value{}, fmt.Errorf("unexpected content after the JSON value")
+	}
+	return v, nil
+}
+
+func jsonValue(d *json.Decoder, depth int) (value, error) {
+	if depth > maxDepth {
+		return value{}, fmt.Errorf("nesting of %d is too deep", depth)
+	}
+	t, err := d.Token()
+	if err != nil {
+		if err == io.EOF {
+			return value{}, fmt.Errorf("unexpected end of input")
+		}
+		return value{}, err
+	}
+	switch t := t.(type) {
+	case nil:
+		return value{}, nil
+	case bool:
+		return boolValue(t), nil
+	case string:
+		return strValue(t), nil
+	case json.Number:
+		if n, ok := new(big.Int).SetString(t.String(), 10); ok {
+			return intValue(n), nil
+		}
+		f, _ := strconv.ParseFloat(t.String(), 64)
+		return value{k: kFloat, f: f}, nil
+	case json.Delim:
+		switch t {
+		case '[':
+			var a []value
+			for d.More() {
+				v, err := jsonValue(d, depth+1)
+				if err != nil {
+					return value{}, err
+				}
+				a = append(a, v)
+			}
+			d.Token()
+			if a == nil {
+				a = []value{}
+			}
+			return value{k: kArr, a: a}, nil
+		case '{':
+			h := &hash{}
+			for d.More() {
+				k, err := d.Token()
+				if err != nil {
+					return value{}, err
+				}
+				v, err := jsonValue(d, depth+1)
+				if err != nil {
+					return value{}, err
+				}
+				h.set(strValue(k.(string)), v)
+			}
+			d.Token()
+			return value{k: kHash, h: h}, nil
+		}
+	}
+	return value{}, fmt.Errorf("unexpected %v", t)
+}

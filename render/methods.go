@@ -1,0 +1,698 @@
+package render
+
+import (
+	"math"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// This file holds the methods entry implements, with Ruby's semantics.
+
+func (st *state) evalArgs(xs []*expr) ([]value, error) {
+	if len(xs) == 0 {
+		return nil, nil
+	}
+	args := make([]value, len(xs))
+	for i, a := range xs {
+		v, err := st.eval(a)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v
+	}
+	return args, nil
+}
+
+// call evaluates a method call without a block.
+func (st *state) call(x *expr) (value, error) {
+	recv, err := st.eval(x.args[0])
+	if err != nil {
+		return value{}, err
+	}
+	args, err := st.evalArgs(x.args[1:])
+	if err != nil {
+		return value{}, err
+	}
+	return st.method(x, recv, args)
+}
+
+func (st *state) method(x *expr, recv value, args []value) (value, error) {
+	var arg value
+	if len(args) > 0 {
+		arg = args[0]
+	}
+	argX := func(i int) *expr { return x.args[1+i] }
+	switch x.method {
+	case mNilP:
+		return boolValue(recv.k == kNil), nil
+	case mBlankP:
+		return boolValue(blank(recv)), nil
+	case mPresentP:
+		return boolValue(!blank(recv)), nil
+	case mPresence:
+		if blank(recv) {
+			return value{}, nil
+		}
+		return recv, nil
+	case mToS:
+		if recv.k == kStr {
+			return recv, nil
+		}
+		return strValue(recv.toS()), nil
+	case mInspect:
+		return strValue(inspect(recv)), nil
+	case mToJson:
+		s, ok := toJSON(recv)
+		if !ok {
+			return value{}, st.errorf(x.pos, "%s: source sequence is illegal/malformed utf-8 (Ruby's JSON raises here)", x.src)
+		}
+		return strValue(s), nil
+	case mToI:
+		switch recv.k {
+		case kNil:
+			return intOf(0), nil
+		case kInt:
+			return recv, nil
+		case kStr:
+			return value{k: kInt, s: stringToI(recv.s)}, nil
+		case kFloat:
+			return st.floatToI(x, recv.f)
+		}
+	case mToF:
+		switch recv.k {
+		case kNil:
+			return value{k: kFloat}, nil
+		case kInt, kFloat:
+			return value{k: kFloat, f: floatOf(recv)}, nil
+		case kStr:
+			return value{k: kFloat, f: stringToF(recv.s)}, nil
+		}
+	case mToSym:
+		if recv.k == kStr || recv.k == kSym {
+			return value{k: kSym, s: recv.s}, nil
+		}
+	case mToA:
+		switch recv.k {
+		case kNil:
+			return value{k: kArr}, nil
+		case kArr:
+			return recv, nil
+		case kHash:
+			return value{k: kArr, a: pairs(recv.h)}, nil
+		}
+	case mEmptyP:
+		switch recv.k {
+		case kStr:
+			return boolValue(recv.s == ""), nil
+		case kArr:
+			return boolValue(len(recv.a) == 0), nil
+		case kHash:
+			return boolValue(len(recv.h.keys) == 0), nil
+		}
+	case mIncludeP:
+		switch recv.k {
+		case kStr:
+			if arg.k != kStr {
+				return value{}, st.typeError(argX(0), arg, "String")
+			}
+			return boolValue(strings.Contains(recv.s, arg.s)), nil
+		case kArr:
+			for _, e := range recv.a {
+				if equal(e, arg) {
+					return value{k: kTrue}, nil
+				}
+			}
+			return value{k: kFalse}, nil
+		case kHash:
+			_, ok := recv.h.get(arg)
+			return boolValue(ok), nil
+		}
+	case mKeyP:
+		if recv.k == kHash {
+			_, ok := recv.h.get(arg)
+			return boolValue(ok), nil
+		}
+	case mStrip, mLstrip, mRstrip, mUpcase, mDowncase, mCapitalize, mChomp:
+		if recv.k != kStr {
+			break
+		}
+		switch x.method {
+		case mStrip:
+			return strValue(strip(recv.s)), nil
+		case mLstrip:
+			return strValue(strings.TrimLeft(recv.s, "\x00\t\n\v\f\r ")[0:]), nil
+		case mRstrip:
+			return strValue(strings.TrimRight(recv.s, "\x00\t\n\v\f\r ")), nil
+		case mUpcase:
+			return strValue(upcase(recv.s)), nil
+		case mDowncase:
+			return strValue(downcase(recv.s)), nil
+		case mCapitalize:
+			if recv.s == "" {
+				return recv, nil
+			}
+			r, n := utf8.DecodeRuneInString(recv.s)
+			return strValue(upcase(string(r)) + downcase(recv.s[n:])), nil
+		}
+		if len(args) == 0 {
+			return strValue(chomp(recv.s)), nil
+		}
+		if arg.k != kStr {
+			return value{}, st.typeError(argX(0), arg, "String")
+		}
+		if arg.s == "" {
+			return strValue(strings.TrimRight(chompEmpty(recv.s), "")), nil
+		}
+		return strValue(strings.TrimSuffix(recv.s, arg.s)), nil
+	case mStartWithP, mEndWithP:
+		if recv.k != kStr {
+			break
+		}
+		for i, a := range args {
+			if a.k != kStr {
+				return value{}, st.typeError(argX(i), a, "String")
+			}
+			if x.method == mStartWithP && strings.HasPrefix(recv.s, a.s) || x.method == mEndWithP && strings.HasSuffix(recv.s, a.s) {
+				return value{k: kTrue}, nil
+			}
+		}
+		return value{k: kFalse}, nil
+	case mGsub, mSub:
+		if recv.k != kStr {
+			break
+		}
+		if arg.k != kStr {
+			return value{}, st.errorf(argX(0).pos, "wrong argument type %s (expected Regexp) (Ruby raises TypeError here)", arg.rubyClass())
+		}
+		if args[1].k != kStr {
+			return value{}, st.typeError(argX(1), args[1], "String")
+		}
+		return strValue(substitute(recv.s, arg.s, args[1].s, x.method == mGsub)), nil
+	case mSplit:
+		if recv.k == kStr {
+			if len(args) == 0 || arg.k == kNil {
+				return strArray(splitAwk(recv.s)), nil
+			}
+			if arg.k != kStr {
+				return value{}, st.errorf(argX(0).pos, "wrong argument type %s (expected Regexp) (Ruby raises TypeError here)", arg.rubyClass())
+			}
+			return strArray(splitString(recv.s, arg.s)), nil
+		}
+	case mLength, mSize, mCount:
+		switch recv.k {
+		case kStr:
+			if x.method != mCount {
+				return intOf(utf8.RuneCountInString(recv.s)), nil
+			}
+		case kArr:
+			if len(args) == 0 {
+				return intOf(len(recv.a)), nil
+			}
+			n := 0
+			for _, e := range recv.a {
+				if equal(e, arg) {
+					n++
+				}
+			}
+			return intOf(n), nil
+		case kHash:
+			if len(args) == 0 {
+				return intOf(len(recv.h.keys)), nil
+			}
+		}
+	case mFirst, mLast:
+		if recv.k != kArr {
+			break
+		}
+		a := recv.a
+		if len(args) == 0 {
+			if len(a) == 0 {
+				return value{}, nil
+			}
+			if x.method == mFirst {
+				return a[0], nil
+			}
+			return a[len(a)-1], nil
+		}
+		n, ok := smallInt(arg)
+		if arg.k != kInt || !ok {
+			return value{}, st.typeError(argX(0), arg, "Integer")
+		}
+		if n < 0 {
+			return value{}, st.errorf(x.pos, "negative array size (Ruby raises ArgumentError here)")
+		}
+		n = min(n, len(a))
+		if x.method == mFirst {
+			return value{k: kArr, a: a[:n:n]}, nil
+		}
+		return value{k: kArr, a: a[len(a)-n:]}, nil
+	case mJoin:
+		if recv.k == kPath {
+			parts := make([]string, len(args))
+			for i, a := range args {
+				if a.k != kStr && a.k != kPath {
+					return value{}, st.typeError(argX(i), a, "String")
+				}
+				parts[i] = a.s
+			}
+			return value{k: kPath, s: joinPath(recv.s, parts)}, nil
+		}
+		if recv.k != kArr {
+			break
+		}
+		sep := ""
+		if len(args) > 0 && arg.k != kNil {
+			if arg.k != kStr {
+				return value{}, st.typeError(argX(0), arg, "String")
+			}
+			sep = arg.s
+		}
+		return strValue(st.join(recv.a, sep, 0)), nil
+	case mCompact:
+		switch recv.k {
+		case kArr:
+			var out []value
+			for _, e := range recv.a {
+				if e.k != kNil {
+					out = append(out, e)
+				}
+			}
+			return value{k: kArr, a: out}, nil
+		case kHash:
+			h := &hash{}
+			for i, k := range recv.h.keys {
+				if recv.h.vals[i].k != kNil {
+					h.set(k, recv.h.vals[i])
+				}
+			}
+			return value{k: kHash, h: h}, nil
+		}
+	case mUniq:
+		if recv.k == kArr {
+			var out []value
+			for _, e := range recv.a {
+				if !containsEql(out, e) {
+					out = append(out, e)
+				}
+			}
+			return value{k: kArr, a: out}, nil
+		}
+	case mReverse:
+		switch recv.k {
+		case kArr:
+			out := make([]value, len(recv.a))
+			for i, e := range recv.a {
+				out[len(out)-1-i] = e
+			}
+			return value{k: kArr, a: out}, nil
+		case kStr:
+			r := []rune(recv.s)
+			for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+				r[i], r[j] = r[j], r[i]
+			}
+			return strValue(string(r)), nil
+		}
+	case mFlatten:
+		if recv.k == kArr {
+			return value{k: kArr, a: flatten(recv.a, 0)}, nil
+		}
+	case mSort, mMax, mMin:
+		if recv.k != kArr {
+			break
+		}
+		sorted, err := st.sortValues(x, recv.a, nil)
+		if err != nil {
+			return value{}, err
+		}
+		switch x.method {
+		case mSort:
+			return value{k: kArr, a: sorted}, nil
+		case mMax:
+			if len(sorted) == 0 {
+				return value{}, nil
+			}
+			return sorted[len(sorted)-1], nil
+		}
+		if len(sorted) == 0 {
+			return value{}, nil
+		}
+		return sorted[0], nil
+	case mSum:
+		if recv.k == kArr {
+			return st.sum(x, recv.a)
+		}
+	case mAbs:
+		switch recv.k {
+		case kInt:
+			return value{k: kInt, s: strings.TrimPrefix(recv.s, "-")}, nil
+		case kFloat:
+			return value{k: kFloat, f: math.Abs(recv.f)}, nil
+		}
+	case mZeroP:
+		if isNum(recv) {
+			return boolValue(numCmp(recv, intOf(0)) == 0), nil
+		}
+	case mKeys, mValues:
+		if recv.k == kHash {
+			if x.method == mKeys {
+				return value{k: kArr, a: append([]value(nil), recv.h.keys...)}, nil
+			}
+			return value{k: kArr, a: append([]value(nil), recv.h.vals...)}, nil
+		}
+	case mToH:
+		switch recv.k {
+		case kHash:
+			return recv, nil
+		case kArr:
+			h := &hash{}
+			for _, e := range recv.a {
+				if e.k != kArr || len(e.a) != 2 {
+					return value{}, st.errorf(x.pos, "wrong element type %s (expected array of 2 elements) (Ruby raises TypeError here)", e.rubyClass())
+				}
+				h.set(e.a[0], e.a[1])
+			}
+			return value{k: kHash, h: h}, nil
+		}
+	case mDig:
+		v := recv
+		for i, k := range args {
+			if v.k == kNil {
+				return v, nil
+			}
+			var err error
+			if v, err = st.index(argX(i), v, []value{k}); err != nil {
+				return value{}, err
+			}
+		}
+		return v, nil
+	case mFetch:
+		var v value
+		var ok bool
+		switch recv.k {
+		case kHash:
+			v, ok = recv.h.get(arg)
+		case kArr:
+			n, small := smallInt(arg)
+			if arg.k != kInt || !small {
+				return value{}, st.typeError(argX(0), arg, "Integer")
+			}
+			if n < 0 {
+				n += len(recv.a)
+			}
+			if ok = n >= 0 && n < len(recv.a); ok {
+				v = recv.a[n]
+			}
+		default:
+			return value{}, st.noMethod(x.args[0], "fetch", recv)
+		}
+		if ok {
+			return v, nil
+		}
+		if len(args) > 1 {
+			return args[1], nil
+		}
+		return value{}, st.errorf(x.pos, "key not found: %s (Ruby raises KeyError here; give a default: .fetch(key, default))", inspect(arg))
+	}
+	return value{}, st.noMethod(x.args[0], methodNames[x.method], recv)
+}
+
+func strArray(a []string) value {
+	out := make([]value, len(a))
+	for i, s := range a {
+		out[i] = strValue(s)
+	}
+	return value{k: kArr, a: out}
+}
+
+func pairs(h *hash) []value {
+	out := make([]value, len(h.keys))
+	for i, k := range h.keys {
+		out[i] = value{k: kArr, a: []value{k, h.vals[i]}}
+	}
+	return out
+}
+
+func flatten(a []value, depth int) []value {
+	var out []value
+	for _, e := range a {
+		if e.k == kArr && depth < maxDepth {
+			out = append(out, flatten(e.a, depth+1)...)
+		} else {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// join is Array#join: nested arrays are joined with the same separator.
+func (st *state) join(a []value, sep string, depth int) string {
+	var b strings.Builder
+	for i, e := range a {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		if e.k == kArr && depth < maxDepth {
+			b.WriteString(st.join(e.a, sep, depth+1))
+		} else {
+			b.WriteString(e.toS())
+		}
+	}
+	return b.String()
+}
+
+// compare is Ruby's <=> for sorting: numbers with numbers, strings with
+// strings, arrays element by element.
+func compare(a, b value) (int, bool) {
+	switch {
+	case isNum(a) && isNum(b):
+		c := numCmp(a, b)
+		return c, c != 2
+	case a.k == kStr && b.k == kStr:
+		return strings.Compare(a.s, b.s), true
+	case a.k == kArr && b.k == kArr:
+		for i := 0; i < len(a.a) && i < len(b.a); i++ {
+			if c, ok := compare(a.a[i], b.a[i]); !ok || c != 0 {
+				return c, ok
+			}
+		}
+		return compareInt(len(a.a), len(b.a)), true
+	}
+	return 0, false
+}
+
+func compareInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// sortValues sorts list (by keys when given) stably, failing as Ruby does
+// on values that do not compare.
+func (st *state) sortValues(x *expr, list, keys []value) ([]value, error) {
+	if keys == nil {
+		keys = list
+	}
+	idx := make([]int, len(list))
+	for i := range idx {
+		idx[i] = i
+	}
+	var bad error
+	sort.SliceStable(idx, func(i, j int) bool {
+		c, ok := compare(keys[idx[i]], keys[idx[j]])
+		if !ok && bad == nil {
+			bad = st.errorf(x.pos, "comparison of %s with %s failed (Ruby raises ArgumentError here)", keys[idx[i]].rubyClass(), inspectShort(keys[idx[j]]))
+		}
+		return c < 0
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	out := make([]value, len(list))
+	for i, k := range idx {
+		out[i] = list[k]
+	}
+	return out, nil
+}
+
+func (st *state) sum(x *expr, a []value) (value, error) {
+	acc := intOf(0)
+	for _, e := range a {
+		if !isNum(e) {
+			if e.k == kStr {
+				return value{}, st.errorf(x.pos, "String can't be coerced into Integer (Ruby raises TypeError here; use .join)")
+			}
+			return value{}, st.errorf(x.pos, "%s can't be coerced into Integer (Ruby raises TypeError here)", e.rubyClass())
+		}
+		var err error
+		if acc, err = st.binary(&expr{bop: bAdd, pos: x.pos, args: x.args}, acc, e); err != nil {
+			return value{}, err
+		}
+	}
+	return acc, nil
+}
+
+func (st *state) floatToI(x *expr, f float64) (value, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return value{}, st.errorf(x.pos, "%s (Ruby raises FloatDomainError here)", formatFloat(f))
+	}
+	n, _ := big.NewFloat(math.Trunc(f)).Int(nil)
+	return intValue(n), nil
+}
+
+// chomp is String#chomp: one trailing \r\n, \n or \r.
+func chomp(s string) string {
+	switch {
+	case strings.HasSuffix(s, "\r\n"):
+		return s[:len(s)-2]
+	case strings.HasSuffix(s, "\n"), strings.HasSuffix(s, "\r"):
+		return s[:len(s)-1]
+	}
+	return s
+}
+
+// chompEmpty is String#chomp(""): all trailing \n and \r\n.
+func chompEmpty(s string) string {
+	for {
+		switch {
+		case strings.HasSuffix(s, "\r\n"):
+			s = s[:len(s)-2]
+		case strings.HasSuffix(s, "\n"):
+			s = s[:len(s)-1]
+		default:
+			return s
+		}
+	}
+}
+
+// substitute is String#sub/gsub with a string pattern. The replacement's
+// backslash sequences mean what they mean in Ruby: \0 and \& the match,
+// \` and \' the text before and after it, \\ a backslash, \1-\9 and \k<>
+// nothing (a string pattern has no groups).
+func substitute(s, pat, repl string, global bool) string {
+	var b strings.Builder
+	pos := 0
+	for pos <= len(s) {
+		i := strings.Index(s[pos:], pat)
+		if i < 0 {
+			break
+		}
+		i += pos
+		b.WriteString(s[pos:i])
+		expandRepl(&b, repl, s, i, i+len(pat))
+		pos = i + len(pat)
+		if pat == "" {
+			if pos < len(s) {
+				_, n := utf8.DecodeRuneInString(s[pos:])
+				b.WriteString(s[pos : pos+n])
+				pos += n
+			} else {
+				pos++
+			}
+		}
+		if !global {
+			break
+		}
+	}
+	if pos < len(s) {
+		b.WriteString(s[pos:])
+	}
+	return b.String()
+}
+
+func expandRepl(b *strings.Builder, repl, s string, from, to int) {
+	for i := 0; i < len(repl); i++ {
+		c := repl[i]
+		if c != '\\' || i+1 == len(repl) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch d := repl[i]; {
+		case d == '0' || d == '&':
+			b.WriteString(s[from:to])
+		case d == '`':
+			b.WriteString(s[:from])
+		case d == '\'':
+			b.WriteString(s[to:])
+		case d == '\\':
+			b.WriteByte('\\')
+		case isDigit(d):
+		case d == 'k' && i+1 < len(repl) && repl[i+1] == '<':
+			if j := strings.IndexByte(repl[i:], '>'); j > 0 {
+				i += j
+			} else {
+				b.WriteString(`\k`)
+			}
+		default:
+			b.WriteByte('\\')
+			b.WriteByte(d)
+		}
+	}
+}
+
+// stringToF is Ruby's String#to_f: the longest leading decimal number
+// (underscores between digits), 0.0 when there is none.
+func stringToF(s string) float64 {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
+		i++
+	}
+	var b strings.Builder
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		b.WriteByte(s[i])
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) {
+			if isDigit(s[i]) {
+				b.WriteByte(s[i])
+				i++
+				n++
+				continue
+			}
+			if s[i] == '_' && n > 0 && i+1 < len(s) && isDigit(s[i+1]) {
+				i++
+				continue
+			}
+			break
+		}
+		return n
+	}
+	if digits() == 0 {
+		return 0
+	}
+	if i+1 < len(s) && s[i] == '.' && isDigit(s[i+1]) {
+		b.WriteByte('.')
+		i++
+		digits()
+	}
+	if i+1 < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		save, saveLen := i, b.Len()
+		e := "e"
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			e += string(s[i])
+			i++
+		}
+		b.WriteString(e)
+		if digits() == 0 {
+			i = save
+			t := b.String()[:saveLen]
+			b.Reset()
+			b.WriteString(t)
+		}
+	}
+	f, err := strconv.ParseFloat(b.String(), 64)
+	if err != nil && !math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
