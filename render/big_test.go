@@ -121,3 +121,28 @@ func TestReadFileCap(t *testing.T) {
 		t.Fatalf("ok.erb: %q, %v", out.String(), err)
 	}
 }
+
+// Output tags with the same Ruby share one parsed expression; an error in
+// a later copy still names its own line and column.
+func TestSharedTagPositions(t *testing.T) {
+	src := "<% if ENV['A'] %><%= ENV.fetch('X') %><% end %>\nx: <%= ENV.fetch('X') %>\n"
+	tmpl, err := Parse("s.erb", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = tmpl.Execute(&out, func(string) (string, bool) { return "", false }, Options{})
+	want := `s.erb:2:8: ENV.fetch('X'): X is not set`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("error %v, want %s...", err, want)
+	}
+	// A tag that reads a loop variable is not shared across scopes.
+	src = "<% %w[a b].each do |v| %><%= v %><% end %>|<% %w[c d].each do |v| %><%= v %><% end %>"
+	if tmpl, err = Parse("v.erb", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := tmpl.Execute(&out, func(string) (string, bool) { return "", false }, Options{}); err != nil || out.String() != "ab|cd" {
+		t.Fatalf("loops: %q, %v; want ab|cd", out.String(), err)
+	}
+}

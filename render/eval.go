@@ -186,13 +186,14 @@ type state struct {
 	vars   []value
 	steps  int // loop iterations and block calls so far
 	work   int // expressions evaluated so far
+	shift  int // added to positions in messages: see node.shift
 	out    []byte
 	// rootDir is Rails.root, found on first use.
 	rootDir string
 }
 
 func (st *state) errorf(pos int, format string, args ...any) error {
-	return errorAt(st.t.name, st.t.src, pos, fmt.Sprintf(format, args...))
+	return errorAt(st.t.name, st.t.src, pos+st.shift, fmt.Sprintf(format, args...))
 }
 
 // step counts one loop iteration or block call.
@@ -223,7 +224,10 @@ func (st *state) run(nodes []*node) error {
 		case nText:
 			st.out = append(st.out, n.text...)
 		case nOutput:
+			st.out = append(st.out, n.text...)
+			st.shift = int(n.shift)
 			v, err := st.eval(n.x)
+			st.shift = 0
 			if err != nil {
 				return err
 			}

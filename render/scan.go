@@ -62,8 +62,10 @@ func (s *segment) srcOffset(off int) int {
 // the *segment is valid only during the call.
 func scan(name, src string, emit func(*segment) bool) error {
 	stopped := false
+	var cur segment // one variable for all: a segment per tag would escape
 	put := func(seg segment) {
-		if !stopped && !emit(&seg) {
+		cur = seg
+		if !stopped && !emit(&cur) {
 			stopped = true
 		}
 	}
