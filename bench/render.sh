@@ -20,9 +20,81 @@
 # entry's binary.
 #
 # Usage: bench/render.sh [RUNS]
+#        bench/render.sh big [RUNS]
 # Needs: hyperfine and ruby (Debian packages), python3.
+#
+# "big" measures big inputs instead: `entry render --check` and
+# `entry render` on a 10 MB template of plain tags (the cap,
+# render.MaxSize) and `entry render --check` on a 50 MB one, which must be
+# refused at once with its size. It prints the median wall time and the
+# CPU time and peak RSS and RssAnon (sampled from /proc every millisecond)
+# of RUNS runs.
+# The in-process figures are Go benchmarks:
+#   go test ./render -run XXX -bench 'Big|OrChain|DatabaseYML' -benchmem -count 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = big ]; then
+  runs=${2:-5}
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  CGO_ENABLED=0 go build -o "$work/entry" ./cmd/entry
+  python3 - "$work" "$runs" <<'PY'
+import os, statistics, subprocess, sys, time
+work, runs = sys.argv[1], int(sys.argv[2])
+unit = b'<%= ENV["X"] %>\nplain: text, as in a long YAML list\n'
+def make(name, size):
+    path = os.path.join(work, name)
+    with open(path, "wb") as f:
+        f.write(unit * (size // len(unit)))
+    return path
+ten = make("ten.yml.erb", 10 << 20)  # just under the cap
+fifty = make("fifty.yml.erb", 50 << 20)
+
+def field(status, key):
+    for line in status.splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])  # kB
+    return 0
+
+def run(args):
+    """Runs args, sampling /proc/PID/status: (seconds, peak RSS kB, peak
+    RssAnon kB, exit code, stderr, CPU seconds)."""
+    env = dict(os.environ, X="value-of-x")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    hwm = anon = 0
+    while True:
+        try:
+            st = open(f"/proc/{p.pid}/status").read()
+            hwm = max(hwm, field(st, "VmHWM"))
+            anon = max(anon, field(st, "RssAnon"))
+        except OSError:
+            pass
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.001)
+    dt = time.perf_counter() - t0
+    return dt, hwm, anon, os.waitstatus_to_exitcode(status), p.stderr.read().decode(), ru.ru_utime + ru.ru_stime
+
+for label, args, want in (
+    ("render --check, 10 MB", [f"{work}/entry", "render", "--check", ten], 0),
+    ("render, 10 MB", [f"{work}/entry", "render", ten], 0),
+    ("render --check, 50 MB (over the cap)", [f"{work}/entry", "render", "--check", fifty], 1),
+):
+    res = [run(args) for _ in range(runs)]
+    for r in res:
+        if r[3] != want:
+            sys.exit(f"bench/render.sh big: {label}: exit {r[3]}, want {want}: {r[4]}")
+    print(f"{label}: median {statistics.median(r[0] for r in res)*1000:.0f} ms "
+          f"({statistics.median(r[5] for r in res)*1000:.0f} ms CPU), "
+          f"peak RSS {statistics.median(r[1] for r in res)/1024:.0f} MiB, "
+          f"RssAnon {statistics.median(r[2] for r in res)/1024:.0f} MiB ({runs} runs)")
+    if want:
+        print("  " + res[0][4].strip().splitlines()[0])
+PY
+  exit 0
+fi
 runs=${1:-10}
 for p in hyperfine ruby erb python3; do
   command -v "$p" >/dev/null || { echo "bench/render.sh: $p is missing (apt-get install hyperfine ruby)" >&2; exit 1; }
