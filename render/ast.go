@@ -29,6 +29,7 @@ const (
 	opCase                 // case args[0] when ... then ... else ... end, see arms
 	opBlock                // args[0].method(args[1:]...) { |params| blk }
 	opFunc                 // a function or constant: fn
+	opSeq                  // a; b; ...: each in turn, the value of the last
 )
 
 // A binop is an arithmetic or comparison operator of opBin.
@@ -174,7 +175,7 @@ var methods = map[string]struct {
 	"end_with?":       {mEndWithP, 1, 9, noBlock},
 	"max":             {mMax, 0, 0, noBlock},
 	"min":             {mMin, 0, 0, noBlock},
-	"join":            {mJoin, 0, 1, noBlock},
+	"join":            {mJoin, 0, 9, noBlock},
 	"length":          {mLength, 0, 0, noBlock},
 	"size":            {mSize, 0, 0, noBlock},
 	"first":           {mFirst, 0, 1, noBlock},

@@ -503,6 +503,15 @@ func (st *state) eval(x *expr) (value, error) {
 		return st.callBlock(x)
 	case opFunc:
 		return st.function(x)
+	case opSeq:
+		var v value
+		for _, a := range x.args {
+			var err error
+			if v, err = st.eval(a); err != nil {
+				return value{}, err
+			}
+		}
+		return v, nil
 	}
 	return value{}, st.errorf(x.pos, "internal error: unknown expression")
 }

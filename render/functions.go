@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file holds the Kernel functions (Integer(), Float(), String(),
@@ -175,7 +176,7 @@ func parseRubyInteger(s string) (*big.Int, bool) {
 		case 'd', 'D':
 			s = s[2:]
 		default:
-			base, s = 8, s[1:]
+			base, s = 8, strings.TrimPrefix(s[1:], "_")
 		}
 	}
 	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
@@ -277,6 +278,9 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 		}
 		spec, verb := f[i+1:j], f[j]
 		i = j
+		if w, prec, _ := strings.Cut(strings.TrimLeft(spec, "-+ 0#"), "."); len(w) > 4 || len(prec) > 4 {
+			return value{}, st.errorf(x.pos, "format width or precision too large in %%%s%c", spec, verb)
+		}
 		if verb == '%' && spec == "" {
 			b.WriteByte('%')
 			continue
@@ -297,8 +301,8 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 			if a.k == kInt {
 				n, _ := smallInt(a)
 				s = string(rune(n))
-			} else if s != "" {
-				s = string([]rune(s)[:1])
+			} else if utf8.RuneCountInString(s) != 1 {
+				return value{}, st.errorf(x.pos, "%%c requires a character (Ruby raises ArgumentError here)")
 			}
 			fmt.Fprintf(&b, "%"+spec+"s", s)
 		case 'd', 'i', 'x', 'X', 'o', 'b':
@@ -362,10 +366,7 @@ func jsonValue(d *json.Decoder, depth int) (value, error) {
 	}
 	t, err := d.Token()
 	if err != nil {
-		if err == io.EOF {
-			return value{}, fmt.Errorf("unexpected end of input")
-		}
-		return value{}, err
+		return value{}, jsonError(err)
 	}
 	switch t := t.(type) {
 	case nil:
@@ -391,7 +392,9 @@ func jsonValue(d *json.Decoder, depth int) (value, error) {
 				}
 				a = append(a, v)
 			}
-			d.Token()
+			if _, err := d.Token(); err != nil {
+				return value{}, jsonError(err)
+			}
 			if a == nil {
 				a = []value{}
 			}
@@ -409,9 +412,18 @@ func jsonValue(d *json.Decoder, depth int) (value, error) {
 				}
 				h.set(strValue(k.(string)), v)
 			}
-			d.Token()
+			if _, err := d.Token(); err != nil {
+				return value{}, jsonError(err)
+			}
 			return value{k: kHash, h: h}, nil
 		}
 	}
 	return value{}, fmt.Errorf("unexpected %v", t)
+}
+
+func jsonError(err error) error {
+	if err == io.EOF {
+		return fmt.Errorf("unexpected end of input")
+	}
+	return err
 }

@@ -263,6 +263,9 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		if recv.k != kArr {
 			break
 		}
+		if len(args) > 1 {
+			return value{}, st.errorf(x.pos, "wrong number of arguments (given %d, expected 0..1) (Ruby raises ArgumentError here)", len(args))
+		}
 		sep := ""
 		if len(args) > 0 && arg.k != kNil {
 			if arg.k != kStr {
@@ -507,7 +510,8 @@ func (st *state) sortValues(x *expr, list, keys []value) ([]value, error) {
 	sort.SliceStable(idx, func(i, j int) bool {
 		c, ok := compare(keys[idx[i]], keys[idx[j]])
 		if !ok && bad == nil {
-			bad = st.errorf(x.pos, "comparison of %s with %s failed (Ruby raises ArgumentError here)", keys[idx[i]].rubyClass(), inspectShort(keys[idx[j]]))
+			a, b := keys[min(idx[i], idx[j])], keys[max(idx[i], idx[j])]
+			bad = st.errorf(x.pos, "comparison of %s with %s failed (Ruby raises ArgumentError here)", a.rubyClass(), inspectShort(b))
 		}
 		return c < 0
 	})
@@ -666,7 +670,7 @@ func stringToF(s string) float64 {
 		}
 		return n
 	}
-	if digits() == 0 {
+	if digits() == 0 && !(i+1 < len(s) && s[i] == '.' && isDigit(s[i+1])) {
 		return 0
 	}
 	if i+1 < len(s) && s[i] == '.' && isDigit(s[i+1]) {

@@ -258,7 +258,7 @@ func (p *parser) parseStmt() (st stmt, err error) {
 			st.method = p.each.src
 			st.x = p.each.args[0]
 		} else {
-			st.x = p.modifiers(st.x)
+			st.x = p.sequence(start, p.modifiers(st.x))
 			markGuarded(st.x, true)
 		}
 	}
@@ -719,7 +719,7 @@ func (p *parser) parseBlock(call *expr, name string, block, procAt int) {
 	p.skipSpaceNL()
 	body := &expr{op: opLit, pos: p.seg.srcOffset(p.i), src: "nil"}
 	if p.peek() != '}' {
-		body = p.modifiers(p.parseExpr())
+		body = p.sequence(p.i, p.modifiers(p.parseExpr()))
 	}
 	p.blocks = p.blocks[:len(p.blocks)-1]
 	p.scope = outer
@@ -1858,4 +1858,34 @@ func (p *parser) parseWhenValues(at int) []*expr {
 	}
 	p.keyword("then")
 	return vals
+}
+
+// sequence parses the statements that follow x after semicolons, as in
+// <% a = 1; b = 2 %> or { |x| y = x; y * 2 }.
+func (p *parser) sequence(start int, x *expr) *expr {
+	save := p.i
+	p.skipSpace()
+	if p.peek() != ';' {
+		p.i = save
+		return x
+	}
+	seq := &expr{op: opSeq, pos: x.pos, args: []*expr{x}}
+	for p.peek() == ';' {
+		p.i++
+		p.skipSpaceNL()
+		if p.i == len(p.s) || p.peek() == '}' || p.peek() == ';' {
+			continue
+		}
+		if w := p.word(); isKeyword(w) && w != "nil" && w != "true" && w != "false" && w != "case" {
+			p.unsupported(p.i, w+" after ;", "put each of if, unless, end ... in its own tag")
+		}
+		seq.args = append(seq.args, p.modifiers(p.parseExpr()))
+		save = p.i
+		p.skipSpace()
+		if p.peek() != ';' {
+			p.i = save
+		}
+	}
+	seq.src = p.s[start:p.i]
+	return seq
 }

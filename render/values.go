@@ -214,6 +214,9 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 			if b.k != kStr {
 				return value{}, st.typeError(x.args[1], b, "String")
 			}
+			if len(a.s)+len(b.s) > maxOutput {
+				return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+			}
 			return strValue(a.s + b.s), nil
 		case bMul:
 			n, ok := smallInt(b)
@@ -241,6 +244,9 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 		case bAdd:
 			if b.k != kArr {
 				return value{}, st.typeError(x.args[1], b, "Array")
+			}
+			if len(a.a)+len(b.a) > maxSteps {
+				return value{}, st.errorf(x.pos, "array longer than %d elements", maxSteps)
 			}
 			return value{k: kArr, a: append(append([]value(nil), a.a...), b.a...)}, nil
 		case bSub:
