@@ -161,6 +161,7 @@ func TestExecuteErrors(t *testing.T) {
 		{"<%= format('%x', -1) %>", false, "t.erb:1:5: format %x of a negative number is not supported (Ruby writes it as a two's complement; use %+x)"},
 		{"<%= File.read('testdata/none') %>", false, "t.erb:1:5: File.read('testdata/none'): no such file or directory (Ruby raises here; check the path, relative to the directory entry runs in)"},
 		{"<%= File.read('testdata') %>", false, "t.erb:1:5: File.read('testdata'): not a regular file (Ruby raises here; check the path, relative to the directory entry runs in)"},
+		{"<%= File.read('/dev/zero') %>", false, "t.erb:1:5: File.read('/dev/zero'): not a regular file (Ruby raises here; check the path, relative to the directory entry runs in)"},
 		{"<%= JSON.parse('{') %>", false, "t.erb:1:5: JSON.parse: unexpected end of input (Ruby raises JSON::ParserError here)"},
 		{"<%= JSON.parse('[1] 2') %>", false, "t.erb:1:5: JSON.parse: unexpected content after the JSON value (Ruby raises JSON::ParserError here)"},
 		{"<%= [[1]].to_h %>", false, "t.erb:1:11: wrong element type Array (expected array of 2 elements) (Ruby raises TypeError here)"},

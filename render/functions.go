@@ -11,15 +11,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/entryhq/entry/internal/readcap"
 	"unicode/utf8"
 )
 
 // This file holds the Kernel functions (Integer(), Float(), String(),
 // format) and the pure reads (File.read, File.exist?, JSON.parse) and
 // Rails.env / Rails.root.
-
-// maxReadFile bounds File.read, as a template's own size is bounded.
-const maxReadFile = 10 << 20
 
 func (st *state) function(x *expr) (value, error) {
 	switch x.fn {
@@ -96,27 +95,22 @@ func (st *state) pathArg(x *expr, v value) (string, error) {
 	return "", st.typeError(x.args[0], v, "String")
 }
 
+// readCapped reads a file for File.read: a regular file of at most
+// readcap.Template bytes; a FIFO or device is refused without waiting.
 func readCapped(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, pe.Err
-		}
-		return nil, err
+	data, err := readcap.ReadFile(path, "file read by a template", readcap.Template)
+	var pe *os.PathError
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, readcap.ErrNotRegular):
+		return nil, readcap.ErrNotRegular
+	case errors.Is(err, readcap.ErrTooLarge):
+		return nil, fmt.Errorf("larger than %s", readcap.Size(readcap.Template))
+	case errors.As(err, &pe):
+		return nil, pe.Err
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxReadFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxReadFile {
-		return nil, fmt.Errorf("larger than %d MiB", maxReadFile>>20)
-	}
-	return data, nil
+	return nil, err
 }
 
 // joinPath is Pathname#join: an absolute part starts over.

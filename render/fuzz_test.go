@@ -30,6 +30,27 @@ func FuzzParse(f *testing.F) {
 		"<% 'a b'.split.each do |x| %><%= x.upcase %><% end %>", "<%= ENV.fetch('X') { ENV.fetch('Y', 2) } %>",
 		"  <%- if true -%>\n<%- end -%>", "<%= \"\\u{1F600 41}\\x41\\101\" %>", "<%= -0 %><%= 1_0 %>",
 		"<%= (((1))) ? !nil : false || nil && 1 %>",
+		// Local variables, operators, modifiers.
+		"<% x = ENV.fetch('X', 5).to_i %><% if (u = ENV['X']) %><%= u %><% end %><%= x * 2 + 1 %>",
+		"<% n ||= 1 %><% n += 2 %><% n *= 3 %><% n -= 1 %><% n /= 2 %><% n %= 3 %><%= n %>",
+		"<%= -7 / 2 %><%= -7 % 3 %><%= 1.5 * 2 %><%= 1e20 %><%= 1 < 2.5 %><%= 'a' + 'b' %><%= 'a' * 3 %>",
+		"<%= 'x' if ENV['X'] %><%= 'y' unless ENV['X'] %><% a = 1 if true %>",
+		// Arrays, %w, indexing, hashes.
+		"<%= [1, 'a', nil, :b, [2.0]] %><%= %w[a b].join(',') %><%= %i(a b) %><%= [1, 2][-1] %><%= 'abc'[1, 2] %>",
+		"<%= [[1, 2]].to_h %><%= [['a', nil]].to_h.compact %><%= [3, 1].sort.first(1) %><%= [1, 2] - [1] %>",
+		// case/when.
+		"<% case ENV['X'] -%>\n<% when 'a', 'b' then -%>A<% when nil %>N<% else %>E<% end %>",
+		"<%= case ENV['X']; when 'a'; 1; else 2; end %><%= case when ENV['X'] then 1 end %>",
+		// Conversions and string methods.
+		"<%= Integer('0x1A') %><%= Float('1.5') %><%= String(nil) %><%= format('%05.2f|%-3s|%x', 1, 'a', 255) %><%= '%s' % 1 %>",
+		"<%= 'a-b'.gsub('-', '\\0') %><%= 'a\n'.chomp %><%= 'x'.to_sym %><%= '1.5'.to_f %><%= 'ab'.start_with?('a') %>",
+		// Blocks.
+		"<%= %w[a b].map { |x| x.upcase } %><%= [1, nil].compact.map(&:to_s) %><%= [1, 2].select { _1 > 1 } %><%= [3].find { it } %>",
+		"<% %w[a b].each_with_index do |x, i| %><%= i %><%= x %><% end %><% [[1, 2]].each do |a, b| %><%= a + b %><% end %>",
+		"<%= [1, 2].any? { |x| x > 1 } %><%= [[1, 2]].map { _1 + _2 } %><%= [1].reject { } %><%= ENV.fetch('NOPE') { } %>",
+		// Files, JSON, Rails; a literal %> in text.
+		"<%= JSON.parse('{\"a\": [1, 2.5, null]}')['a'] %><%= File.exist?('/nonexistent') %><%= Rails.env.production? %><%= Rails.root.join('x') %>",
+		"a %> b <%= 1 %> -%>",
 	} {
 		f.Add([]byte(s))
 	}
