@@ -199,6 +199,13 @@ groups = open(sys.argv[3]).read().count(" --config ")
 print(f"median: erb {b*1000:.1f} ms for the corpus, one process per template (target: entry >= 50x faster)")
 print(f"median: entry start-up {s*1000:.1f} ms, one process per environment ({groups}) rendering its templates: {b/s:.1f}x faster")
 print(f"median: entry render {e*1000:.1f} ms, one process per template: {b/e:.1f}x faster")
+# On a loaded machine wall time says little; CPU time (user + system,
+# hyperfine's means) still compares the two.
+cpu = {k: v["user"] + v["system"] for k, v in r.items()}
+print(f"CPU (user+system, mean): erb {cpu['erb']*1000:.0f} ms, entry render {cpu['entry']*1000:.0f} ms "
+      f"({cpu['erb']/cpu['entry']:.1f}x less), entry start-up {cpu['entry-startup']*1000:.0f} ms "
+      f"({cpu['erb']/cpu['entry-startup']:.1f}x less), render package alone {cpu['render-only']*1000:.0f} ms "
+      f"({cpu['erb']/cpu['render-only']:.1f}x less)")
 print(f"median: render package alone (bench/renderonly) {o*1000:.1f} ms: {b/o:.1f}x faster than erb; "
       f"the rest of entry's time, {(e-o)*1000/max(1, len(open(sys.argv[2]).read().splitlines())-1):.2f} ms a process, is the binary's start-up")
 PY
