@@ -4,32 +4,35 @@ package render
 type opcode uint8
 
 const (
-	opLit    opcode = iota // val
-	opStr                  // double-quoted string: args are its parts, each converted with to_s
-	opEnv                  // ENV[args[0]]
-	opFetch                // ENV.fetch(args[0]), default args[1] (see fetch)
-	opKey                  // ENV.key?(args[0])
-	opVar                  // the .each loop variable in slot
-	opNot                  // !args[0]
-	opAnd                  // args[0] && args[1] && ...: a chain is one node
-	opOr                   // args[0] || args[1] || ...: a chain is one node
-	opEq                   // args[0] == args[1]
-	opNe                   // args[0] != args[1]
-	opCond                 // args[0] ? args[1] : args[2]
-	opCall                 // args[0].method(args[1:]...)
-	opEach                 // args[0].each do |var| (only as the statement of a code tag)
-	opAssign               // slot = args[0]
-	opArr                  // [args...]
-	opHash                 // {args[0] => args[1], ...}
-	opIndex                // args[0][args[1:]...]
-	opBin                  // args[0] bop args[1]: arithmetic and comparison
-	opNeg                  // -args[0]
-	opModIf                // args[1] if args[0] (negate: unless); nil otherwise
-	opCaseEq               // args[1] === args[0] || args[2] === args[0] ... (a when)
-	opCase                 // case args[0] when ... then ... else ... end, see arms
-	opBlock                // args[0].method(args[1:]...) { |params| blk }
-	opFunc                 // a function or constant: fn
-	opSeq                  // a; b; ...: each in turn, the value of the last
+	opLit     opcode = iota // val
+	opStr                   // double-quoted string: args are its parts, each converted with to_s
+	opEnv                   // ENV[args[0]]
+	opFetch                 // ENV.fetch(args[0]), default args[1] (see fetch)
+	opKey                   // ENV.key?(args[0])
+	opVar                   // the .each loop variable in slot
+	opNot                   // !args[0]
+	opAnd                   // args[0] && args[1] && ...: a chain is one node
+	opOr                    // args[0] || args[1] || ...: a chain is one node
+	opEq                    // args[0] == args[1]
+	opNe                    // args[0] != args[1]
+	opCond                  // args[0] ? args[1] : args[2]
+	opCall                  // args[0].method(args[1:]...)
+	opEach                  // args[0].each do |var| (only as the statement of a code tag)
+	opAssign                // slot = args[0]
+	opArr                   // [args...]
+	opHash                  // {args[0] => args[1], ...}
+	opRange                 // args[0]..args[1] (negate: ...), Integers
+	opIndex                 // args[0][args[1:]...]
+	opBin                   // args[0] bop args[1]: arithmetic and comparison
+	opNeg                   // -args[0]
+	opModIf                 // args[1] if args[0] (negate: unless); nil otherwise
+	opCaseEq                // args[1] === args[0] || args[2] === args[0] ... (a when)
+	opCase                  // case args[0] when ... then ... else ... end, see arms
+	opBlock                 // args[0].method(args[1:]...) { |params| blk }
+	opFunc                  // a function or constant: fn
+	opSeq                   // a; b; ...: each in turn, the value of the last
+	opMassign               // a, b = args[0]: an Array spread over slots
+	opSafe                  // args[0]&.chain: nil when args[0] is nil, else args[1] with it in slot
 )
 
 // A binop is an arithmetic or comparison operator of opBin.
@@ -62,6 +65,9 @@ const (
 	fJSONParse
 	fRailsEnv
 	fRailsRoot
+	fFileJoin
+	fFileBasename
+	fFileDirname
 )
 
 // An arm is one when of an expression-level case.
@@ -136,6 +142,18 @@ const (
 	mFilterMap
 	mFlatMap
 	mSortBy
+	mOddP
+	mEvenP
+	mPositiveP
+	mNegativeP
+	mRound
+	mFloor
+	mCeil
+	mFreeze
+	mDup
+	mLjust
+	mRjust
+	mTimes
 )
 
 // How a method takes a block.
@@ -214,9 +232,21 @@ var methods = map[string]struct {
 	"filter_map":      {mFilterMap, 0, 0, needsBlock},
 	"flat_map":        {mFlatMap, 0, 0, needsBlock},
 	"sort_by":         {mSortBy, 0, 0, needsBlock},
+	"odd?":            {mOddP, 0, 0, noBlock},
+	"even?":           {mEvenP, 0, 0, noBlock},
+	"positive?":       {mPositiveP, 0, 0, noBlock},
+	"negative?":       {mNegativeP, 0, 0, noBlock},
+	"round":           {mRound, 0, 0, noBlock},
+	"floor":           {mFloor, 0, 0, noBlock},
+	"ceil":            {mCeil, 0, 0, noBlock},
+	"freeze":          {mFreeze, 0, 0, noBlock},
+	"dup":             {mDup, 0, 0, noBlock},
+	"ljust":           {mLjust, 1, 2, noBlock},
+	"rjust":           {mRjust, 1, 2, noBlock},
+	"times":           {mTimes, 0, 0, noBlock},
 }
 
-const methodList = "to_i, to_s, presence, to_json, strip, upcase, downcase, split, blank?, present?, empty?, nil?, include?, each, to_f, to_sym, chomp, gsub, sub, start_with?, end_with?, max, min, join, length, size, first, last, compact, uniq, sort, reverse, to_a, to_h, inspect, lstrip, rstrip, capitalize, keys, values, key?, flatten, sum, count, abs, zero?, dig, fetch, map, collect, select, filter, reject, find, detect, any?, all?, none?, each_with_index, filter_map, flat_map, sort_by"
+const methodList = "to_i, to_s, presence, to_json, strip, upcase, downcase, split, blank?, present?, empty?, nil?, include?, each, to_f, to_sym, chomp, gsub, sub, start_with?, end_with?, max, min, join, length, size, first, last, compact, uniq, sort, reverse, to_a, to_h, inspect, lstrip, rstrip, capitalize, keys, values, key?, flatten, sum, count, abs, zero?, dig, fetch, map, collect, select, filter, reject, find, detect, any?, all?, none?, each_with_index, filter_map, flat_map, sort_by, odd?, even?, positive?, negative?, round, floor, ceil, freeze, dup, ljust, rjust, times"
 
 var methodNames = [...]string{
 	mToI:           "to_i",
@@ -281,6 +311,18 @@ var methodNames = [...]string{
 	mFilterMap:     "filter_map",
 	mFlatMap:       "flat_map",
 	mSortBy:        "sort_by",
+	mOddP:          "odd?",
+	mEvenP:         "even?",
+	mPositiveP:     "positive?",
+	mNegativeP:     "negative?",
+	mRound:         "round",
+	mFloor:         "floor",
+	mCeil:          "ceil",
+	mFreeze:        "freeze",
+	mDup:           "dup",
+	mLjust:         "ljust",
+	mRjust:         "rjust",
+	mTimes:         "times",
 }
 
 // How ENV.fetch gets its default.
@@ -313,6 +355,7 @@ type expr struct {
 	// reset on every call).
 	blk              *expr
 	nparams, slotEnd int
+	slots            []int // opMassign
 }
 
 // A nodeKind is what a node of a template does.

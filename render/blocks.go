@@ -1,5 +1,10 @@
 package render
 
+import (
+	"strconv"
+	"strings"
+)
+
 // This file holds the methods that take a block, indexing and case's ===.
 
 // caseEq is pattern === v for the patterns entry allows after when:
@@ -23,7 +28,7 @@ func (st *state) bind(slot, nparams, slotEnd int, yielded ...value) {
 // [key, value] pairs.
 func elements(v value) ([]value, bool) {
 	switch v.k {
-	case kArr:
+	case kArr, kRange:
 		return v.a, true
 	case kHash:
 		return pairs(v.h), true
@@ -33,11 +38,7 @@ func elements(v value) ([]value, bool) {
 
 // callBlock evaluates recv.method(args) { |params| blk }.
 func (st *state) callBlock(x *expr) (value, error) {
-	recv, err := st.eval(x.args[0])
-	if err != nil {
-		return value{}, err
-	}
-	args, err := st.evalArgs(x.args[1:])
+	recv, args, err := st.recvArgs(x)
 	if err != nil {
 		return value{}, err
 	}
@@ -175,6 +176,23 @@ func (st *state) index(x *expr, recv value, args []value) (value, error) {
 		if len(args) < 1 || len(args) > 2 {
 			break
 		}
+		if len(args) == 1 && args[0].k == kRange {
+			// a[from..to]: the ends count from the end when negative.
+			from, to, excl := rangeEnds(args[0])
+			if from < 0 {
+				from += n
+			}
+			if to < 0 {
+				to += n
+			}
+			if excl {
+				to--
+			}
+			args = []value{intOf(from), intOf(max(0, to-from+1))}
+			if from < 0 {
+				return value{}, nil
+			}
+		}
 		idx := make([]int, len(args))
 		for i, a := range args {
 			v, ok := smallInt(a)
@@ -215,4 +233,54 @@ func (st *state) index(x *expr, recv value, args []value) (value, error) {
 		return value{}, st.noMethod(x.args[0], "[]", recv)
 	}
 	return value{}, st.errorf(x.pos, "%s[...] with %d arguments is not supported (index an Array, a String or a Hash with one)", recv.rubyClass(), len(args))
+}
+
+// rangeValue is a..b of Integers, kept with its elements (at most
+// maxSteps of them, as a loop over it could take no more).
+func (st *state) rangeValue(x *expr, a, b value) (value, error) {
+	from, ok1 := smallInt(a)
+	to, ok2 := smallInt(b)
+	if a.k != kInt || b.k != kInt || !ok1 || !ok2 {
+		return value{}, st.errorf(x.pos, "entry supports ranges of Integers only (%s..%s)", a.rubyClass(), b.rubyClass())
+	}
+	dots := ".."
+	if x.negate {
+		dots = "..."
+		to--
+	}
+	if to-from >= maxSteps {
+		return value{}, st.errorf(x.pos, "range of more than %d elements", maxSteps)
+	}
+	var elems []value
+	for i := from; i <= to; i++ {
+		elems = append(elems, intOf(i))
+	}
+	return value{k: kRange, s: a.s + dots + b.s, a: elems}, nil
+}
+
+// rangeEnds reads the ends of an Integer Range back from its inspect.
+func rangeEnds(r value) (from, to int, excl bool) {
+	a, b, _ := strings.Cut(r.s, "..")
+	if strings.HasPrefix(b, ".") {
+		b, excl = b[1:], true
+	}
+	from, _ = strconv.Atoi(a)
+	to, _ = strconv.Atoi(b)
+	return from, to, excl
+}
+
+// times is what Integer#times yields: 0 to n-1.
+func (st *state) times(x *expr, v value) ([]value, bool, error) {
+	if v.k != kInt {
+		return nil, false, nil
+	}
+	n, ok := smallInt(v)
+	if !ok || n > maxSteps {
+		return nil, false, st.errorf(x.pos, "%s.times: more than %d passes", v.s, maxSteps)
+	}
+	list := make([]value, max(n, 0))
+	for i := range list {
+		list[i] = intOf(i)
+	}
+	return list, true, nil
 }

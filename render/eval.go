@@ -32,6 +32,7 @@ const (
 	kSym   // s holds the name
 	kHash  // h
 	kPath  // a Pathname (Rails.root): s holds the path
+	kRange // an Integer Range: s its inspect, a its elements
 )
 
 // A value is a Ruby value of the supported subset.
@@ -113,6 +114,8 @@ func (v value) rubyClass() string {
 		return "Hash"
 	case kPath:
 		return "Pathname"
+	case kRange:
+		return "Range"
 	}
 	return "Array"
 }
@@ -126,7 +129,7 @@ func (v value) toS() string {
 		return "false"
 	case kTrue:
 		return "true"
-	case kInt, kStr, kSym, kPath:
+	case kInt, kStr, kSym, kPath, kRange:
 		return v.s
 	case kFloat:
 		return formatFloat(v.f)
@@ -143,7 +146,7 @@ func equal(a, b value) bool {
 		return false
 	}
 	switch a.k {
-	case kInt, kStr, kSym, kPath:
+	case kInt, kStr, kSym, kPath, kRange:
 		return a.s == b.s
 	case kFloat:
 		return a.f == b.f
@@ -259,6 +262,13 @@ func (st *state) run(nodes []*node) error {
 				return err
 			}
 			list, ok := elements(v)
+			if n.text == "times" {
+				// n.times do |i|: 0 to n-1.
+				var err error
+				if list, ok, err = st.times(n.x, v); err != nil {
+					return err
+				}
+			}
 			if !ok {
 				return st.noMethod(n.x, n.text, v)
 			}
@@ -425,26 +435,24 @@ func (st *state) eval(x *expr) (value, error) {
 			h.set(a[i], a[i+1])
 		}
 		return value{k: kHash, h: h}, nil
-	case opIndex:
-		recv, err := st.eval(x.args[0])
+	case opRange:
+		ab, err := st.evalArgs(x.args)
 		if err != nil {
 			return value{}, err
 		}
-		args, err := st.evalArgs(x.args[1:])
+		return st.rangeValue(x, ab[0], ab[1])
+	case opIndex:
+		recv, args, err := st.recvArgs(x)
 		if err != nil {
 			return value{}, err
 		}
 		return st.index(x, recv, args)
 	case opBin:
-		a, err := st.eval(x.args[0])
+		ab, err := st.evalArgs(x.args)
 		if err != nil {
 			return value{}, err
 		}
-		b, err := st.eval(x.args[1])
-		if err != nil {
-			return value{}, err
-		}
-		return st.binary(x, a, b)
+		return st.binary(x, ab[0], ab[1])
 	case opNeg:
 		v, err := st.eval(x.args[0])
 		if err != nil {
@@ -503,6 +511,29 @@ func (st *state) eval(x *expr) (value, error) {
 		return st.callBlock(x)
 	case opFunc:
 		return st.function(x)
+	case opSafe:
+		v, err := st.eval(x.args[0])
+		if err != nil || v.k == kNil {
+			return value{}, err
+		}
+		st.vars[x.slot] = v
+		return st.eval(x.args[1])
+	case opMassign:
+		v, err := st.eval(x.args[0])
+		if err != nil {
+			return value{}, err
+		}
+		vals := []value{v}
+		if v.k == kArr {
+			vals = v.a
+		}
+		for i, slot := range x.slots {
+			st.vars[slot] = value{}
+			if i < len(vals) {
+				st.vars[slot] = vals[i]
+			}
+		}
+		return v, nil
 	case opSeq:
 		var v value
 		for _, a := range x.args {

@@ -48,6 +48,29 @@ func (st *state) function(x *expr) (value, error) {
 			return value{}, st.typeError(x.args[0], args[0], "String")
 		}
 		return st.format(x, args[0].s, args[1:])
+	case fFileJoin:
+		var parts []string
+		for i, a := range flatten(args, 0) {
+			if a.k != kStr && a.k != kPath {
+				return value{}, st.typeError(x.args[min(i, len(x.args)-1)], a, "String")
+			}
+			parts = append(parts, a.s)
+		}
+		return strValue(fileJoin(parts)), nil
+	case fFileBasename, fFileDirname:
+		for i, a := range args {
+			if a.k != kStr && a.k != kPath {
+				return value{}, st.typeError(x.args[i], a, "String")
+			}
+		}
+		if x.fn == fFileDirname {
+			return strValue(fileDirname(args[0].s)), nil
+		}
+		suffix := ""
+		if len(args) > 1 {
+			suffix = args[1].s
+		}
+		return strValue(fileBasename(args[0].s, suffix)), nil
 	case fFileRead, fFileExist:
 		path, err := st.pathArg(x, args[0])
 		if err != nil {
@@ -420,4 +443,69 @@ func jsonError(err error) error {
 		return fmt.Errorf("unexpected end of input")
 	}
 	return err
+}
+
+// fileJoin is File.join: one "/" between parts, the separators already
+// there kept.
+func fileJoin(parts []string) string {
+	if len(parts) == 0 {
+		return ""
+	}
+	out := parts[0]
+	for _, p := range parts[1:] {
+		switch {
+		case strings.HasSuffix(out, "/"):
+			out += strings.TrimPrefix(p, "/")
+		case strings.HasPrefix(p, "/"):
+			out += p
+		default:
+			out += "/" + p
+		}
+	}
+	return out
+}
+
+// fileBasename is File.basename(path[, suffix]); suffix ".*" drops any
+// extension.
+func fileBasename(path, suffix string) string {
+	trimmed := strings.TrimRight(path, "/")
+	if trimmed == "" {
+		if path == "" {
+			return ""
+		}
+		return "/"
+	}
+	base := trimmed[strings.LastIndexByte(trimmed, '/')+1:]
+	switch {
+	case suffix == ".*":
+		if i := strings.LastIndexByte(base, '.'); i > 0 {
+			base = base[:i]
+		}
+	case suffix != "" && base != suffix:
+		base = strings.TrimSuffix(base, suffix)
+	}
+	return base
+}
+
+// fileDirname is File.dirname.
+func fileDirname(path string) string {
+	trimmed := strings.TrimRight(path, "/")
+	if trimmed == "" {
+		if path == "" {
+			return "."
+		}
+		return "/"
+	}
+	i := strings.LastIndexByte(trimmed, '/')
+	if i < 0 {
+		return "."
+	}
+	dir := strings.TrimRight(trimmed[:i], "/")
+	if dir == "" {
+		return "/"
+	}
+	if strings.HasPrefix(dir, "//") {
+		dir = "/" + strings.TrimLeft(dir, "/")
+	}
+	return dir
 }

@@ -51,6 +51,8 @@ func FuzzParse(f *testing.F) {
 		// Files, JSON, Rails; a literal %> in text.
 		"<%= JSON.parse('{\"a\": [1, 2.5, null]}')['a'] %><%= File.exist?('/nonexistent') %><%= Rails.env.production? %><%= Rails.root.join('x') %>",
 		"a %> b <%= 1 %> -%>",
+		"<%= ENV['X']&.split(',')&.first %><%= { 'a' => 1, b: [2], \"c\": nil } %><%= (1..3).map { _1 * 2 } %><%= %w[a b c][1..-1] %>",
+		"<% case ENV['X']; when 'a' -%>A<% end %><% a, b = ENV['X'].to_s.split(',') %><%= a %><%= b %>",
 	} {
 		f.Add([]byte(s))
 	}

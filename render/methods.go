@@ -26,13 +26,20 @@ func (st *state) evalArgs(xs []*expr) ([]value, error) {
 	return args, nil
 }
 
-// call evaluates a method call without a block.
-func (st *state) call(x *expr) (value, error) {
+// recvArgs evaluates the receiver and then the arguments of a call or
+// an index, in Ruby's order.
+func (st *state) recvArgs(x *expr) (value, []value, error) {
 	recv, err := st.eval(x.args[0])
 	if err != nil {
-		return value{}, err
+		return value{}, nil, err
 	}
 	args, err := st.evalArgs(x.args[1:])
+	return recv, args, err
+}
+
+// call evaluates a method call without a block.
+func (st *state) call(x *expr) (value, error) {
+	recv, args, err := st.recvArgs(x)
 	if err != nil {
 		return value{}, err
 	}
@@ -40,6 +47,10 @@ func (st *state) call(x *expr) (value, error) {
 }
 
 func (st *state) method(x *expr, recv value, args []value) (value, error) {
+	if recv.k == kRange && x.method != mToS && x.method != mInspect && x.method != mToJson {
+		// A Range's other methods are its elements' Array's.
+		recv = value{k: kArr, a: recv.a}
+	}
 	var arg value
 	if len(args) > 0 {
 		arg = args[0]
@@ -194,12 +205,12 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 	case mSplit:
 		if recv.k == kStr {
 			if len(args) == 0 || arg.k == kNil {
-				return strArray(splitAwk(recv.s)), nil
+				return value{k: kArr, a: splitAwk(recv.s)}, nil
 			}
 			if arg.k != kStr {
 				return value{}, st.errorf(argX(0).pos, "wrong argument type %s (expected Regexp) (Ruby raises TypeError here)", arg.rubyClass())
 			}
-			return strArray(splitString(recv.s, arg.s)), nil
+			return value{k: kArr, a: splitString(recv.s, arg.s)}, nil
 		}
 	case mLength, mSize, mCount:
 		switch recv.k {
@@ -358,6 +369,46 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		if isNum(recv) {
 			return boolValue(numCmp(recv, intOf(0)) == 0), nil
 		}
+	case mOddP, mEvenP, mPositiveP, mNegativeP:
+		switch {
+		case recv.k == kInt && (x.method == mOddP || x.method == mEvenP):
+			odd := bigOf(recv).Bit(0) == 1
+			return boolValue(odd == (x.method == mOddP)), nil
+		case isNum(recv) && (x.method == mPositiveP || x.method == mNegativeP):
+			c := numCmp(recv, intOf(0))
+			return boolValue(x.method == mPositiveP && c == 1 || x.method == mNegativeP && c == -1), nil
+		}
+	case mRound, mFloor, mCeil:
+		switch recv.k {
+		case kInt:
+			return recv, nil
+		case kFloat:
+			f := map[method]func(float64) float64{mRound: math.Round, mFloor: math.Floor, mCeil: math.Ceil}[x.method](recv.f)
+			return st.floatToI(x, f)
+		}
+	case mFreeze, mDup:
+		return recv, nil
+	case mLjust, mRjust:
+		if recv.k != kStr {
+			break
+		}
+		n, ok := smallInt(arg)
+		if arg.k != kInt || !ok {
+			return value{}, st.typeError(argX(0), arg, "Integer")
+		}
+		pad := " "
+		if len(args) > 1 {
+			if args[1].k != kStr {
+				return value{}, st.typeError(argX(1), args[1], "String")
+			}
+			if pad = args[1].s; pad == "" {
+				return value{}, st.errorf(x.pos, "zero width padding (Ruby raises ArgumentError here)")
+			}
+		}
+		if n > maxOutput {
+			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+		}
+		return strValue(justify(recv.s, n, []rune(pad), x.method == mLjust)), nil
 	case mKeys, mValues:
 		if recv.k == kHash {
 			if x.method == mKeys {
@@ -420,14 +471,6 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		return value{}, st.errorf(x.pos, "key not found: %s (Ruby raises KeyError here; give a default: .fetch(key, default))", inspect(arg))
 	}
 	return value{}, st.noMethod(x.args[0], methodNames[x.method], recv)
-}
-
-func strArray(a []string) value {
-	out := make([]value, len(a))
-	for i, s := range a {
-		out[i] = strValue(s)
-	}
-	return value{k: kArr, a: out}
 }
 
 func pairs(h *hash) []value {
@@ -699,4 +742,21 @@ func stringToF(s string) float64 {
 		return 0
 	}
 	return f
+}
+
+// justify is String#ljust (left) and #rjust: pad with pad's characters,
+// repeated and cut, to n characters.
+func justify(s string, n int, pad []rune, left bool) string {
+	missing := n - utf8.RuneCountInString(s)
+	if missing <= 0 {
+		return s
+	}
+	fill := make([]rune, missing)
+	for i := range fill {
+		fill[i] = pad[i%len(pad)]
+	}
+	if left {
+		return s + string(fill)
+	}
+	return string(fill) + s
 }

@@ -26,8 +26,11 @@ type parser struct {
 	each       *expr  // the .each parsed in this tag, if any
 	eachNames  []string
 	proc       string // &:name just parsed as the last argument
-	// caseSubject is the value of a case whose whens follow in later tags.
+	// caseSubject is the value of a case whose whens follow in later
+	// tags; caseWhen the values of its first when, when it stands in the
+	// case's own tag.
 	caseSubject *expr
+	caseWhen    []*expr
 	blocks      []*blockCtx // the { } blocks being parsed, innermost last
 }
 
@@ -233,6 +236,7 @@ func (p *parser) parseStmt() (st stmt, err error) {
 		}
 		st.kind = stmtCase
 		st.x = p.caseSubject
+		st.vals = p.caseWhen
 	case "when":
 		p.i += len(w)
 		st.kind = stmtWhen
@@ -247,7 +251,11 @@ func (p *parser) parseStmt() (st stmt, err error) {
 		st.kind = stmtEnd
 	default:
 		p.checkStatementWord(w)
-		st.x = p.parseExpr()
+		if x := p.parseMultipleAssignment(start); x != nil {
+			st.x = x
+		} else {
+			st.x = p.parseExpr()
+		}
 		st.kind = stmtExpr
 		if p.each != nil {
 			if p.each != st.x {
@@ -341,7 +349,7 @@ func (p *parser) unexpected() {
 	case c == '=' && p.peekAt(1) == '=' && p.peekAt(2) == '=':
 		p.unsupported(p.i, "===", "use ==")
 	case c == '=' && p.peekAt(1) == '>':
-		p.unsupported(p.i, "=>", "entry has no hash literals; build a Hash with [[k, v]].to_h")
+		p.unsupported(p.i, "=> outside a Hash literal", "write { key => value }")
 	case c == '=' && p.peekAt(1) != '=':
 		p.unsupported(p.i, "assignment to this", "assign to a local variable: x = ...")
 	case c == '&' && p.peekAt(1) == '.':
@@ -363,7 +371,7 @@ func (p *parser) unexpected() {
 	case c == '{':
 		p.unsupported(p.i, "block { ... }", "blocks go after a method that takes one: .map { |x| ... }, ENV.fetch('X') { default }")
 	case c == '.' && p.peekAt(1) == '.':
-		p.unsupported(p.i, "range", "entry has no ranges; use first(n) or [start, length]")
+		p.unsupported(p.i, "range here", "put the range in parentheses: (a..b)")
 	}
 	if w := p.word(); w != "" {
 		switch w {
@@ -402,6 +410,24 @@ func (p *parser) parseExpr() *expr {
 	cond := p.parseOr()
 	save := p.i
 	p.skipSpace()
+	if p.peek() == '.' && p.peekAt(1) == '.' {
+		// a..b, a...b: lower than ||, higher than ? :.
+		at := p.i
+		excl := p.peekAt(2) == '.'
+		p.i += 2
+		if excl {
+			p.i++
+		}
+		p.skipSpace()
+		if p.i == len(p.s) || p.peek() == ')' || p.peek() == ']' {
+			p.unsupported(at, "endless range", "give the range an end: a..b")
+		}
+		end := p.parseOr()
+		cond = p.node(opRange, start, cond, end)
+		cond.negate = excl
+		save = p.i
+		p.skipSpace()
+	}
 	if p.peek() != '?' {
 		p.i = save
 		return cond
@@ -593,10 +619,16 @@ func (p *parser) parsePostfix() *expr {
 		}
 		save := p.i
 		p.skipSpaceNL() // Ruby continues a line that starts with .method
+		// x&.m is nil when x is nil (the arguments unevaluated); the
+		// rest of the chain still runs, as in Ruby. x is held in a slot.
+		var safe *expr
 		if p.peek() == '&' && p.peekAt(1) == '.' {
-			p.unexpected()
-		}
-		if p.peek() != '.' || p.peekAt(1) == '.' {
+			slot := *p.nslots
+			*p.nslots++
+			safe = &expr{op: opSafe, slot: slot, pos: x.pos, args: []*expr{x}}
+			x = &expr{op: opVar, slot: slot, pos: x.pos, src: x.src}
+			p.i++
+		} else if p.peek() != '.' || p.peekAt(1) == '.' {
 			p.i = save
 			if p.peek() == ':' && p.peekAt(1) == ':' {
 				p.unexpected()
@@ -618,6 +650,12 @@ func (p *parser) parsePostfix() *expr {
 		m, ok := methods[name]
 		if !ok {
 			p.unsupported(nameAt, "."+name, "entry supports "+methodList)
+		}
+		if safe != nil && (m.m == mEach || m.m == mEachWithIndex || m.m == mTimes) {
+			p.unsupported(nameAt, "&."+name, "write LIST."+name+" do |x|, with LIST.to_a for a list that may be nil")
+		}
+		if m.m == mTimes {
+			return p.parseEach(start, nameAt, x, name)
 		}
 		if m.m == mEach || m.m == mEachWithIndex {
 			if save := p.i; true {
@@ -648,6 +686,11 @@ func (p *parser) parsePostfix() *expr {
 		p.parseBlock(call, name, m.block, procAt)
 		call.src = p.s[start:p.i]
 		x = call
+		if safe != nil {
+			safe.args = append(safe.args, call)
+			safe.src = call.src
+			x = safe
+		}
 	}
 }
 
@@ -740,12 +783,12 @@ func (p *parser) parseParams(form string) []string {
 		p.i += len(name)
 		names = append(names, name)
 		p.skipSpace()
-		if p.peek() == ',' && len(names) < 2 {
+		if p.peek() == ',' && len(names) < 9 {
 			p.i++
 			continue
 		}
 		if p.peek() == ',' {
-			p.unsupported(p.i, "more than two block variables", "use |a, b|")
+			p.unsupported(p.i, "more than nine block variables", "use fewer")
 		}
 		if p.peek() != '|' {
 			p.fail(p.i, "expected | after the variables of %s", form)
@@ -912,7 +955,7 @@ func (p *parser) parsePrimary() *expr {
 		args := p.parseCall(']')
 		return p.node(opArr, start, args...)
 	case c == '{':
-		p.unsupported(p.i, "hash literal", "build a Hash with [[k, v], ...].to_h, or read one with JSON.parse")
+		return p.parseHash()
 	case c == '%' && (p.peekAt(1) == 'w' || p.peekAt(1) == 'i' || p.peekAt(1) == 'W' || p.peekAt(1) == 'I'):
 		return p.parseWordList()
 	case c == '%':
@@ -992,7 +1035,7 @@ func (p *parser) parsePrimary() *expr {
 		case "Rails":
 			hint = "entry knows Rails.env and Rails.root only; use ENV[...]"
 		case "File":
-			hint = "entry supports File.read(path) and File.exist?(path)"
+			hint = "entry supports File.read, File.exist?, File.join, File.basename and File.dirname"
 		case "JSON":
 			hint = "entry supports JSON.parse(string)"
 		case "Dir", "IO", "Socket", "Process", "Kernel", "Open3", "Etc":
@@ -1140,7 +1183,8 @@ func (p *parser) parseConstant(start int, w string) *expr {
 		return x
 	case "File", "JSON", "Rails":
 		m := member()
-		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot}
+		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot,
+			"File.join": fFileJoin, "File.basename": fFileBasename, "File.dirname": fFileDirname}
 		fn, ok := fns[w+"."+m]
 		if !ok {
 			return nil
@@ -1154,12 +1198,24 @@ func (p *parser) parseConstant(start int, w string) *expr {
 				if c := p.peekAt(1 + len(name)); name != "" && c == '?' {
 					if _, known := methods[name+"?"]; !known {
 						p.i += 2 + len(name)
-						lit := &expr{op: opLit, val: strValue(name), pos: x.pos, src: name}
-						return p.node(opEq, start, x, lit)
+						is := func(env string) *expr {
+							return p.node(opEq, start, x, &expr{op: opLit, val: strValue(env), pos: x.pos, src: name})
+						}
+						if name == "local" {
+							// Rails 7.1: development or test.
+							return p.node(opOr, start, is("development"), is("test"))
+						}
+						return is(name)
 					}
 				}
 			}
 			return x
+		}
+		switch fn {
+		case fFileJoin:
+			return p.parseFunction(start, w+"."+m, fn, 0, 1<<10)
+		case fFileBasename:
+			return p.parseFunction(start, w+"."+m, fn, 1, 2)
 		}
 		return p.parseFunction(start, w+"."+m, fn, 1, 1)
 	}
@@ -1168,6 +1224,11 @@ func (p *parser) parseConstant(start int, w string) *expr {
 
 // parseFunction parses the parenthesised arguments of a function.
 func (p *parser) parseFunction(start int, name string, fn function, min, max int) *expr {
+	if p.peek() != '(' && min == 0 {
+		x := p.node(opFunc, start)
+		x.fn = fn
+		return x
+	}
 	if p.peek() != '(' {
 		p.fail(start, "write %s(...) with parentheses", name)
 	}
@@ -1676,6 +1737,9 @@ func markGuarded(x *expr, guarded bool) {
 		}
 	case opAssign:
 		markGuarded(x.args[0], guarded)
+	case opSafe:
+		markGuarded(x.args[0], true)
+		markGuarded(x.args[1], guarded)
 	case opModIf:
 		markGuarded(x.args[0], true)
 		markGuarded(x.args[1], guarded)
@@ -1779,6 +1843,16 @@ func (p *parser) parseCase(start int) *expr {
 			at := p.i
 			p.i += len(w)
 			vals := p.parseWhenValues(at)
+			if save := p.i; len(x.arms) == 0 {
+				// case x; when a: the body of this when follows in
+				// later tags.
+				p.skipSeparators()
+				if p.i == len(p.s) {
+					p.caseSubject, p.caseWhen = subj, vals
+					return nil
+				}
+				p.i = save
+			}
 			var cond *expr
 			if subj != nil {
 				v := &expr{op: opVar, slot: x.slot, pos: subj.pos, src: subj.src}
@@ -1888,4 +1962,118 @@ func (p *parser) sequence(start int, x *expr) *expr {
 	}
 	seq.src = p.s[start:p.i]
 	return seq
+}
+
+// parseMultipleAssignment parses a, b = value at the start of a statement;
+// it returns nil, consuming nothing, when the statement is not one.
+func (p *parser) parseMultipleAssignment(start int) *expr {
+	var names []string
+	j := p.i
+	for {
+		w := p.wordAt(j)
+		if w == "" || !(w[0] == '_' || w[0] >= 'a' && w[0] <= 'z') || isKeyword(w) {
+			return nil
+		}
+		names = append(names, w)
+		j += len(w)
+		for j < len(p.s) && (p.s[j] == ' ' || p.s[j] == '\t') {
+			j++
+		}
+		if j < len(p.s) && p.s[j] == ',' {
+			j++
+			for j < len(p.s) && (p.s[j] == ' ' || p.s[j] == '\t') {
+				j++
+			}
+			continue
+		}
+		if len(names) < 2 || j+1 >= len(p.s) || p.s[j] != '=' || strings.IndexByte("=~>", p.s[j+1]) >= 0 {
+			return nil
+		}
+		break
+	}
+	p.i = j + 1
+	x := &expr{op: opMassign, pos: p.seg.srcOffset(start)}
+	p.skipSpaceNL()
+	rhs := p.parseExpr()
+	if save := p.i; true {
+		p.skipSpace()
+		if p.peek() == ',' {
+			// a, b = 1, 2: the values make an Array.
+			p.i = save
+			items := []*expr{rhs}
+			for p.skipSpace(); p.peek() == ','; p.skipSpace() {
+				p.i++
+				p.skipSpaceNL()
+				items = append(items, p.parseExpr())
+			}
+			rhs = p.node(opArr, start, items...)
+		} else {
+			p.i = save
+		}
+	}
+	// The variables exist from here on (after the value, which cannot see
+	// them unless they existed before).
+	for _, n := range names {
+		slot, ok := p.scope.lookup(n)
+		if !ok {
+			slot = *p.nslots
+			*p.nslots++
+			p.scope = &scope{name: n, slot: slot, up: p.scope}
+		}
+		x.slots = append(x.slots, slot)
+	}
+	x.args = []*expr{rhs}
+	x.src = p.s[start:p.i]
+	return x
+}
+
+// parseHash parses a Hash literal: { "k" => v, sym: v, "sym": v }.
+func (p *parser) parseHash() *expr {
+	start := p.i
+	p.enter(start)
+	p.i++
+	var args []*expr
+	for {
+		p.skipSpaceNL()
+		if p.peek() == '}' {
+			break
+		}
+		var key *expr
+		keyAt := p.i
+		if w := p.word(); w != "" && p.peekAt(len(w)) == ':' && p.peekAt(len(w)+1) != ':' {
+			p.i += len(w) + 1
+			key = &expr{op: opLit, pos: p.seg.srcOffset(keyAt), src: w, val: value{k: kSym, s: w}}
+		} else {
+			key = p.parseExpr()
+			p.skipSpace()
+			switch {
+			case p.peek() == ':' && p.peekAt(1) != ':' && (p.s[keyAt] == '"' || p.s[keyAt] == '\'') && key.op == opLit:
+				p.i++
+				key = &expr{op: opLit, pos: key.pos, src: key.src, val: value{k: kSym, s: key.val.s}}
+			case p.peek() == '=' && p.peekAt(1) == '>':
+				p.i += 2
+			default:
+				if p.i == len(p.s) {
+					p.fail(start, "missing } of the Hash")
+				}
+				p.fail(p.i, "expected => after a Hash key")
+			}
+		}
+		p.skipSpaceNL()
+		args = append(args, key, p.parseExpr())
+		p.skipSpaceNL()
+		if p.peek() == ',' {
+			p.i++
+			continue
+		}
+		if p.peek() != '}' {
+			if p.i == len(p.s) {
+				p.fail(start, "missing } of the Hash")
+			}
+			p.unexpected()
+		}
+	}
+	p.i++
+	p.depth--
+	return p.node(opHash, start, args...)
 }

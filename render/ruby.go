@@ -68,8 +68,8 @@ func strip(s string) string {
 
 // splitAwk is Ruby's String#split with no argument or " ": split on runs
 // of ASCII whitespace, ignoring leading and trailing whitespace.
-func splitAwk(s string) []string {
-	var out []string
+func splitAwk(s string) []value {
+	var out []value
 	for i := 0; i < len(s); {
 		for i < len(s) && isAwkSpace(s[i]) {
 			i++
@@ -79,7 +79,7 @@ func splitAwk(s string) []string {
 			j++
 		}
 		if j > i {
-			out = append(out, s[i:j])
+			out = append(out, strValue(s[i:j]))
 		}
 		i = j
 	}
@@ -90,21 +90,29 @@ func isAwkSpace(c byte) bool { return c == ' ' || c >= '\t' && c <= '\r' || c ==
 
 // splitString is Ruby's String#split(sep) for a string separator: trailing
 // empty fields are dropped; "" splits into characters; " " splits like awk.
-func splitString(s, sep string) []string {
+func splitString(s, sep string) []value {
+	var out []value
 	switch sep {
 	case " ":
 		return splitAwk(s)
 	case "":
-		var out []string
 		for len(s) > 0 {
 			_, n := utf8.DecodeRuneInString(s)
-			out = append(out, s[:n])
+			out = append(out, strValue(s[:n]))
 			s = s[n:]
 		}
 		return out
 	}
-	out := strings.Split(s, sep)
-	for len(out) > 0 && out[len(out)-1] == "" {
+	for {
+		i := strings.Index(s, sep)
+		if i < 0 {
+			out = append(out, strValue(s))
+			break
+		}
+		out = append(out, strValue(s[:i]))
+		s = s[i+len(sep):]
+	}
+	for len(out) > 0 && out[len(out)-1].s == "" {
 		out = out[:len(out)-1]
 	}
 	return out
@@ -230,7 +238,7 @@ func jsonTo(b *strings.Builder, v value, depth int) bool {
 	switch v.k {
 	case kNil:
 		b.WriteString("null")
-	case kStr, kSym, kPath:
+	case kStr, kSym, kPath, kRange:
 		return jsonString(b, v.s)
 	case kArr:
 		b.WriteByte('[')

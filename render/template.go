@@ -122,6 +122,11 @@ func Parse(name string, src []byte) (*Template, error) {
 				stack = append(stack, frame{kind: stmtCase, n: n, body: body, pos: seg.pos, scope: sc, subject: subject, pending: true})
 				pending = nil
 				body = &pending
+				if st.vals == nil {
+					break
+				}
+				// case x; when a: the first when is in the case's tag.
+				fallthrough
 			case stmtWhen:
 				if len(stack) == 0 || stack[len(stack)-1].kind != stmtCase {
 					return nil, errorAt(name, s, st.pos, "when without case")

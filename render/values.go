@@ -226,7 +226,7 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 			if n < 0 {
 				return value{}, st.errorf(x.pos, "negative argument (Ruby raises ArgumentError here)")
 			}
-			if n > 0 && len(a.s)*n > maxOutput {
+			if n > 0 && len(a.s) > maxOutput/n {
 				return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
 			}
 			return strValue(strings.Repeat(a.s, n)), nil

@@ -99,7 +99,7 @@ func TestRenderCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
 		"good.erb":            "<%= ENV['X'] %>\n",
-		"docker/database.erb": "a\nb\nc\nd\ne\nf\nhost: <%= Rails.root %>\n",
+		"docker/database.erb": "a\nb\nc\nd\ne\nf\nhost: <%= Rails.logger %>\n",
 		"unbalanced.erb":      "<% if true %>\nyes\n",
 		"dst.yml":             "old content\n",
 	})
@@ -110,7 +110,7 @@ func TestRenderCommandErrors(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"render", "docker/database.erb", "dst.yml"}, 1, "",
-			"entry: render: docker/database.erb:7:11: unsupported Ruby: Rails.root (entry renders without Rails; use ENV[...])\n"},
+			"entry: render: docker/database.erb:7:11: unsupported Ruby: Rails.logger (entry knows Rails.env and Rails.root only; use ENV[...])\n"},
 		{[]string{"render", "unbalanced.erb", "dst.yml"}, 1, "", "entry: render: unbalanced.erb:1:1: if without end (add <% end %>)\n"},
 		{[]string{"render", "missing.erb"}, 1, "", "entry: render: missing.erb: no such template (check the path)\n"},
 		{[]string{"render"}, 2, "", "entry: render: want SRC [DST], got 0 arguments (see 'entry render --help')\n"},
@@ -118,7 +118,7 @@ func TestRenderCommandErrors(t *testing.T) {
 		{[]string{"render", "--check"}, 2, "", "entry: render --check: want at least one SRC (see 'entry render --help')\n"},
 		{[]string{"render", "--bogus", "good.erb"}, 2, "", "entry: render: unknown flag: --bogus (see 'entry render --help')\n"},
 		{[]string{"render", "--check", "good.erb", "docker/database.erb", "unbalanced.erb"}, 1, "ok good.erb\n",
-			"entry: render: docker/database.erb:7:11: unsupported Ruby: Rails.root (entry renders without Rails; use ENV[...])\n" +
+			"entry: render: docker/database.erb:7:11: unsupported Ruby: Rails.logger (entry knows Rails.env and Rails.root only; use ENV[...])\n" +
 				"entry: render: unbalanced.erb:1:1: if without end (add <% end %>)\n" +
 				"entry: render: 2 of 3 templates failed to parse\n"},
 		{[]string{"render", "--check", "good.erb"}, 0, "ok good.erb\n", ""},
@@ -217,12 +217,12 @@ func TestRenderStartupAllOrNothing(t *testing.T) {
     - {src: b.yml.erb, dst: config/b.yml}
 `,
 		"a.yml.erb":    "a: <%= ENV['A'] %>\n",
-		"b.yml.erb":    "b: <%= Rails.env %>\n",
+		"b.yml.erb":    "b: <%= Rails.cache %>\n",
 		"config/a.yml": "old a\n",
 		"config/b.yml": "old b\n",
 	})
 	r := runEntry(t, dir, []string{"A=new"}, "--", "true")
-	if r.code != 1 || !strings.Contains(r.stderr, "b.yml.erb:1:8: unsupported Ruby: Rails.env (entry renders without Rails; use ENV[...]); nothing was written") {
+	if r.code != 1 || !strings.Contains(r.stderr, "b.yml.erb:1:8: unsupported Ruby: Rails.cache (entry knows Rails.env and Rails.root only; use ENV[...]); nothing was written") {
 		t.Errorf("bad template: %+v", r)
 	}
 	// A render-time failure in the second template also writes nothing.

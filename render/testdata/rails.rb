@@ -12,6 +12,11 @@ module Rails
       name.end_with?('?') ? self == name.to_s.delete_suffix('?') : super
     end
 
+    # Rails 7.1's Rails.env.local?
+    def local?
+      %w[development test].include?(self)
+    end
+
     def respond_to_missing?(name, include_private = false)
       name.end_with?('?') || super
     end
