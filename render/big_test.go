@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +145,38 @@ func TestSharedTagPositions(t *testing.T) {
 	out.Reset()
 	if err := tmpl.Execute(&out, func(string) (string, bool) { return "", false }, Options{}); err != nil || out.String() != "ab|cd" {
 		t.Fatalf("loops: %q, %v; want ab|cd", out.String(), err)
+	}
+}
+
+// Parsing and rendering are linear in the template's size: four copies of
+// each corpus template one after the other cost at most about four times
+// the allocations of one (counted, not timed, so that a busy machine
+// cannot make this fail).
+func TestParseLinear(t *testing.T) {
+	checked := 0
+	for _, c := range loadCorpus(t) {
+		if c.env != "unset" {
+			continue
+		}
+		checked++
+		one, err := os.ReadFile(filepath.Join(corpusDir, c.template))
+		if err != nil {
+			t.Fatal(err)
+		}
+		four := bytes.Repeat(append(one, '\n'), 4)
+		lookup := func(k string) (string, bool) { v, ok := c.vars[k]; return v, ok }
+		cost := func(src []byte) float64 {
+			return testing.AllocsPerRun(2, func() {
+				if tmpl, err := Parse(c.template, src); err == nil {
+					tmpl.Execute(io.Discard, lookup, Options{})
+				}
+			})
+		}
+		if a1, a4 := cost(one), cost(four); a4 > 4.5*a1+16 {
+			t.Errorf("%s: %v allocations for one copy, %v for four", c.template, a1, a4)
+		}
+	}
+	if checked < 40 {
+		t.Errorf("checked %d templates, want the 40 real_* ones at least", checked)
 	}
 }
