@@ -160,6 +160,9 @@ func (st *state) yield(x *expr, vals ...value) (value, error) {
 // index is recv[args]: an Array by position (negative from the end, or
 // start and length), a String by character, a Hash by key.
 func (st *state) index(x *expr, recv value, args []value) (value, error) {
+	if err := st.charge(x.pos, sizeOf(recv)); err != nil {
+		return value{}, err
+	}
 	switch recv.k {
 	case kHash:
 		if len(args) == 1 {
@@ -251,6 +254,9 @@ func (st *state) rangeValue(x *expr, a, b value) (value, error) {
 	if to-from >= maxSteps {
 		return value{}, st.errorf(x.pos, "range of more than %d elements", maxSteps)
 	}
+	if err := st.charge(x.pos, max(0, to-from)); err != nil {
+		return value{}, err
+	}
 	var elems []value
 	for i := from; i <= to; i++ {
 		elems = append(elems, intOf(i))
@@ -278,9 +284,34 @@ func (st *state) times(x *expr, v value) ([]value, bool, error) {
 	if !ok || n > maxSteps {
 		return nil, false, st.errorf(x.pos, "%s.times: more than %d passes", v.s, maxSteps)
 	}
+	if err := st.charge(x.pos, max(n, 0)); err != nil {
+		return nil, false, err
+	}
 	list := make([]value, max(n, 0))
 	for i := range list {
 		list[i] = intOf(i)
 	}
 	return list, true, nil
+}
+
+// charge counts work that grows with the size of a value (n units: an
+// element, or a KiB of string) as evaluation steps, so that a method on a
+// big list inside a loop cannot run unbounded.
+func (st *state) charge(pos, n int) error {
+	st.steps += n
+	return st.step(pos)
+}
+
+// sizeOf is the work unit count of touching v once: an eighth of its
+// elements, or its KiB.
+func sizeOf(v value) int {
+	switch v.k {
+	case kArr, kRange:
+		return len(v.a) / 8
+	case kHash:
+		return len(v.h.keys) / 8
+	case kStr:
+		return len(v.s) >> 10
+	}
+	return 0
 }

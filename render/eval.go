@@ -9,7 +9,8 @@ import (
 // Bounds on one rendering, so that a hostile template (loops nested over
 // long lists) cannot hang the start-up pipeline. Without loops a template
 // evaluates each expression at most once, so its size bounds the work and
-// only loops need a limit: maxSteps counts loop iterations and block calls;
+// only loops need a limit: maxSteps counts loop iterations and block calls
+// (and work on big values, see charge);
 // maxLoopWork bounds the expressions evaluated beyond one per byte of the
 // template, for a few iterations of a huge loop body.
 const (
@@ -203,7 +204,7 @@ func (st *state) errorf(pos int, format string, args ...any) error {
 func (st *state) step(pos int) error {
 	st.steps++
 	if st.steps > maxSteps {
-		return st.errorf(pos, "template too expensive: more than %d loop iterations and block calls", maxSteps)
+		return st.errorf(pos, "template too expensive: more than %d evaluation steps (loop passes, block calls, work on big values)", maxSteps)
 	}
 	if len(st.out) > maxOutput {
 		return st.errorf(pos, "output larger than %d MiB", maxOutput>>20)

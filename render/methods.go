@@ -47,6 +47,13 @@ func (st *state) call(x *expr) (value, error) {
 }
 
 func (st *state) method(x *expr, recv value, args []value) (value, error) {
+	work := sizeOf(recv)
+	if x.method == mUniq || x.method == mCount && len(args) > 0 {
+		work = len(recv.a) * len(recv.a) / 64 // quadratic
+	}
+	if err := st.charge(x.pos, work); err != nil {
+		return value{}, err
+	}
 	if recv.k == kRange && x.method != mToS && x.method != mInspect && x.method != mToJson {
 		// A Range's other methods are its elements' Array's.
 		recv = value{k: kArr, a: recv.a}
@@ -201,7 +208,11 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		if args[1].k != kStr {
 			return value{}, st.typeError(argX(1), args[1], "String")
 		}
-		return strValue(substitute(recv.s, arg.s, args[1].s, x.method == mGsub)), nil
+		out, ok := substitute(recv.s, arg.s, args[1].s, x.method == mGsub)
+		if !ok {
+			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+		}
+		return strValue(out), st.charge(x.pos, len(out)>>8)
 	case mSplit:
 		if recv.k == kStr {
 			if len(args) == 0 || arg.k == kNil {
@@ -407,6 +418,9 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		}
 		if n > maxOutput {
 			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+		}
+		if err := st.charge(x.pos, n>>8); err != nil {
+			return value{}, err
 		}
 		return strValue(justify(recv.s, n, []rune(pad), x.method == mLjust)), nil
 	case mKeys, mValues:
@@ -622,10 +636,13 @@ func chompEmpty(s string) string {
 // backslash sequences mean what they mean in Ruby: \0 and \& the match,
 // \` and \' the text before and after it, \\ a backslash, \1-\9 and \k<>
 // nothing (a string pattern has no groups).
-func substitute(s, pat, repl string, global bool) string {
+func substitute(s, pat, repl string, global bool) (string, bool) {
 	var b strings.Builder
 	pos := 0
 	for pos <= len(s) {
+		if b.Len() > maxOutput {
+			return "", false
+		}
 		i := strings.Index(s[pos:], pat)
 		if i < 0 {
 			break
@@ -650,10 +667,14 @@ func substitute(s, pat, repl string, global bool) string {
 	if pos < len(s) {
 		b.WriteString(s[pos:])
 	}
-	return b.String()
+	return b.String(), b.Len() <= maxOutput
 }
 
 func expandRepl(b *strings.Builder, repl, s string, from, to int) {
+	if strings.IndexByte(repl, '\\') < 0 {
+		b.WriteString(repl)
+		return
+	}
 	for i := 0; i < len(repl); i++ {
 		c := repl[i]
 		if c != '\\' || i+1 == len(repl) {

@@ -178,6 +178,13 @@ func isPlainSymbol(s string) bool {
 
 // binary applies an arithmetic or comparison operator as Ruby does.
 func (st *state) binary(x *expr, a, b value) (value, error) {
+	work := sizeOf(a) + sizeOf(b)
+	if a.k == kArr && b.k == kArr && x.bop == bSub {
+		work = len(a.a) * len(b.a) / 64 // quadratic
+	}
+	if err := st.charge(x.pos, work); err != nil {
+		return value{}, err
+	}
 	op := x.bop
 	name := binopNames[op]
 	switch {
@@ -228,6 +235,9 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 			}
 			if n > 0 && len(a.s) > maxOutput/n {
 				return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+			}
+			if err := st.charge(x.pos, len(a.s)*n>>8); err != nil {
+				return value{}, err
 			}
 			return strValue(strings.Repeat(a.s, n)), nil
 		case bMod:
