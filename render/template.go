@@ -83,7 +83,7 @@ func Parse(name string, src []byte) (*Template, error) {
 				if err != nil {
 					return nil, unbalanced(name, s, seg, err)
 				}
-				if p.scope == sc && t.nslots == nslots && len(seg.text) <= maxMemoText && len(s) <= maxShift && memoizable(x) {
+				if p.scope == sc && t.nslots == nslots && len(seg.text) <= maxMemoText && len(s) < maxShift && memoizable(x) {
 					memo[key] = memoEntry{x, seg.contentPos}
 				}
 				sc = p.scope
