@@ -108,7 +108,6 @@ func readFile(t testing.TB, path string) string {
 	return string(b)
 }
 
-
 func TestPushThenFetchTwoEnvironmentsTwoCommits(t *testing.T) {
 	s := server(t)
 	c := client(t, s.Endpoint)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rendering the conformance corpus (render/testdata/corpus, 54 templates)
+# Rendering the conformance corpus (render/testdata/corpus, except the
+# pending_* templates entry cannot render yet)
 # with entry as whole processes against one Ruby `erb` process per template,
 # as the seed scripts' docker/setup.sh did it
 # (`erb docker/config/database.yml.erb > config/database.yml`), side by side
@@ -20,9 +21,81 @@
 # entry's binary.
 #
 # Usage: bench/render.sh [RUNS]
+#        bench/render.sh big [RUNS]
 # Needs: hyperfine and ruby (Debian packages), python3.
+#
+# "big" measures big inputs instead: `entry render --check` and
+# `entry render` on a 10 MB template of plain tags (the cap,
+# render.MaxSize) and `entry render --check` on a 50 MB one, which must be
+# refused at once with its size. It prints the median wall time and the
+# CPU time and peak RSS and RssAnon (sampled from /proc every millisecond)
+# of RUNS runs.
+# The in-process figures are Go benchmarks:
+#   go test ./render -run XXX -bench 'Big|OrChain|DatabaseYML' -benchmem -count 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = big ]; then
+  runs=${2:-5}
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  CGO_ENABLED=0 go build -o "$work/entry" ./cmd/entry
+  python3 - "$work" "$runs" <<'PY'
+import os, statistics, subprocess, sys, time
+work, runs = sys.argv[1], int(sys.argv[2])
+unit = b'<%= ENV["X"] %>\nplain: text, as in a long YAML list\n'
+def make(name, size):
+    path = os.path.join(work, name)
+    with open(path, "wb") as f:
+        f.write(unit * (size // len(unit)))
+    return path
+ten = make("ten.yml.erb", 10 << 20)  # just under the cap
+fifty = make("fifty.yml.erb", 50 << 20)
+
+def field(status, key):
+    for line in status.splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])  # kB
+    return 0
+
+def run(args):
+    """Runs args, sampling /proc/PID/status: (seconds, peak RSS kB, peak
+    RssAnon kB, exit code, stderr, CPU seconds)."""
+    env = dict(os.environ, X="value-of-x")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    hwm = anon = 0
+    while True:
+        try:
+            st = open(f"/proc/{p.pid}/status").read()
+            hwm = max(hwm, field(st, "VmHWM"))
+            anon = max(anon, field(st, "RssAnon"))
+        except OSError:
+            pass
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.001)
+    dt = time.perf_counter() - t0
+    return dt, hwm, anon, os.waitstatus_to_exitcode(status), p.stderr.read().decode(), ru.ru_utime + ru.ru_stime
+
+for label, args, want in (
+    ("render --check, 10 MB", [f"{work}/entry", "render", "--check", ten], 0),
+    ("render, 10 MB", [f"{work}/entry", "render", ten], 0),
+    ("render --check, 50 MB (over the cap)", [f"{work}/entry", "render", "--check", fifty], 1),
+):
+    res = [run(args) for _ in range(runs)]
+    for r in res:
+        if r[3] != want:
+            sys.exit(f"bench/render.sh big: {label}: exit {r[3]}, want {want}: {r[4]}")
+    print(f"{label}: median {statistics.median(r[0] for r in res)*1000:.0f} ms "
+          f"({statistics.median(r[5] for r in res)*1000:.0f} ms CPU), "
+          f"peak RSS {statistics.median(r[1] for r in res)/1024:.0f} MiB, "
+          f"RssAnon {statistics.median(r[2] for r in res)/1024:.0f} MiB ({runs} runs)")
+    if want:
+        print("  " + res[0][4].strip().splitlines()[0])
+PY
+  exit 0
+fi
 runs=${1:-10}
 for p in hyperfine ruby erb python3; do
   command -v "$p" >/dev/null || { echo "bench/render.sh: $p is missing (apt-get install hyperfine ruby)" >&2; exit 1; }
@@ -35,12 +108,15 @@ CGO_ENABLED=0 go build -o "$work/renderonly" ./bench/renderonly
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 
 # Two scripts with one line per template: VAR=value ... CMD TEMPLATE.
-# erb gets ActiveSupport's blank?/presence (render/testdata/activesupport.rb)
-# and json, as Rails templates expect.
+# erb gets ActiveSupport's blank?/presence and the stand-in Rails.env and
+# Rails.root (render/testdata/rails.rb), and json, as Rails templates
+# expect. Everything runs in render/, where the corpus's File.read paths
+# and Rails.root point, as in the conformance tests.
+cd render
 python3 - "$work" <<'PY'
 import json, os, re, shlex, sys
 work = sys.argv[1]
-corpus = "render/testdata/corpus"
+corpus = "testdata/corpus"
 entry_lines, erb_lines, only_lines, n = [], [], [], 0
 groups = []  # [env, [(template, n, words)]]: templates that can share one environment
 
@@ -57,7 +133,7 @@ def joins(genv, members, e, member):
         return False
     return not any(k not in genv and k in m[2] for k in e for m in members)
 for name in sorted(os.listdir(corpus)):
-    if not name.endswith(".erb"):
+    if not name.endswith(".erb") or name.startswith("pending_"):
         continue
     envs = json.load(open(os.path.join(corpus, name[:-4] + ".env.json")))
     for env in sorted(envs):
@@ -69,7 +145,7 @@ for name in sorted(os.listdir(corpus)):
     tmpl = shlex.quote(os.path.join(corpus, name))
     entry_lines.append(f"{assign} {work}/entry render {tmpl} >$OUT/{n}")
     only_lines.append(f"{assign} {work}/renderonly {tmpl} >$OUT/{n}")
-    erb_lines.append(f"{assign} erb -P -T - -r ./render/testdata/activesupport.rb -r json {tmpl} >$OUT/{n}")
+    erb_lines.append(f"{assign} erb -P -T - -r ./testdata/rails.rb -r json {tmpl} >$OUT/{n}")
     src = open(os.path.join(corpus, name)).read()
     member = (os.path.abspath(os.path.join(corpus, name)), n, set(re.findall(r"[A-Za-z_]\w*", src)))
     e = envs[env]
@@ -82,12 +158,12 @@ for name in sorted(os.listdir(corpus)):
         groups.append([dict(e), [member]])
     n += 1
 # One entry start-up per group renders all of the group's templates, as at
-# container start: its entry.yml lists them, entry renders them into the
-# current directory ($OUT) and execs true.
-startup_lines = ['cd "$OUT"']
+# container start: its entry.yml lists them, entry renders them into $OUT
+# and execs true.
+startup_lines = [f'ln -sfn "$OUT" {work}/dst']
 for i, (genv, members) in enumerate(groups):
     with open(os.path.join(work, f"group{i}.yml"), "w") as f:
-        f.write("render:\n  templates:\n" + "".join(f"    - {{src: {json.dumps(t)}, dst: '{k}'}}\n" for t, k, _ in members))
+        f.write("render:\n  templates:\n" + "".join(f"    - {{src: {json.dumps(t)}, dst: '{work}/dst/{k}'}}\n" for t, k, _ in members))
     assign = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(genv.items()))
     startup_lines.append(f"{assign} {work}/entry --config {work}/group{i}.yml -- true")
 for fname, lines in (("entry.sh", entry_lines), ("erb.sh", erb_lines), ("renderonly.sh", only_lines), ("startup.sh", startup_lines)):
@@ -123,6 +199,13 @@ groups = open(sys.argv[3]).read().count(" --config ")
 print(f"median: erb {b*1000:.1f} ms for the corpus, one process per template (target: entry >= 50x faster)")
 print(f"median: entry start-up {s*1000:.1f} ms, one process per environment ({groups}) rendering its templates: {b/s:.1f}x faster")
 print(f"median: entry render {e*1000:.1f} ms, one process per template: {b/e:.1f}x faster")
+# On a loaded machine wall time says little; CPU time (user + system,
+# hyperfine's means) still compares the two.
+cpu = {k: v["user"] + v["system"] for k, v in r.items()}
+print(f"CPU (user+system, mean): erb {cpu['erb']*1000:.0f} ms, entry render {cpu['entry']*1000:.0f} ms "
+      f"({cpu['erb']/cpu['entry']:.1f}x less), entry start-up {cpu['entry-startup']*1000:.0f} ms "
+      f"({cpu['erb']/cpu['entry-startup']:.1f}x less), render package alone {cpu['render-only']*1000:.0f} ms "
+      f"({cpu['erb']/cpu['render-only']:.1f}x less)")
 print(f"median: render package alone (bench/renderonly) {o*1000:.1f} ms: {b/o:.1f}x faster than erb; "
       f"the rest of entry's time, {(e-o)*1000/max(1, len(open(sys.argv[2]).read().splitlines())-1):.2f} ms a process, is the binary's start-up")
 PY

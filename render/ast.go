@@ -11,8 +11,8 @@ const (
 	opKey                   // ENV.key?(args[0])
 	opVar                   // the .each loop variable in slot
 	opNot                   // !args[0]
-	opAnd                   // args[0] && args[1]
-	opOr                    // args[0] || args[1]
+	opAnd                   // args[0] && args[1] && ...: a chain is one node
+	opOr                    // args[0] || args[1] || ...: a chain is one node
 	opEq                    // args[0] == args[1]
 	opNe                    // args[0] != args[1]
 	opCond                  // args[0] ? args[1] : args[2]
@@ -370,10 +370,23 @@ const (
 )
 
 // A node is a piece of a parsed template.
+//
+// A template of many tags is mostly text and output nodes, so a node is
+// kept small (48 bytes): an output node also carries the text before it,
+// and the fields of control nodes are in ctl.
 type node struct {
-	kind     nodeKind
-	text     string
-	x        *expr
+	kind nodeKind
+	// shift is added to the positions in x for messages: an output tag
+	// whose Ruby repeats an earlier one's shares its parsed x (see
+	// Parse), and shift is the distance between the two.
+	shift int32
+	text  string // nText: the text; nOutput: the text before the tag; nEach: the method
+	x     *expr
+	*ctl  // nIf, nEach
+}
+
+// ctl holds the fields of the nodes that contain others.
+type ctl struct {
 	branches []branch // nIf
 	body     []*node  // nEach
 	slot     int      // nEach: the first loop variable

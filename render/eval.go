@@ -7,10 +7,16 @@ import (
 )
 
 // Bounds on one rendering, so that a hostile template (loops nested over
-// long lists) cannot hang the start-up pipeline.
+// long lists) cannot hang the start-up pipeline. Without loops a template
+// evaluates each expression at most once, so its size bounds the work and
+// only loops need a limit: maxSteps counts loop iterations and block calls
+// (and work on big values, see charge);
+// maxLoopWork bounds the expressions evaluated beyond one per byte of the
+// template, for a few iterations of a huge loop body.
 const (
-	maxSteps  = 1_000_000
-	maxOutput = 64 << 20
+	maxSteps    = 1_000_000
+	maxLoopWork = 20_000_000
+	maxOutput   = 64 << 20
 )
 
 // A kind is the Ruby class of a value.
@@ -182,23 +188,36 @@ type state struct {
 	env    func(string) (string, bool)
 	strict bool
 	vars   []value
-	steps  int
+	steps  int // loop iterations and block calls so far
+	work   int // expressions evaluated so far
+	shift  int // added to positions in messages: see node.shift
 	out    []byte
 	// rootDir is Rails.root, found on first use.
 	rootDir string
 }
 
 func (st *state) errorf(pos int, format string, args ...any) error {
-	return errorAt(st.t.name, st.t.src, pos, fmt.Sprintf(format, args...))
+	return errorAt(st.t.name, st.t.src, pos+st.shift, fmt.Sprintf(format, args...))
 }
 
+// step counts one loop iteration or block call.
 func (st *state) step(pos int) error {
 	st.steps++
 	if st.steps > maxSteps {
-		return st.errorf(pos, "template too expensive: more than %d evaluation steps", maxSteps)
+		return st.errorf(pos, "template too expensive: more than %d evaluation steps (loop passes, block calls, work on big values)", maxSteps)
 	}
 	if len(st.out) > maxOutput {
 		return st.errorf(pos, "output larger than %d MiB", maxOutput>>20)
+	}
+	return nil
+}
+
+// tick counts one evaluated expression: the template's size in bytes is
+// free, loops may add maxLoopWork.
+func (st *state) tick(pos int) error {
+	st.work++
+	if st.work > len(st.t.src)+maxLoopWork {
+		return st.errorf(pos, "template too expensive: its loops evaluate more than %d expressions", maxLoopWork)
 	}
 	return nil
 }
@@ -209,7 +228,10 @@ func (st *state) run(nodes []*node) error {
 		case nText:
 			st.out = append(st.out, n.text...)
 		case nOutput:
+			st.out = append(st.out, n.text...)
+			st.shift = int(n.shift)
 			v, err := st.eval(n.x)
+			st.shift = 0
 			if err != nil {
 				return err
 			}
@@ -301,7 +323,7 @@ func (st *state) envKey(x *expr) (string, error) {
 }
 
 func (st *state) eval(x *expr) (value, error) {
-	if err := st.step(x.pos); err != nil {
+	if err := st.tick(x.pos); err != nil {
 		return value{}, err
 	}
 	switch x.op {
@@ -363,11 +385,16 @@ func (st *state) eval(x *expr) (value, error) {
 		v, err := st.eval(x.args[0])
 		return boolValue(!v.truthy()), err
 	case opAnd, opOr:
-		v, err := st.eval(x.args[0])
-		if err != nil || v.truthy() == (x.op == opOr) {
-			return v, err
+		// a || b || c: the first truthy operand, else the last (&&: the
+		// first falsy one).
+		last := len(x.args) - 1
+		for _, a := range x.args[:last] {
+			v, err := st.eval(a)
+			if err != nil || v.truthy() == (x.op == opOr) {
+				return v, err
+			}
 		}
-		return st.eval(x.args[1])
+		return st.eval(x.args[last])
 	case opEq, opNe:
 		a, err := st.eval(x.args[0])
 		if err != nil {

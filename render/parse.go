@@ -458,10 +458,13 @@ func (p *parser) parseOr() *expr  { return p.parseLogical('|', opOr, p.parseAnd)
 func (p *parser) parseAnd() *expr { return p.parseLogical('&', opAnd, p.parseEq) }
 
 // parseLogical parses operand (cc operand)* for Ruby's || (c is '|') or
-// && (c is '&'), left-associative; ||= and &&= are not operators here.
+// && (c is '&'); ||= and &&= are not operators here. A chain is one node
+// with every operand in args, evaluated in a loop: left-associative
+// a || b || c means the same, and 200,000 operands nest no deeper than 2.
 func (p *parser) parseLogical(c byte, op opcode, operand func() *expr) *expr {
 	start := p.i
 	x := operand()
+	var chain *expr
 	for {
 		save := p.i
 		p.skipSpace()
@@ -471,7 +474,14 @@ func (p *parser) parseLogical(c byte, op opcode, operand func() *expr) *expr {
 		}
 		p.i += 2
 		p.skipSpaceNL()
-		x = p.node(op, start, x, operand())
+		y := operand()
+		if chain == nil {
+			chain = p.node(op, start, x, y)
+			x = chain
+			continue
+		}
+		chain.args = append(chain.args, y)
+		chain.src = p.s[start:p.i]
 	}
 }
 
@@ -1702,8 +1712,11 @@ func markGuarded(x *expr, guarded bool) {
 		x.guarded = guarded
 		markGuarded(x.args[0], false)
 	case opOr, opAnd:
-		markGuarded(x.args[0], true)
-		markGuarded(x.args[1], guarded)
+		last := len(x.args) - 1
+		for _, a := range x.args[:last] {
+			markGuarded(a, true)
+		}
+		markGuarded(x.args[last], guarded)
 	case opNot, opEq, opNe:
 		for _, a := range x.args {
 			markGuarded(a, true)

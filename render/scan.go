@@ -56,25 +56,37 @@ func (s *segment) srcOffset(off int) int {
 // It returns an error for a tag that is never closed; a "%>" in text is
 // text, as in Ruby. ("<%" inside a tag is Ruby's business: it may
 // stand in a string; Parse reports it when the Ruby does not parse.)
-func scan(name, src string) ([]segment, error) {
-	var segs []segment
-	var text strings.Builder
-	textPos := 0
-	flushText := func() {
-		if text.Len() > 0 {
-			segs = append(segs, segment{kind: segText, text: text.String(), pos: textPos})
-			text.Reset()
+//
+// Each segment is passed to emit as soon as it is cut (emit returns false
+// to stop), so that a big template is never held as a list of segments;
+// the *segment is valid only during the call.
+func scan(name, src string, emit func(*segment) bool) error {
+	stopped := false
+	var cur segment // one variable for all: a segment per tag would escape
+	put := func(seg segment) {
+		cur = seg
+		if !stopped && !emit(&cur) {
+			stopped = true
 		}
 	}
-	// addText appends src[from:to] to the pending text, checking for a
-	// stray "%>".
+	// The pending text is usually one run of src, kept as a substring
+	// without copying; only a "<%%" (whose third byte is dropped) makes it
+	// a copy in text.
+	var text textRun
+	textPos := 0
+	flushText := func() {
+		if text.n > 0 {
+			put(segment{kind: segText, text: text.string(src), pos: textPos})
+			text.reset()
+		}
+	}
+	// addText appends src[from:to] to the pending text. A %> outside a
+	// tag is text, as Ruby prints it.
 	addText := func(from, to int) error {
-		// A %> outside a tag is text, as Ruby prints it.
-		chunk := src[from:to]
-		if text.Len() == 0 {
+		if text.n == 0 {
 			textPos = from
 		}
-		text.WriteString(chunk)
+		text.add(src, from, to)
 		return nil
 	}
 
@@ -83,7 +95,7 @@ func scan(name, src string) ([]segment, error) {
 		q := strings.Index(src[pos:], "<%")
 		if q < 0 {
 			if err := addText(pos, len(src)); err != nil {
-				return nil, err
+				return err
 			}
 			break
 		}
@@ -106,12 +118,12 @@ func scan(name, src string) ([]segment, error) {
 				}
 			case '%':
 				if err := addText(pos, q); err != nil {
-					return nil, err
+					return err
 				}
-				if text.Len() == 0 {
+				if text.n == 0 {
 					textPos = q
 				}
-				text.WriteString("<%")
+				text.add(src, q, q+2)
 				pos = q + 3
 				continue
 			case '=':
@@ -121,29 +133,30 @@ func scan(name, src string) ([]segment, error) {
 			}
 		}
 		if err := addText(pos, start); err != nil {
-			return nil, err
+			return err
 		}
 		flushText()
 
-		// Inside the tag: find its end.
+		// Inside the tag: find its end. The content is a substring of src
+		// unless a "%%>" in it is shortened.
 		seg := segment{kind: kind, pos: q, contentPos: q + open}
-		var content strings.Builder
+		var content textRun
 		p := q + open
 		for {
 			i := strings.Index(src[p:], "%>")
 			if i < 0 {
-				return nil, errorAt(name, src, q, "unbalanced tags: "+src[q:q+open]+" is never closed with %>")
+				return errorAt(name, src, q, "unbalanced tags: "+src[q:q+open]+" is never closed with %>")
 			}
 			i += p
 			if i-1 >= p && src[i-1] == '%' {
-				content.WriteString(src[p : i-1])
-				seg.shifts = append(seg.shifts, content.Len())
-				content.WriteString("%>")
+				content.add(src, p, i-1)
+				seg.shifts = append(seg.shifts, content.n)
+				content.add(src, i, i+2)
 				p = i + 2
 				continue
 			}
 			if i-1 >= p && src[i-1] == '-' {
-				content.WriteString(src[p : i-1])
+				content.add(src, p, i-1)
 				p = i + 2
 				seg.cr = true
 				if strings.HasPrefix(src[p:], "\r\n") {
@@ -154,15 +167,68 @@ func scan(name, src string) ([]segment, error) {
 					seg.cr = false
 				}
 			} else {
-				content.WriteString(src[p:i])
+				content.add(src, p, i)
 				p = i + 2
 			}
 			break
 		}
-		seg.text = content.String()
-		segs = append(segs, seg)
+		seg.text = content.string(src)
+		put(seg)
+		if stopped {
+			return nil
+		}
 		pos = p
 	}
 	flushText()
-	return segs, nil
+	return nil
 }
+
+// segments is the sequence of src's segments for a range loop, after a
+// first pass that checks the whole template, so that an unclosed tag or a
+// stray %> is reported before anything in the tags is; it yields the error
+// alone when there is one.
+func segments(name, src string) func(yield func(*segment, error) bool) {
+	return func(yield func(*segment, error) bool) {
+		if err := scan(name, src, func(*segment) bool { return true }); err != nil {
+			yield(nil, err)
+			return
+		}
+		scan(name, src, func(seg *segment) bool { return yield(seg, nil) })
+	}
+}
+
+// A textRun accumulates pieces of src: while they follow each other it is
+// the range src[from:to], and it becomes a copy only when they do not.
+type textRun struct {
+	from, to int
+	n        int             // length so far
+	b        strings.Builder // the copy, once one is needed
+	copied   bool
+}
+
+func (r *textRun) add(src string, from, to int) {
+	switch {
+	case from == to:
+		return
+	case r.n == 0 && !r.copied:
+		r.from, r.to = from, to
+	case !r.copied && from == r.to:
+		r.to = to
+	default:
+		if !r.copied {
+			r.b.WriteString(src[r.from:r.to])
+			r.copied = true
+		}
+		r.b.WriteString(src[from:to])
+	}
+	r.n += to - from
+}
+
+func (r *textRun) string(src string) string {
+	if r.copied {
+		return r.b.String()
+	}
+	return src[r.from:r.to]
+}
+
+func (r *textRun) reset() { *r = textRun{} }

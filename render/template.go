@@ -35,10 +35,6 @@ func (t *Template) Name() string { return t.name }
 // *Error, formatted "name:line:col: message".
 func Parse(name string, src []byte) (*Template, error) {
 	s := string(src)
-	segs, err := scan(name, s)
-	if err != nil {
-		return nil, err
-	}
 	t := &Template{name: name, src: s}
 	type frame struct {
 		kind     stmtKind // stmtIf, stmtUnless, stmtEach or stmtCase
@@ -54,20 +50,45 @@ func Parse(name string, src []byte) (*Template, error) {
 	body := &t.nodes
 	var sc *scope
 	var pending []*node // what stands between case and its first when
-	for i := range segs {
-		seg := &segs[i]
+	// Output tags seen, by their Ruby and scope, whose parsed expression
+	// later identical tags share: a template of a million tags repeats a
+	// few expressions, and parsing and keeping each copy would cost
+	// hundreds of bytes a tag.
+	memo := make(map[memoKey]memoEntry)
+	for seg, err := range segments(name, s) {
+		if err != nil {
+			return nil, err
+		}
 		switch seg.kind {
 		case segText:
 			*body = append(*body, &node{kind: nText, text: seg.text})
 		case segComment:
 		case segOutput:
-			p := &parser{name: name, tmpl: s, seg: seg, s: seg.text, scope: sc, nslots: &t.nslots}
-			x, err := p.parseOutput()
-			if err != nil {
-				return nil, unbalanced(name, s, seg, err)
+			// The text just before the tag goes in its node.
+			var n *node
+			if k := len(*body) - 1; k >= 0 && (*body)[k].kind == nText {
+				n = (*body)[k]
+				n.kind = nOutput
+			} else {
+				n = &node{kind: nOutput}
+				*body = append(*body, n)
 			}
-			sc = p.scope
-			*body = append(*body, &node{kind: nOutput, x: x})
+			key := memoKey{sc, seg.text}
+			if m, ok := memo[key]; ok {
+				n.x, n.shift = m.x, int32(seg.contentPos-m.contentPos)
+			} else {
+				p := &parser{name: name, tmpl: s, seg: seg, s: seg.text, scope: sc, nslots: &t.nslots}
+				nslots := t.nslots
+				x, err := p.parseOutput()
+				if err != nil {
+					return nil, unbalanced(name, s, seg, err)
+				}
+				if p.scope == sc && t.nslots == nslots && len(seg.text) <= maxMemoText && len(s) < maxShift && memoizable(x) {
+					memo[key] = memoEntry{x, seg.contentPos}
+				}
+				sc = p.scope
+				n.x = x
+			}
 		case segCode:
 			p := &parser{name: name, tmpl: s, seg: seg, s: seg.text, scope: sc, nslots: &t.nslots}
 			st, err := p.parseStmt()
@@ -83,7 +104,7 @@ func Parse(name string, src []byte) (*Template, error) {
 			case stmtExpr:
 				*body = append(*body, &node{kind: nExpr, x: st.x})
 			case stmtIf, stmtUnless:
-				n := &node{kind: nIf, branches: []branch{{cond: st.x, negate: st.kind == stmtUnless}}}
+				n := &node{kind: nIf, ctl: &ctl{branches: []branch{{cond: st.x, negate: st.kind == stmtUnless}}}}
 				*body = append(*body, n)
 				stack = append(stack, frame{kind: st.kind, n: n, body: body, pos: seg.pos, scope: sc})
 				body = &n.branches[0].body
@@ -96,7 +117,7 @@ func Parse(name string, src []byte) (*Template, error) {
 					t.nslots++
 					*body = append(*body, &node{kind: nExpr, x: &expr{op: opAssign, slot: subject, pos: st.x.pos, src: st.x.src, args: []*expr{st.x}}})
 				}
-				n := &node{kind: nIf}
+				n := &node{kind: nIf, ctl: &ctl{}}
 				*body = append(*body, n)
 				stack = append(stack, frame{kind: stmtCase, n: n, body: body, pos: seg.pos, scope: sc, subject: subject, pending: true})
 				pending = nil
@@ -158,7 +179,7 @@ func Parse(name string, src []byte) (*Template, error) {
 					f.n.slotEnd = t.nslots
 				}
 			case stmtEach:
-				n := &node{kind: nEach, x: st.x, slot: t.nslots, nvars: len(st.names), text: st.method}
+				n := &node{kind: nEach, x: st.x, text: st.method, ctl: &ctl{slot: t.nslots, nvars: len(st.names)}}
 				t.nslots += len(st.names)
 				*body = append(*body, n)
 				stack = append(stack, frame{kind: stmtEach, n: n, body: body, pos: seg.pos, scope: sc})
@@ -208,3 +229,44 @@ func (t *Template) Execute(w io.Writer, env func(name string) (string, bool), op
 
 // validUTF8 reports whether s is valid UTF-8, as JSON requires.
 func validUTF8(s string) bool { return utf8.ValidString(s) }
+
+type memoKey struct {
+	sc   *scope
+	text string
+}
+
+type memoEntry struct {
+	x          *expr
+	contentPos int // where the Ruby of the tag parsed first starts
+}
+
+// Bounds on sharing: the key is hashed once per tag, and a node's shift
+// must fit in an int32.
+const (
+	maxMemoText = 256
+	maxShift    = 1 << 31
+)
+
+// memoizable reports whether x can be shared between output tags: it
+// declares no variable and reads none (those depend on the place), and
+// takes no block.
+func memoizable(x *expr) bool {
+	if x == nil {
+		return true
+	}
+	switch x.op {
+	case opLit, opStr, opEnv, opFetch, opKey, opNot, opAnd, opOr, opEq, opNe, opCond, opCall,
+		opArr, opHash, opIndex, opBin, opNeg, opModIf, opFunc:
+	default:
+		return false
+	}
+	if x.blk != nil || len(x.arms) > 0 {
+		return false
+	}
+	for _, a := range x.args {
+		if !memoizable(a) {
+			return false
+		}
+	}
+	return true
+}

@@ -39,7 +39,6 @@ func runEntryDeadline(t *testing.T, dir string, d time.Duration, args ...string)
 	return result{stdout.String(), stderr.String(), code}
 }
 
-
 // Every file entry is given is refused at once when it is a device or a
 // FIFO, by name, with the exit code of its command; nothing is written.
 func TestFilesThatAreNotRegular(t *testing.T) {

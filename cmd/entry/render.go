@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/entryhq/entry/internal/readcap"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/readcap"
 	"github.com/entryhq/entry/prehook"
 	"github.com/entryhq/entry/render"
 )
@@ -96,14 +96,7 @@ func runRender(args []string) int {
 // renderParseFile reads and parses the template at path, naming it by
 // path in errors.
 func renderParseFile(path string) (*render.Template, error) {
-	data, err := readcap.ReadFile(path, "template", readcap.Template)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: no such template (check the path)", path)
-		}
-		return nil, err
-	}
-	return render.Parse(path, data)
+	return render.ParseFile(path)
 }
 
 // A renderJob is one template to render to one file.
@@ -331,7 +324,7 @@ func renderEntryKit(files []string, env *prehook.Env) error {
 		if strings.HasSuffix(f, ".tmpl") {
 			j = renderJob{src: f, dst: strings.TrimSuffix(f, ".tmpl")}
 		}
-		data, err := readcap.ReadFile(j.src, "template", readcap.Template)
+		data, err := readcap.ReadFile(j.src, "template", render.MaxSize)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%s: no such template (EntryKit's render reads X.tmpl to write X)", j.src)

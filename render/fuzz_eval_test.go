@@ -1,0 +1,88 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzExecute renders templates under environments that come from the
+// fuzzer too: vars is "NAME=value" lines (a value may be empty, odd or
+// binary; a line without = is a name that is unset). Its seeds are every
+// corpus case with its environment, and run as an ordinary test. It checks
+// that nothing panics or hangs (inputs are bounded; rendering is bounded
+// by the loop limits), that every error is an *Error at a place in the
+// template and leaves nothing written, that rendering twice gives the
+// same bytes, and that strict mode either renders what lax mode does or
+// fails where lax mode renders.
+func FuzzExecute(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join(corpusDir, "*.erb"))
+	for _, p := range paths {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		data, err := os.ReadFile(strings.TrimSuffix(p, ".erb") + ".env.json")
+		if err != nil {
+			f.Fatal(err)
+		}
+		var envs map[string]map[string]string
+		if err := json.Unmarshal(data, &envs); err != nil {
+			f.Fatal(err)
+		}
+		for _, vars := range envs {
+			var b strings.Builder
+			for k, v := range vars {
+				b.WriteString(k + "=" + strings.ReplaceAll(v, "\n", " ") + "\n")
+			}
+			f.Add(src, b.String())
+		}
+	}
+	f.Add([]byte(`<% ENV["L"].to_s.split(",").each do |a| %><% ENV["L"].to_s.split(",").each do |b| %><%= a %><%= b %><% end %><% end %>`), "L=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z")
+	f.Add([]byte(`<%= Integer(ENV["N"]) * Integer(ENV["N"]) %>`), "N=99999999999999999999")
+	f.Add([]byte(`<%= ENV["S"] * ENV.fetch("N", "3").to_i %>`), "S=ab\nN=1000000000")
+	f.Fuzz(func(t *testing.T, src []byte, vars string) {
+		if len(src) > 16<<10 || len(vars) > 4<<10 {
+			return // bounded: the fuzzer looks for wrong answers, not slow big ones (see the Big benchmarks)
+		}
+		env := map[string]string{}
+		for _, line := range strings.Split(vars, "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				env[k] = v
+			}
+		}
+		lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+		tmpl, err := Parse("f.erb", src)
+		if err != nil {
+			checkError(t, err, src)
+			return
+		}
+		var lax, again, strict bytes.Buffer
+		laxErr := tmpl.Execute(&lax, lookup, Options{})
+		if laxErr != nil {
+			checkError(t, laxErr, src)
+			if lax.Len() > 0 {
+				t.Fatalf("failed render wrote %d bytes", lax.Len())
+			}
+		}
+		againErr := tmpl.Execute(&again, lookup, Options{})
+		if (laxErr == nil) != (againErr == nil) || !bytes.Equal(lax.Bytes(), again.Bytes()) {
+			t.Fatalf("two renders differ: %q, %v and %q, %v", lax.Bytes(), laxErr, again.Bytes(), againErr)
+		}
+		strictErr := tmpl.Execute(&strict, lookup, Options{Strict: true})
+		switch {
+		case strictErr != nil:
+			checkError(t, strictErr, src)
+			if strict.Len() > 0 {
+				t.Fatalf("failed strict render wrote %d bytes", strict.Len())
+			}
+		case laxErr != nil:
+			t.Fatalf("strict renders %q where lax fails: %v", strict.Bytes(), laxErr)
+		case !bytes.Equal(strict.Bytes(), lax.Bytes()):
+			t.Fatalf("strict renders %q, lax %q", strict.Bytes(), lax.Bytes())
+		}
+	})
+}
