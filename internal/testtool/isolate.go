@@ -3,12 +3,29 @@ package testtool
 import (
 	"os"
 	"os/exec"
+	"os/signal"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
+
+var catchOnce sync.Once
+
+// catchHangupAndInterrupt makes the isolated test binary catch SIGHUP and
+// SIGINT, as entry's main does (signal.Notify), so that a supervisor under
+// test starts its processes with them at their default action. A suite
+// started with them ignored (under nohup, or as `scripts/test &` from a
+// script) would otherwise pass SIG_IGN down through exec, and a process's
+// `trap ... HUP` would never run. Signals sent to the test binary itself are
+// dropped.
+func catchHangupAndInterrupt() {
+	catchOnce.Do(func() {
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP, syscall.SIGINT)
+	})
+}
 
 // isolatedEnv names, in a test binary re-run by Isolated, the one test that
 // binary runs.
@@ -43,6 +60,7 @@ const IsolatedTimeout = 4 * time.Minute
 func Isolated(t *testing.T) bool {
 	t.Helper()
 	if os.Getenv(isolatedEnv) == t.Name() {
+		catchHangupAndInterrupt()
 		return false
 	}
 	// -test.v always, so that the parent can tell a skip from a pass.
