@@ -43,6 +43,7 @@ type rule struct {
 func NewEvents() *Events {
 	e := &Events{PageSize: 2, rules: map[string]*rule{}}
 	e.modelled = newModelled("events", "", e.serveHTTP)
+	e.start()
 	return e
 }
 

@@ -42,6 +42,7 @@ type stream struct {
 func NewLogs() *Logs {
 	l := &Logs{PageSize: 3, streams: map[string]*stream{}}
 	l.modelled = newModelled("logs", "com.amazonaws.logs#", l.serveHTTP)
+	l.start()
 	return l
 }
 

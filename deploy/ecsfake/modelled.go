@@ -51,13 +51,18 @@ type modelled struct {
 	violations []string
 }
 
-// errorPrefix is set here, before the server starts, so that no request
-// can race with it.
+// The server starts only once m is complete, so that no request (not even
+// a stray one on a reused port) can race with its construction.
 func newModelled(model, errorPrefix string, handler func(w http.ResponseWriter, r *http.Request)) *modelled {
 	m := &modelled{model: loadModel(model), errorPrefix: errorPrefix, calls: map[string]int{}, throttles: map[string]int{}}
-	m.srv = httptest.NewServer(http.HandlerFunc(handler))
-	m.URL = m.srv.URL
+	m.srv = httptest.NewUnstartedServer(http.HandlerFunc(handler))
 	return m
+}
+
+// start serves the fake; its URL is known from then on.
+func (m *modelled) start() {
+	m.srv.Start()
+	m.URL = m.srv.URL
 }
 
 // Close shuts the server down.

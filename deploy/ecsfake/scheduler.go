@@ -42,6 +42,7 @@ type schedule struct {
 func NewScheduler() *Scheduler {
 	s := &Scheduler{PageSize: 2, schedules: map[string]*schedule{}, clock: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	s.modelled = newModelled("scheduler", "", s.serveHTTP)
+	s.start()
 	return s
 }
 
