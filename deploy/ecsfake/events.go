@@ -81,7 +81,10 @@ func RuleARN(bus, name string) string {
 
 func (e *Events) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), EventsTargetPrefix)
-	body := readBody(r)
+	body, read := readBody(r)
+	if !read {
+		return // the client gave up while sending: nothing reached the service
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")

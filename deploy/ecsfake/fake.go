@@ -500,7 +500,12 @@ type apiError struct {
 func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, TargetPrefix)
-	body, _ := io.ReadAll(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		// The client gave up while sending (its deadline passed): ECS never
+		// saw a request, so there is nothing to answer or to check.
+		return
+	}
 	f.mu.Lock()
 	hook := f.hooks[fmt.Sprintf("%s#%d", op, f.calls[op]+1)]
 	f.mu.Unlock()

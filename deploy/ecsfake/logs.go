@@ -74,7 +74,10 @@ func (l *Logs) StreamNames() []string {
 
 func (l *Logs) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), LogsTargetPrefix)
-	body := readBody(r)
+	body, read := readBody(r)
+	if !read {
+		return // the client gave up while sending: nothing reached the service
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")

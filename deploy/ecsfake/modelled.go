@@ -292,7 +292,7 @@ func wireNames(model *awsmodel.Model, shape string, v any) any {
 	return v
 }
 
-func readBody(r *http.Request) []byte {
-	b, _ := io.ReadAll(r.Body)
-	return b
+func readBody(r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(r.Body)
+	return b, err == nil
 }

@@ -91,7 +91,10 @@ func (s *Scheduler) Updates(group, name string) []scheduler.UpdateScheduleInput 
 }
 
 func (s *Scheduler) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body := readBody(r)
+	body, read := readBody(r)
+	if !read {
+		return // the client gave up while sending: nothing reached the service
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
