@@ -137,15 +137,7 @@ func (p *pid1) signal(sig syscall.Signal) {
 // its exit code.
 func (p *pid1) wait() int {
 	p.t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(testtool.Patience):
-		p.cmd.Process.Kill()
-		<-done
-		p.t.Fatalf("PID 1 still running after %s; output:\n%s", testtool.Patience, p.out.String())
-	}
+	testtool.WaitCmd(p.t, p.cmd, testtool.Patience, func() string { return "PID 1's output:\n" + p.out.String() })
 	out := p.out.String()
 	if strings.Contains(out, "LEFTOVER") {
 		p.t.Fatalf("processes were left behind:\n%s", out)

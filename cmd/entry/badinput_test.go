@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,29 +13,6 @@ import (
 	"github.com/entryhq/entry/secrets"
 )
 
-// runEntryDeadline is runEntry that kills entry after d: a test of a read
-// that must not block cannot hang.
-func runEntryDeadline(t *testing.T, dir string, d time.Duration, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, entryBin, args...)
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("entry %v still running after %s", args, d)
-	}
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running entry %v: %v", args, err)
-	}
-	return result{stdout.String(), stderr.String(), code}
-}
 
 // Every file entry is given is refused at once when it is a device or a
 // FIFO, by name, with the exit code of its command; nothing is written.
@@ -93,7 +68,7 @@ func TestFilesThatAreNotRegular(t *testing.T) {
 			writeFiles(t, dir, map[string]string{"entry.yml": tt.yml})
 		}
 		before := testtool.DirNames(t, dir)
-		r := runEntryDeadline(t, dir, 20*time.Second, tt.args...)
+		r := runEntry(t, dir, nil, tt.args...)
 		if r.code != tt.code || r.stderr != tt.want {
 			t.Errorf("%v:\n got exit %d, %q\nwant exit %d, %q", tt.args, r.code, r.stderr, tt.code, tt.want)
 		}
@@ -115,7 +90,7 @@ func TestFilesOverTheirCap(t *testing.T) {
 		{[]string{"--config", "big.yml", "--", "true"}, "entry: config: big.yml: 1048580 B is larger than the 1048576 B cap for a config file\n"},
 		{[]string{"--env-file", "big.env", "--", "true"}, "entry: env file big.env: 1048580 B is larger than the 1048576 B cap for an env file\n"},
 	} {
-		r := runEntryDeadline(t, dir, 20*time.Second, tt.args...)
+		r := runEntry(t, dir, nil, tt.args...)
 		if r.code != 2 || r.stderr != tt.want {
 			t.Errorf("%v:\n got exit %d, %q\nwant exit 2, %q", tt.args, r.code, r.stderr, tt.want)
 		}

@@ -6,9 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/entryhq/entry/internal/testtool"
 )
@@ -69,16 +67,9 @@ func runWithInput(t *testing.T, bin, dir string, env []string, input string, arg
 	var stdout, stderr testtool.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	testtool.StartContained(t, cmd, false)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(testtool.Patience):
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		t.Fatalf("%s %v still running after %s, killed\nstdout:\n%s\nstderr:\n%s", bin, args, testtool.Patience, stdout.String(), stderr.String())
-	}
+	err := testtool.WaitCmd(t, cmd, testtool.Patience, func() string {
+		return "stdout:\n" + stdout.String() + "\nstderr:\n" + stderr.String()
+	})
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

@@ -59,15 +59,9 @@ func (r *runningEntry) signal(sig syscall.Signal) {
 // wait waits at most d for entry to exit and returns its exit code.
 func (r *runningEntry) wait(d time.Duration) int {
 	r.t.Helper()
-	done := make(chan struct{})
-	go func() { r.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		r.cmd.Process.Kill()
-		<-done
-		r.t.Fatalf("entry still running after %s\nstdout:\n%s\nstderr:\n%s", d, r.stdout.String(), r.stderr.String())
-	}
+	testtool.WaitCmd(r.t, r.cmd, d, func() string {
+		return "stdout:\n" + r.stdout.String() + "\nstderr:\n" + r.stderr.String()
+	})
 	return r.cmd.ProcessState.ExitCode()
 }
 

@@ -176,16 +176,7 @@ func TestStartInterruptedDuringHook(t *testing.T) {
 		return err == nil && strings.HasSuffix(string(data), "\n")
 	})
 	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(testtool.Patience):
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		t.Fatalf("entry still running %s after TERM (stderr %q)", testtool.Patience, stderr.String())
-	}
+	err := testtool.WaitCmd(t, cmd, testtool.Patience, func() string { return "after TERM; stderr: " + stderr.String() })
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 143 {
 		t.Fatalf("exit: %v (stderr %q)", err, stderr.String())

@@ -79,6 +79,15 @@ func RuleARN(bus, name string) string {
 	return fmt.Sprintf("arn:aws:events:%s:%s:rule/%s/%s", Region, Account, bus, name)
 }
 
+// rule finds a rule named by a request (a nil bus is the default one).
+func (e *Events) rule(bus, name *string) (*rule, *apiError) {
+	b := busName(aws.ToString(bus))
+	if r := e.rules[b+"/"+aws.ToString(name)]; r != nil {
+		return r, nil
+	}
+	return nil, &apiError{400, "ResourceNotFoundException", fmt.Sprintf("Rule %s does not exist on EventBus %s.", aws.ToString(name), b)}
+}
+
 func (e *Events) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), EventsTargetPrefix)
 	body, read := readBody(r)
@@ -139,9 +148,6 @@ func page[T any](items []T, token *string, limit *int32, size int) ([]T, *string
 }
 
 func (e *Events) dispatch(op string, body []byte) (any, *apiError) {
-	notFound := func(bus, name string) *apiError {
-		return &apiError{400, "ResourceNotFoundException", fmt.Sprintf("Rule %s does not exist on EventBus %s.", name, bus)}
-	}
 	switch op {
 	case "ListRuleNamesByTarget":
 		in, err := decodeInput[eventbridge.ListRuleNamesByTargetInput](e.model, op, body)
@@ -170,10 +176,9 @@ func (e *Events) dispatch(op string, body []byte) (any, *apiError) {
 		if err != nil {
 			return nil, err
 		}
-		bus := busName(aws.ToString(in.EventBusName))
-		r := e.rules[bus+"/"+aws.ToString(in.Rule)]
-		if r == nil {
-			return nil, notFound(bus, aws.ToString(in.Rule))
+		r, err := e.rule(in.EventBusName, in.Rule)
+		if err != nil {
+			return nil, err
 		}
 		out := eventbridge.ListTargetsByRuleOutput{}
 		out.Targets, out.NextToken = page(r.view(), in.NextToken, in.Limit, e.PageSize)
@@ -183,10 +188,9 @@ func (e *Events) dispatch(op string, body []byte) (any, *apiError) {
 		if err != nil {
 			return nil, err
 		}
-		bus := busName(aws.ToString(in.EventBusName))
-		r := e.rules[bus+"/"+aws.ToString(in.Rule)]
-		if r == nil {
-			return nil, notFound(bus, aws.ToString(in.Rule))
+		r, err := e.rule(in.EventBusName, in.Rule)
+		if err != nil {
+			return nil, err
 		}
 		r.puts = append(r.puts, *in)
 		r.stale, r.staleFor = append([]types.Target(nil), r.targets...), e.Lag

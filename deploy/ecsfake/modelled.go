@@ -168,35 +168,46 @@ func decodeInput[T any](model *awsmodel.Model, op string, body []byte) (*T, *api
 	return v, nil
 }
 
+// timestamps turns the epoch-seconds timestamps of a request into the
+// RFC 3339 form the SDK's Go types decode from.
 func timestamps(model *awsmodel.Model, shape string, v any) any {
+	return reshape(model, shape, v, func(s *awsmodel.Shape, v any) any {
+		if n, ok := v.(json.Number); ok && s.Type == "timestamp" {
+			f, _ := n.Float64()
+			return time.UnixMilli(int64(f * 1000)).UTC().Format(time.RFC3339Nano)
+		}
+		return v
+	})
+}
+
+// reshape walks the JSON tree v along the model's shape, letting fix
+// rewrite each node (a timestamp's value, a structure's member names)
+// before its children are walked.
+func reshape(model *awsmodel.Model, shape string, v any, fix func(s *awsmodel.Shape, v any) any) any {
 	s := model.Shapes[shape]
 	if s == nil {
 		return v
 	}
+	v = fix(s, v)
 	switch s.Type {
-	case "timestamp":
-		if n, ok := v.(json.Number); ok {
-			f, _ := n.Float64()
-			return time.UnixMilli(int64(f * 1000)).UTC().Format(time.RFC3339Nano)
-		}
 	case "structure":
 		if obj, ok := v.(map[string]any); ok {
 			for k, e := range obj {
 				if r := s.Members[k]; r != nil {
-					obj[k] = timestamps(model, r.Shape, e)
+					obj[k] = reshape(model, r.Shape, e, fix)
 				}
 			}
 		}
 	case "list":
 		if arr, ok := v.([]any); ok {
 			for i, e := range arr {
-				arr[i] = timestamps(model, s.Member.Shape, e)
+				arr[i] = reshape(model, s.Member.Shape, e, fix)
 			}
 		}
 	case "map":
 		if obj, ok := v.(map[string]any); ok {
 			for k, e := range obj {
-				obj[k] = timestamps(model, s.Value.Shape, e)
+				obj[k] = reshape(model, s.Value.Shape, e, fix)
 			}
 		}
 	}
@@ -252,14 +263,9 @@ func toWire(v reflect.Value, pascal bool) any {
 // is AwsvpcConfiguration in Go); a member the model lacks keeps its name
 // and fails the check.
 func wireNames(model *awsmodel.Model, shape string, v any) any {
-	s := model.Shapes[shape]
-	if s == nil {
-		return v
-	}
-	switch s.Type {
-	case "structure":
+	return reshape(model, shape, v, func(s *awsmodel.Shape, v any) any {
 		obj, ok := v.(map[string]any)
-		if !ok {
+		if !ok || s.Type != "structure" {
 			return v
 		}
 		out := map[string]any{}
@@ -270,26 +276,10 @@ func wireNames(model *awsmodel.Model, shape string, v any) any {
 					name = member
 				}
 			}
-			if r := s.Members[name]; r != nil {
-				e = wireNames(model, r.Shape, e)
-			}
 			out[name] = e
 		}
 		return out
-	case "list":
-		if arr, ok := v.([]any); ok {
-			for i, e := range arr {
-				arr[i] = wireNames(model, s.Member.Shape, e)
-			}
-		}
-	case "map":
-		if obj, ok := v.(map[string]any); ok {
-			for k, e := range obj {
-				obj[k] = wireNames(model, s.Value.Shape, e)
-			}
-		}
-	}
-	return v
+	})
 }
 
 func readBody(r *http.Request) ([]byte, bool) {

@@ -1,6 +1,9 @@
 package testtool
 
 import (
+	"os/exec"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -37,4 +40,27 @@ func Poll(d time.Duration, cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
+}
+
+// WaitCmd waits at most d for cmd, a started command in a process group of
+// its own (as StartContained starts it), and returns cmd.Wait's error. When
+// d passes it kills the whole group and fails the test naming the command,
+// with detail() (its output, say) when given.
+func WaitCmd(t testing.TB, cmd *exec.Cmd, d time.Duration, detail func() string) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		msg := ""
+		if detail != nil {
+			msg = "\n" + detail()
+		}
+		t.Fatalf("%s still running after %s, killed%s", strings.Join(cmd.Args, " "), d, msg)
+		return nil
+	}
 }
