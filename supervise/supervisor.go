@@ -370,7 +370,7 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 	trimMemory()
 	if s.role.ControlSocket != "" {
 		if l, err := listenControl(s.role.ControlSocket); err != nil {
-			s.log.eventf("", "no control socket (entry ctl, entry health will not work): %v", err)
+			s.log.eventf("", "no control socket (entry ctl, entry health will not work): %v; set control_socket (ENTRY_CONTROL_SOCKET) to a writable path such as /tmp/entry.sock, or to none", err)
 		} else {
 			defer l.close()
 			go s.serveControl(l)

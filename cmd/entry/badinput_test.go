@@ -13,7 +13,6 @@ import (
 	"github.com/entryhq/entry/secrets"
 )
 
-
 // Every file entry is given is refused at once when it is a device or a
 // FIFO, by name, with the exit code of its command; nothing is written.
 func TestFilesThatAreNotRegular(t *testing.T) {

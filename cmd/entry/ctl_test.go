@@ -25,15 +25,27 @@ func ctlEnv(t *testing.T) (string, []string) {
 // waitSocket waits for entry's control socket to appear.
 func waitSocket(t *testing.T, r *runningEntry, sock string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if st, err := os.Lstat(sock); err == nil && st.Mode()&os.ModeSocket != 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no control socket %s within 20s\nstderr:\n%s", sock, r.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	testtool.Eventually(t, "control socket "+sock, func() bool {
+		st, err := os.Lstat(sock)
+		return err == nil && st.Mode()&os.ModeSocket != 0
+	}, func() string { return "stderr:\n" + r.stderr.String() })
+}
+
+// Without a writable place for the socket (a non-root user and /run, say),
+// the role still runs, and entry says how to fix it.
+func TestCtlSocketUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": "roles:\n  web:\n    app: echo served\n"})
+	r := runEntry(t, dir, []string{"ENTRY_CONTROL_SOCKET=/proc/entry-no-such-dir/ctl.sock"}, "role=web")
+	if r.code != 0 || !strings.Contains(r.stdout, "app | served") {
+		t.Fatalf("exit %d, want the role to run\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	want := "; set control_socket (ENTRY_CONTROL_SOCKET) to a writable path such as /tmp/entry.sock, or to none\n"
+	if !strings.HasPrefix(r.stderr, "entry: no control socket (entry ctl, entry health will not work): ") || !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr:\n%s\nwant the no-socket line ending %q", r.stderr, want)
+	}
+	if _, err := os.Stat("/proc/entry-no-such-dir"); err == nil {
+		t.Errorf("/proc/entry-no-such-dir was created")
 	}
 }
 
@@ -46,8 +58,8 @@ func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
     side: {command: "trap 'exit 0' TERM; echo side up; while :; do sleep 0.05; done", essential: false}
 `})
 	r := startEntry(t, dir, env, true, "role=web")
-	r.waitFor("app | app up", 10*time.Second)
-	r.waitFor("side | side up", 10*time.Second)
+	r.waitFor("app | app up", testtool.Patience)
+	r.waitFor("side | side up", testtool.Patience)
 	waitSocket(t, r, sock)
 	if st, err := os.Stat(sock); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode: %v %v, want 0600", st.Mode(), err)
@@ -72,7 +84,7 @@ func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
 	if out := ctl(0, "ctl", "stop", "app"); out != "app: stopped: exited with 0\n" {
 		t.Fatalf("stop: %q", out)
 	}
-	r.waitFor("app | app got TERM", 10*time.Second)
+	r.waitFor("app | app got TERM", testtool.Patience)
 	if out := ctl(0, "ctl", "status"); !regexp.MustCompile(`(?m)^app +stopped +- +- +0 +exited with 0$`).MatchString(out) {
 		t.Fatalf("status after stop:\n%s", out)
 	}
@@ -82,18 +94,18 @@ func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
 	if out := ctl(0, "ctl", "start", "app"); !regexp.MustCompile(`^app: started \(pid \d+\)\n$`).MatchString(out) {
 		t.Fatalf("start: %q", out)
 	}
-	r.waitFor("entry: app: starting (entry ctl)", 10*time.Second)
+	r.waitFor("entry: app: starting (entry ctl)", testtool.Patience)
 	if out := ctl(0, "ctl", "restart", "app"); !regexp.MustCompile(`^app: restarted \(pid \d+\) \(the last run exited with 0\)\n$`).MatchString(out) {
 		t.Fatalf("restart: %q", out)
 	}
-	r.waitFor("app | app up", 10*time.Second)
+	r.waitFor("app | app up", testtool.Patience)
 	if out := ctl(0, "ctl", "status"); !regexp.MustCompile(`(?m)^app +running +\d+ +\d+s +2 +exited with 0$`).MatchString(out) {
 		t.Fatalf("status after restart:\n%s", out)
 	}
 	if out := ctl(0, "ctl", "signal", "app", "USR1"); out != "app: sent SIGUSR1\n" {
 		t.Fatalf("signal: %q", out)
 	}
-	r.waitFor("app | app got USR1", 10*time.Second)
+	r.waitFor("app | app got USR1", testtool.Patience)
 	if out := ctl(1, "ctl", "stop", "nope"); !strings.Contains(out, `entry: ctl stop: no process "nope" in role web (processes: app, side)`) {
 		t.Fatalf("unknown process: %q", out)
 	}
@@ -208,7 +220,7 @@ func TestHealthHTTPReady(t *testing.T) {
 	sock, env := ctlEnv(t)
 	writeFiles(t, dir, map[string]string{"entry.yml": fmt.Sprintf("roles:\n  web:\n    puma: {command: \"trap 'exit 0' TERM; echo up; while :; do sleep 0.05; done\", ready: %q}\n", srv.URL+"/up")})
 	r := startEntry(t, dir, env, true, "role=web")
-	r.waitFor("puma | up", 10*time.Second)
+	r.waitFor("puma | up", testtool.Patience)
 	waitSocket(t, r, sock)
 	res := runEntry(t, dir, env, "health")
 	if want := "entry: unhealthy: puma: not ready: " + srv.URL + "/up: 503 Service Unavailable\n"; res.code != 1 || res.stderr != want {

@@ -134,7 +134,7 @@ end
 // connections (bounded wait).
 func dialRedis(t *testing.T, port int) net.Conn {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testtool.Patience)
 	for {
 		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {

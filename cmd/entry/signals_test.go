@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/entryhq/entry/internal/testtool"
 )
 
 // procState is one process of /proc: its parent and its state letter.
@@ -80,7 +82,7 @@ var startedPid = regexp.MustCompile(`entry: (\S+): started \(pid (\d+)\)`)
 // children by its command line instead.
 func pidOf(t *testing.T, r *runningEntry, marker string) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testtool.Patience)
 	for time.Now().Before(deadline) {
 		for _, p := range descendants(r.pid) {
 			if p.ppid != r.pid {
@@ -111,11 +113,11 @@ func TestTSTPReachesOnlyProcessesThatAskForIt(t *testing.T) {
     cron: {crontab: crontab, stop_timeout: 20s}
 `})
 	r := startEntry(t, dir, nil, true, "role=job")
-	r.waitFor("sidekiq | sidekiq up", 10*time.Second)
-	r.waitFor("web | web up", 10*time.Second)
-	r.waitFor("cron start", 10*time.Second)
+	r.waitFor("sidekiq | sidekiq up", testtool.Patience)
+	r.waitFor("web | web up", testtool.Patience)
+	r.waitFor("cron start", testtool.Patience)
 	r.signal(syscall.SIGTSTP)
-	r.waitFor("sidekiq | quiet", 10*time.Second)
+	r.waitFor("sidekiq | quiet", testtool.Patience)
 	// Two more whole cron runs: the scheduler and its jobs were not frozen.
 	before := strings.Count(r.stdout.String(), "cron end")
 	deadline := time.Now().Add(20 * time.Second)
@@ -149,15 +151,15 @@ func TestSuspendedProcessStopsCleanlyAndNoneDropsASignal(t *testing.T) {
     deaf: {command: "trap 'echo deaf got HUP' HUP; trap 'echo deaf got TERM; exit 0' TERM; echo deaf up; while :; do sleep 0.05; done", signals: {HUP: none}, stop_timeout: 20s}
 `})
 	r := startEntry(t, dir, nil, true, "role=web")
-	r.waitFor("app | app up", 10*time.Second)
-	r.waitFor("deaf | deaf up", 10*time.Second)
+	r.waitFor("app | app up", testtool.Patience)
+	r.waitFor("deaf | deaf up", testtool.Patience)
 	r.signal(syscall.SIGHUP)
-	r.waitFor("app | app got HUP", 10*time.Second)
+	r.waitFor("app | app got HUP", testtool.Patience)
 	app := pidOf(t, r, "echo app up")
 	if err := syscall.Kill(-app, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, app, 'T', 10*time.Second)
+	waitState(t, app, 'T', testtool.Patience)
 	r.signal(syscall.SIGTERM)
 	code := r.wait(30 * time.Second)
 	out := r.stdout.String()
