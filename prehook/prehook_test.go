@@ -62,19 +62,39 @@ func TestLoadEnvFilesDefault(t *testing.T) {
 	}
 }
 
+// TestLoadEnvFilesPermissionDenied runs as the user nobody: root reads a
+// mode 000 file, a non-root image's user does not.
+func TestLoadEnvFilesPermissionDenied(t *testing.T) {
+	if testtool.Unprivileged(t) {
+		return
+	}
+	dir := t.TempDir()
+	chdir(t, dir)
+	if err := os.WriteFile("unreadable.env", []byte("A=1\n"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	for _, optional := range []bool{false, true} {
+		env := EnvFromList([]string{"KEEP=1"})
+		_, err := LoadEnvFiles(env, []EnvFile{{Path: "unreadable.env", Optional: optional}})
+		const want = "env file unreadable.env: permission denied"
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("optional=%v: error %v, want prefix %q", optional, err, want)
+		}
+		if env.Get("KEEP") != "1" || len(env.List()) != 1 {
+			t.Errorf("the environment changed on failure: %v", env.List())
+		}
+	}
+}
+
 func TestLoadEnvFilesErrors(t *testing.T) {
 	dir := t.TempDir()
 	chdir(t, dir)
 	os.WriteFile("bad.env", []byte("GOOD=1\nthis is not an assignment\n"), 0o644)
-	os.WriteFile("unreadable.env", []byte("A=1\n"), 0o000)
 	os.Mkdir("adir", 0o755)
 	tests := []struct{ file, want string }{
 		{"missing.env", "env file missing.env: does not exist (create it, remove it from env_files / --env-file, or mark it {path: missing.env, required: false})"},
 		{"bad.env", "env file bad.env:2: not a NAME=value line, an export NAME=value line or a # comment"},
 		{"adir", "env file adir: is a directory"},
-	}
-	if os.Geteuid() != 0 { // root reads mode 000 files
-		tests = append(tests, struct{ file, want string }{"unreadable.env", "env file unreadable.env: permission denied"})
 	}
 	for _, tt := range tests {
 		env := EnvFromList([]string{"KEEP=1"})
