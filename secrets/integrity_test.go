@@ -140,7 +140,7 @@ func TestDataKeysAreRandom(t *testing.T) {
 // field needs none. A metadata field missing here fails the test, so a new
 // field cannot be left out of the MAC unnoticed.
 var macCoverage = map[string]struct {
-	tamper func(t *testing.T, m *metadata, other *metadata)
+	tamper    func(t *testing.T, m *metadata, other *metadata)
 	refusedBy error // what a change to the field must be refused with
 }{
 	// The recipient swapped for someone else's key by someone who can

@@ -116,4 +116,3 @@ func copyExecutable(src, dst string) error {
 	}
 	return out.Close()
 }
-
