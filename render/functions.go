@@ -8,12 +8,13 @@ import (
 	"math"
 	"math/big"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+
+	"unicode/utf8"
 
 	"github.com/entryhq/entry/internal/readcap"
-	"unicode/utf8"
 )
 
 // This file holds the Kernel functions (Integer(), Float(), String(),
@@ -99,10 +100,12 @@ func (st *state) function(x *expr) (value, error) {
 }
 
 // root is Rails.root: the directory entry runs in, which is the
-// application's root in a Rails image (its WORKDIR).
+// application's root in a Rails image (its WORKDIR). It is the kernel's
+// path, symlinks resolved, as Ruby's Dir.pwd gives it: os.Getwd would
+// answer $PWD, a symlink's path, when it names the same directory.
 func (st *state) root() string {
 	if st.rootDir == "" {
-		st.rootDir, _ = os.Getwd()
+		st.rootDir, _ = syscall.Getwd()
 	}
 	return st.rootDir
 }
@@ -134,25 +137,6 @@ func readCapped(path string) ([]byte, error) {
 		return nil, pe.Err
 	}
 	return nil, err
-}
-
-// joinPath is Pathname#join: an absolute part starts over.
-func joinPath(base string, parts []string) string {
-	p := base
-	for _, s := range parts {
-		if strings.HasPrefix(s, "/") {
-			p = s
-			continue
-		}
-		if s == "" {
-			continue
-		}
-		p = strings.TrimSuffix(p, "/") + "/" + s
-	}
-	if p != "/" && strings.HasSuffix(p, "/") && len(parts) > 0 && !strings.HasSuffix(parts[len(parts)-1], "/") {
-		p = filepath.Clean(p)
-	}
-	return p
 }
 
 // toInteger is Kernel#Integer: strict, with 0x, 0b, 0o and 0 (octal)

@@ -280,7 +280,7 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 				}
 				parts[i] = a.s
 			}
-			return value{k: kPath, s: joinPath(recv.s, parts)}, nil
+			return value{k: kPath, s: pathnameJoin(recv.s, parts)}, nil
 		}
 		if recv.k != kArr {
 			break
