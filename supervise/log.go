@@ -187,11 +187,20 @@ func (w *lineWriter) pump(r io.Reader) {
 	w.buf = make([]byte, 0, readSize)
 	for {
 		if len(w.buf) == cap(w.buf) {
-			if cap(w.buf) >= maxLine {
-				w.emit(w.buf, true) // a runaway line: write this piece on its own
-				w.buf = w.buf[:0]
+			if cap(w.buf) > maxLine {
+				// A runaway line: write maxLine bytes as a piece of their
+				// own. The byte kept back may be its newline, so that a
+				// line of exactly maxLine bytes still comes out whole.
+				w.emit(w.buf[:maxLine], true)
+				w.buf = w.buf[:copy(w.buf, w.buf[maxLine:])]
 			} else {
-				w.buf = append(w.buf, 0)[:len(w.buf)] // grow for a long line
+				// Grow for a long line, doubling up to exactly maxLine and
+				// its newline: append's own growth would overshoot, and
+				// maxLine is the documented size of a runaway line's
+				// pieces.
+				grown := make([]byte, len(w.buf), min(2*cap(w.buf), maxLine+1))
+				copy(grown, w.buf)
+				w.buf = grown
 			}
 		}
 		n, err := r.Read(w.buf[len(w.buf):cap(w.buf)])

@@ -3,6 +3,7 @@ package supervise
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -177,4 +178,49 @@ func BenchmarkEmitPrefix(b *testing.B) {
 	for b.Loop() {
 		w.emit(data, false)
 	}
+}
+
+func TestLongLineCap(t *testing.T) {
+	// docs/supervise.md: lines up to 4 MiB come out whole; a longer line
+	// is written in 4 MiB pieces, whatever the reads' sizes.
+	const mib4 = 4 << 20
+	cases := []struct {
+		name string
+		data string
+		want []int // lengths of the output lines
+	}{
+		{"exactly the cap", strings.Repeat("a", mib4) + "\n", []int{mib4}},
+		{"one over, no newline", strings.Repeat("b", mib4+1), []int{mib4, 1}},
+		{"two pieces and a rest, then a short line", strings.Repeat("c", 2*mib4+5) + "\nshort\n", []int{mib4, mib4, 5, 5}},
+	}
+	for _, c := range cases {
+		for _, chunk := range []int{4096, 65536, 1 << 20} {
+			var out bytes.Buffer
+			newLogger(LogRaw, "r", &out, io.Discard).lineWriter("p", "stdout").pump(&fixedReader{data: []byte(c.data), n: chunk})
+			var got []int
+			for _, line := range strings.SplitAfter(out.String(), "\n") {
+				if line != "" {
+					got = append(got, len(line)-1)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("%s, reads of %d: line lengths %v, want %v", c.name, chunk, got, c.want)
+			}
+		}
+	}
+}
+
+// fixedReader returns data in reads of at most n bytes.
+type fixedReader struct {
+	data []byte
+	n    int
+}
+
+func (r *fixedReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.n)], r.data)
+	r.data = r.data[n:]
+	return n, nil
 }

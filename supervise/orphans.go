@@ -2,9 +2,13 @@ package supervise
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -32,22 +36,23 @@ func becomeSubreaper() (restore func()) {
 	}
 }
 
-// leftoverPoll is how often the end of a stop looks for leftover processes;
-// it polls only then, never while the role runs.
-const leftoverPoll = 10 * time.Millisecond
-
 // stopLeftovers ends the processes that outlived the role's processes:
 // orphans re-parented to entry (a daemonizing grandchild, a sleeper left
 // behind). They get TERM, then KILL when the stop's time is up, and entry
 // waits until they are reaped, so that it never exits with a descendant
-// running.
+// running. It sleeps between steps until a child is reaped, a signal
+// arrives or a deadline passes: no polling.
+//
+// Only entry's own children are ever signalled, found in
+// /proc/self/task/*/children (see children): a /proc of another PID
+// namespace (unshare --pid without --mount-proc) cannot make entry signal a
+// process that is not its own.
 func (s *Supervisor) stopLeftovers(signals <-chan os.Signal) {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.reaper.reap()
-	kids := liveChildren()
-	if len(kids) == 0 {
+	if !hasChildren() {
 		return
 	}
 	var longest time.Duration
@@ -66,67 +71,214 @@ func (s *Supervisor) stopLeftovers(signals <-chan os.Signal) {
 	if s.killedAll {
 		sig = syscall.SIGKILL
 	}
-	s.infof("", "%d leftover process(es) (pids %v): sending %s", len(kids), kids, signame.String(sig))
-	signalAll(kids, sig)
-	killDeadline := time.Now().Add(2 * time.Second)
+	signalled := map[int]bool{}
+	kids, err := s.reaper.signalChildren(sig, signalled)
+	switch {
+	case err != nil:
+		s.log.eventf("", "leftover process(es) still running, which entry cannot name (%v): not signalling them; waiting for them until the stop's time is up", err)
+	case len(kids) > 0:
+		s.infof("", "%d leftover process(es) (pids %v): sending %s", len(kids), kids, signame.String(sig))
+	}
+	killDeadline := time.Now().Add(2 * time.Second) // once SIGKILL is sent
+	if sig != syscall.SIGKILL {
+		killDeadline = deadline
+	}
+	timer := time.NewTimer(time.Until(killDeadline))
+	defer timer.Stop()
 	for {
-		time.Sleep(leftoverPoll)
-		s.reaper.reap()
-		kids = liveChildren()
-		if len(kids) == 0 {
-			return
-		}
 		escalate := false
 		select {
+		case <-s.reaper.reaped:
 		case sig := <-signals:
-			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
-				escalate = true
-			}
-		default:
+			escalate = sig == syscall.SIGTERM || sig == syscall.SIGINT
+		case <-timer.C:
 		}
-		if sig != syscall.SIGKILL && (escalate || time.Now().After(deadline)) {
-			sig = syscall.SIGKILL
-			s.log.eventf("", "%d leftover process(es) still running (pids %v): sending SIGKILL", len(kids), kids)
-			killDeadline = time.Now().Add(2 * time.Second)
+		s.reaper.reap()
+		if !hasChildren() {
+			return
 		}
-		if sig == syscall.SIGKILL {
-			signalAll(kids, syscall.SIGKILL) // also catches ones forked since
-			if time.Now().After(killDeadline) {
-				s.log.eventf("", "leftover process(es) %v survived SIGKILL; exiting anyway", kids)
+		now := time.Now()
+		if err != nil {
+			if escalate || now.After(deadline) {
+				s.log.eventf("", "leftover process(es) still running at the end of the stop; exiting anyway")
 				return
 			}
-		}
-	}
-}
-
-// signalAll signals each process and its process group (unless that group
-// is entry's own).
-func signalAll(pids []int, sig syscall.Signal) {
-	own := syscall.Getpgrp()
-	for _, pid := range pids {
-		if pgid, err := syscall.Getpgid(pid); err == nil && pgid != own && pgid > 1 {
-			unix.Kill(-pgid, sig)
-		}
-		unix.Kill(pid, sig)
-	}
-}
-
-// liveChildren lists entry's children that are not zombies, from /proc.
-func liveChildren() []int {
-	self := os.Getpid()
-	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var kids []int
-	for _, path := range paths {
-		data, err := os.ReadFile(path)
-		if err != nil {
 			continue
 		}
-		pid, ppid, state, ok := parseStat(data)
-		if ok && ppid == self && state != 'Z' && pid != self {
+		if sig != syscall.SIGKILL && (escalate || now.After(deadline)) {
+			sig = syscall.SIGKILL
+			clear(signalled)
+			if kids, err = s.reaper.signalChildren(sig, signalled); err == nil && len(kids) > 0 {
+				s.log.eventf("", "%d leftover process(es) still running (pids %v): sending SIGKILL", len(kids), kids)
+			}
+			killDeadline = now.Add(2 * time.Second)
+			timer.Reset(time.Until(killDeadline))
+			continue
+		}
+		// Children re-parented to entry since (those of a leftover that
+		// has just exited) get the signal too.
+		if sig == syscall.SIGKILL {
+			clear(signalled)
+		}
+		var fresh []int
+		if fresh, err = s.reaper.signalChildren(sig, signalled); err == nil && len(fresh) > 0 && sig != syscall.SIGKILL {
+			s.infof("", "%d more leftover process(es) (pids %v): sending %s", len(fresh), fresh, signame.String(sig))
+		}
+		if sig == syscall.SIGKILL && now.After(killDeadline) {
+			s.log.eventf("", "leftover process(es) survived SIGKILL; exiting anyway")
+			return
+		}
+	}
+}
+
+// hasChildren reports whether entry has any child, running or a zombie: a
+// question wait answers in entry's own PID namespace, whatever /proc is.
+func hasChildren() bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != unix.ECHILD
+	}
+}
+
+// signalChildren sends sig to each of entry's children that is not a
+// zombie and not in done, adds them to done and returns them (with
+// SIGKILL, pass an empty done: every child gets it on every call). Reaping is
+// held off meanwhile, so that a pid read from /proc still names that child
+// when it is signalled: an unreaped child's pid cannot be reused.
+func (r *reaper) signalChildren(sig syscall.Signal, done map[int]bool) ([]int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kids, err := children()
+	for pid := range done {
+		if !slices.Contains(kids, pid) {
+			delete(done, pid) // reaped: the pid may be another child's now
+		}
+	}
+	var sent []int
+	for _, pid := range kids {
+		if done[pid] {
+			continue
+		}
+		done[pid] = true
+		sent = append(sent, pid)
+		unix.Kill(pid, sig)
+		if sig != syscall.SIGKILL {
+			unix.Kill(pid, syscall.SIGCONT) // a suspended process cannot act on sig
+		}
+	}
+	return sent, err
+}
+
+// children lists entry's children that are not zombies, as pids of entry's
+// own PID namespace. It reads /proc/self/task/*/children (a child belongs
+// to the thread that forked it, or that it was re-parented to), which lists
+// only entry's children whatever namespace /proc belongs to. When /proc is
+// another namespace's (unshare --pid without --mount-proc), the pids it
+// shows are that namespace's, and each is translated through the child's
+// NSpid line; a child that cannot be translated is an error, never a guess.
+// The caller holds off reaping, so that the pids stay the children's.
+func children() ([]int, error) {
+	own, level, err := procNamespace()
+	if err != nil {
+		return nil, err
+	}
+	files, _ := filepath.Glob("/proc/self/task/*/children")
+	if len(files) == 0 {
+		return nil, errors.New("no /proc/self/task/*/children (a kernel without CONFIG_PROC_CHILDREN?)")
+	}
+	var kids []int
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread has exited
+		}
+		for _, field := range strings.Fields(string(data)) {
+			pid, err := strconv.Atoi(field)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q is not a pid", f, field)
+			}
+			stat, err := os.ReadFile("/proc/" + field + "/stat")
+			if err != nil {
+				return nil, fmt.Errorf("child %d: %v", pid, err)
+			}
+			if _, _, state, ok := parseStat(stat); !ok || state == 'Z' {
+				continue
+			}
+			if !own {
+				inner, err := nsPid("/proc/"+field+"/status", level)
+				if err != nil {
+					return nil, fmt.Errorf("child %d: %v", pid, err)
+				}
+				pid = inner
+			}
 			kids = append(kids, pid)
 		}
 	}
-	return kids
+	return kids, nil
+}
+
+// procNamespace tells whether /proc shows entry's own PID namespace and, if
+// not, entry's depth in the namespaces /proc shows (the index of its own pid
+// in an NSpid line).
+func procNamespace() (own bool, level int, err error) {
+	self, err := os.Readlink("/proc/self")
+	if err != nil {
+		return false, 0, fmt.Errorf("/proc is not mounted: %v", err)
+	}
+	if self == strconv.Itoa(os.Getpid()) {
+		return true, 0, nil
+	}
+	fields, err := nsPids("/proc/self/status")
+	if err != nil {
+		return false, 0, err
+	}
+	if fields[len(fields)-1] != os.Getpid() {
+		return false, 0, fmt.Errorf("/proc belongs to another PID namespace, and its NSpid line does not name entry's pid %d", os.Getpid())
+	}
+	return false, len(fields) - 1, nil
+}
+
+// nsPid returns the pid at level from the NSpid line of a status file.
+func nsPid(status string, level int) (int, error) {
+	fields, err := nsPids(status)
+	if err != nil {
+		return 0, err
+	}
+	if level >= len(fields) {
+		return 0, fmt.Errorf("%s: not in entry's PID namespace", status)
+	}
+	return fields[level], nil
+}
+
+// nsPids reads the NSpid line of a status file: the process's pid in each
+// namespace from /proc's down to its own.
+func nsPids(status string) ([]int, error) {
+	data, err := os.ReadFile(status)
+	if err != nil {
+		return nil, err
+	}
+	for line := range strings.Lines(string(data)) {
+		rest, ok := strings.CutPrefix(line, "NSpid:")
+		if !ok {
+			continue
+		}
+		var pids []int
+		for _, f := range strings.Fields(rest) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: NSpid: %q is not a pid", status, f)
+			}
+			pids = append(pids, pid)
+		}
+		if len(pids) > 0 {
+			return pids, nil
+		}
+	}
+	return nil, fmt.Errorf("%s has no NSpid line (a kernel before 4.1?): /proc belongs to another PID namespace", status)
 }
 
 // parseStat reads pid, parent pid and state from /proc/PID/stat. The

@@ -167,7 +167,7 @@ func TestPID1EssentialExitStopsRole(t *testing.T) {
 	if strings.Contains(out, "SIGKILL") {
 		t.Errorf("the stop needed SIGKILL:\n%s", out)
 	}
-	for _, s := range []string{"short is essential: stopping role web", "long got TERM", "entry: long: exited with 0", "entry: helper: killed by SIGTERM"} {
+	for _, s := range []string{"short is essential: stopping role web", "long got TERM", "entry: long: exited with 0", "entry: helper: stopped (SIGTERM)\n"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("missing %q in:\n%s", s, out)
 		}
@@ -274,7 +274,7 @@ func TestPID1SignalStorm(t *testing.T) {
 	if !okCodes[code] {
 		t.Fatalf("exit code %d after the storm; output tail:\n%s", code, tail(out, 30))
 	}
-	if !strings.Contains(out, "steady: killed by SIGTERM") || !strings.Contains(out, "role job stopped") {
+	if !strings.Contains(out, "steady: stopped (SIGTERM)\n") || !strings.Contains(out, "role job stopped") {
 		t.Fatalf("no clean stop after the storm; output tail:\n%s", tail(out, 30))
 	}
 	if n := len(regexp.MustCompile(`blinker: started`).FindAllString(out, -1)); n < 3 {

@@ -24,6 +24,10 @@ type reaper struct {
 	waiters map[int]func(ExitStatus)
 	orphans int // unregistered children reaped
 
+	// reaped gets a token when a reap collected any child; the end of a
+	// stop waits on it for leftovers to go.
+	reaped chan struct{}
+
 	sigchld chan os.Signal
 	quit    chan struct{}
 	done    chan struct{}
@@ -34,6 +38,7 @@ type reaper struct {
 func newReaper() *reaper {
 	r := &reaper{
 		waiters: map[int]func(ExitStatus){},
+		reaped:  make(chan struct{}, 1),
 		sigchld: make(chan os.Signal, 1),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -86,6 +91,7 @@ func (r *reaper) reap() {
 		st ExitStatus
 	}
 	var calls []exited
+	collected := false
 	r.mu.Lock()
 	for {
 		var ws unix.WaitStatus
@@ -99,6 +105,7 @@ func (r *reaper) reap() {
 		if !ws.Exited() && !ws.Signaled() {
 			continue // stopped or continued: not an end
 		}
+		collected = true
 		if fn, ok := r.waiters[pid]; ok {
 			delete(r.waiters, pid)
 			calls = append(calls, exited{fn, statusOf(ws)})
@@ -107,6 +114,12 @@ func (r *reaper) reap() {
 		}
 	}
 	r.mu.Unlock()
+	if collected {
+		select {
+		case r.reaped <- struct{}{}:
+		default:
+		}
+	}
 	for _, c := range calls {
 		c.fn(c.st)
 	}

@@ -3,8 +3,11 @@ package supervise
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/entryhq/entry/internal/signame"
 )
 
 // Restart is a process's restart policy.
@@ -50,13 +53,7 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 		p.readyCancel()
 		p.readyCancel = nil
 	}
-	what := describe(st)
-	if p.Service != nil {
-		what = "stopped"
-		if st.Code != 0 {
-			what = describe(st)
-		}
-	}
+	what := describeEnd(p, st)
 	waiters := p.waiters
 	p.waiters = nil
 	defer func() {
@@ -66,7 +63,11 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 	}()
 	if p.manualStop && !s.stopping {
 		p.state = stStopped
-		s.log.eventf(p.Name, "%s (stopped by entry ctl; the role carries on)", what)
+		if sig, ok := strings.CutPrefix(what, "stopped ("); ok {
+			s.log.eventf(p.Name, "stopped by entry ctl (%s); the role carries on", strings.TrimSuffix(sig, ")"))
+		} else {
+			s.log.eventf(p.Name, "%s (stopped by entry ctl; the role carries on)", what)
+		}
 		return
 	}
 	if s.stopping {
@@ -110,6 +111,22 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 		s.cause = p
 		s.beginStop(0)
 	}
+}
+
+// describeEnd says how p's run ended, for event lines. A run that died of
+// the stop signal entry sent it (a role's stop, entry ctl stop) is
+// "stopped (SIGTERM)", not "killed by SIGTERM": that is how a graceful stop
+// ends, and a log alert on "killed" must not fire for it. "killed" is kept
+// for a signal entry did not send as a stop, and for the SIGKILL at
+// stop_timeout.
+func describeEnd(p *proc, st ExitStatus) string {
+	switch {
+	case p.Service != nil && st.Code == 0:
+		return "stopped"
+	case st.Signal != 0 && st.Signal == p.stopSent && !p.killed:
+		return "stopped (" + signame.String(st.Signal) + ")"
+	}
+	return describe(st)
 }
 
 // exitCode is entry's exit code once every process has stopped.

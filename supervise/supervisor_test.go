@@ -128,7 +128,7 @@ func TestRestartAlwaysAndNonEssential(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d; output:\n%s", code, out)
 	}
-	for _, s := range []string{"entry: once: exited with 4\n", "entry: side: exited with 0; restarting in 5ms (restart: always)", "entry: main: killed by SIGTERM"} {
+	for _, s := range []string{"entry: once: exited with 4\n", "entry: side: exited with 0; restarting in 5ms (restart: always)", "entry: main: stopped (SIGTERM)\n"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("missing %q in:\n%s", s, out)
 		}

@@ -59,9 +59,13 @@ func cronFileArg(fs *flagSet, verb string) (string, int) {
 	return fs.Arg(0), -1
 }
 
+// maxCheckCount caps check's --count: far more run times than anyone reads,
+// and a report that stays small and quick (a billion would never finish).
+const maxCheckCount = 1000
+
 func runCronCheck(args []string) int {
 	fs := newFlagSet("cron check", cronUsage)
-	count := fs.Int("count", 5, "how many next run times to print per job")
+	count := fs.Int("count", 5, "how many next run times to print per job (1 to 1000)")
 	from := fs.String("from", "", "compute the run times after this time (RFC 3339, e.g. 2026-03-08T00:00:00-05:00) instead of now")
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
@@ -70,8 +74,8 @@ func runCronCheck(args []string) int {
 	if code >= 0 {
 		return code
 	}
-	if *count < 1 {
-		return fail(exitUsage, "cron check: --count %d: want at least 1", *count)
+	if *count < 1 || *count > maxCheckCount {
+		return fail(exitUsage, "cron check: --count %d: want 1 to %d run times per job", *count, maxCheckCount)
 	}
 	start := time.Now()
 	if *from != "" {

@@ -39,6 +39,11 @@ line5 (line 5): @reboot
 	if r.code != 0 || strings.Count(r.stdout, "2026-01-0") != 5 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// At the cap, every run time is printed.
+	r = runEntry(t, dir, nil, "cron", "check", "--from", "2026-01-01T00:00:00Z", "--count", "1000", "config/crontab")
+	if r.code != 0 || strings.Count(r.stdout, " EDT")+strings.Count(r.stdout, " EST") != 1000 {
+		t.Fatalf("--count 1000: exit %d, %d run times\n%s", r.code, strings.Count(r.stdout, "\n"), r.stderr)
+	}
 }
 
 func TestCronCheckErrors(t *testing.T) {
@@ -70,6 +75,9 @@ func TestCronCheckErrors(t *testing.T) {
 		{[]string{"check", "missing"}, nil, "entry: cron check: crontab: open missing: no such file or directory\n"},
 		{[]string{"check"}, nil, "entry: cron check: want one crontab FILE, got 0 arguments (see 'entry cron --help')\n"},
 		{[]string{"check", "--from", "tomorrow", "bad"}, nil, `entry: cron check: --from "tomorrow": not an RFC 3339 time (write it like 2026-03-08T00:00:00-05:00)` + "\n"},
+		{[]string{"check", "--count", "1000000000", "bad"}, nil, "entry: cron check: --count 1000000000: want 1 to 1000 run times per job\n"},
+		{[]string{"check", "--count", "0", "bad"}, nil, "entry: cron check: --count 0: want 1 to 1000 run times per job\n"},
+		{[]string{"check", "bad"}, []string{"ENTRY_CRON_COUNT=1001"}, "entry: cron check: --count 1001: want 1 to 1000 run times per job\n"},
 		{[]string{"list"}, nil, `entry: cron: unknown command "list" (want check or run; see 'entry cron --help')` + "\n"},
 	}
 	for _, tt := range tests {

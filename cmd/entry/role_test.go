@@ -186,7 +186,7 @@ func TestCodepFirstExitStopsTheRest(t *testing.T) {
 	if r.code != 4 {
 		t.Fatalf("codep: exit code %d, want 4\n%s", r.code, out)
 	}
-	for _, s := range []string{"sleep | first done", "entry: sleep.2: killed by SIGTERM", "entry: sleep.3: killed by SIGTERM"} {
+	for _, s := range []string{"sleep | first done", "entry: sleep.2: stopped (SIGTERM)\n", "entry: sleep.3: stopped (SIGTERM)\n"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("missing %q in:\n%s", s, out)
 		}

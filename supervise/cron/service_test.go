@@ -19,9 +19,10 @@ import (
 
 // fakeClock is a Clock the test moves by hand.
 type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
+	mu       sync.Mutex
+	now      time.Time
+	timers   []*fakeTimer
+	advances int // how many times Advance moved the clock
 }
 
 type fakeTimer struct {
@@ -30,6 +31,7 @@ type fakeTimer struct {
 	done    bool
 	clock   *fakeClock
 	stopped bool
+	since   int // the clock's advances when the timer was made
 }
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
@@ -50,7 +52,7 @@ func (c *fakeClock) Now() time.Time {
 func (c *fakeClock) NewTimer(d time.Duration) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{c: make(chan time.Time, 1), at: c.now.Add(d), clock: c}
+	t := &fakeTimer{c: make(chan time.Time, 1), at: c.now.Add(d), clock: c, since: c.advances}
 	if d <= 0 {
 		t.done = true
 		t.c <- c.now
@@ -77,9 +79,27 @@ func (c *fakeClock) waitTimers(t *testing.T, n int) {
 	})
 }
 
+// waitArmed waits (bounded) until a timer for at is pending that was made
+// after the clock's last move: the scheduler has handled that move and gone
+// back to sleep until at.
+func (c *fakeClock) waitArmed(t *testing.T, at time.Time) {
+	t.Helper()
+	testtool.Eventually(t, fmt.Sprintf("the scheduler asleep until %s", at.Format(time.TimeOnly)), func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, tm := range c.timers {
+			if !tm.done && tm.since == c.advances && tm.at.Equal(at) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.advances++
 	c.now = c.now.Add(d)
 	for _, t := range c.timers {
 		if !t.done && !t.at.After(c.now) {
@@ -182,14 +202,30 @@ func (s *fakeSpawner) next(t *testing.T) *fakeChild {
 	}
 }
 
+// noneUntil asserts that the scheduler starts no run before next: it waits
+// until the scheduler has armed its timer for next, after the clock's last
+// move, and then no run may have been spawned (the scheduler starts the runs
+// due at a wake-up before it sleeps again). Nothing depends on how long a
+// loaded machine takes.
+func (s *fakeSpawner) noneUntil(t *testing.T, clock *fakeClock, next time.Time) {
+	t.Helper()
+	clock.waitArmed(t, next)
+	s.none(t)
+}
+
+// none asserts that no run was spawned since the test last took one; once
+// Run has returned, or the scheduler is known to be asleep.
 func (s *fakeSpawner) none(t *testing.T) {
 	t.Helper()
 	select {
 	case <-s.spawned:
 		t.Fatalf("an unexpected run started; log:\n%s", s.log())
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 }
+
+// at is a time on the fake clock's day.
+func at(hour, min, sec int) time.Time { return time.Date(2026, 1, 30, hour, min, sec, 0, time.UTC) }
 
 // startService runs a Service over crontab text with a fake clock at
 // 2026-01-30 10:00:00.5 UTC; stop cancels it and returns Run's error.
@@ -223,7 +259,7 @@ func TestServiceRunsOnSchedule(t *testing.T) {
 	sp := newFakeSpawner()
 	sp.quick = true
 	clock, stop := startService(t, "FOO=bar\n# tick\n*/1 * * * * * * echo tick\n", sp)
-	sp.none(t)
+	sp.noneUntil(t, clock, at(10, 0, 1))
 	for i := range 5 {
 		clock.Advance(time.Second)
 		sp.next(t)
@@ -256,7 +292,7 @@ func TestServiceSkipsOverlap(t *testing.T) {
 	sp.waitLog(t, "slow: skipped the run due 2026-01-30 10:00:02 UTC: the previous run (pid 1001, started 2026-01-30 10:00:01.500 UTC) is still going")
 	clock.Advance(time.Second)
 	sp.waitLog(t, "skipped the run due 2026-01-30 10:00:03 UTC")
-	sp.none(t)
+	sp.noneUntil(t, clock, at(10, 0, 4))
 	first.end(supervise.ExitStatus{Code: 3})
 	sp.waitLog(t, "slow: pid 1001 exited with code 3 after 2s")
 	clock.Advance(time.Second)
@@ -330,7 +366,7 @@ func TestServiceShutdownStopsRunsAndStartsNoMore(t *testing.T) {
 		}
 	}
 	clock.Advance(5 * time.Second)
-	sp.none(t)
+	sp.none(t) // Run has returned: nothing can start any more
 }
 
 func TestServiceDoesNotReplayMissedRuns(t *testing.T) {
@@ -340,7 +376,7 @@ func TestServiceDoesNotReplayMissedRuns(t *testing.T) {
 	clock.Advance(10 * time.Second) // the host was suspended, say
 	sp.next(t)
 	sp.waitLog(t, "tick: missed 9 run(s) between 2026-01-30 10:00:01 UTC and 2026-01-30 10:00:10.500 UTC (entry was busy or the clock jumped); not replaying them")
-	sp.none(t)
+	sp.noneUntil(t, clock, at(10, 0, 11))
 	clock.Advance(time.Second)
 	sp.next(t)
 	sp.waitLog(t, "started pid 1002 (due 2026-01-30 10:00:11 UTC)")
