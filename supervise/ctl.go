@@ -1,18 +1,12 @@
 package supervise
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -57,114 +51,8 @@ type ProcessStatus struct {
 // A ctlRequest is a Request on its way to Run's goroutine.
 type ctlRequest struct {
 	Request
-	reply chan Response // buffered: the answer never blocks Run
-}
-
-// A control is the listening socket.
-type control struct {
-	l    *net.UnixListener
-	path string
-	ino  uint64
-}
-
-// listenControl listens on path with mode 0600. The socket is made in a
-// private directory and renamed into place, so that it is never reachable
-// with looser permissions. A stale socket (nobody answers) is replaced; a
-// live one, or another kind of file, is left alone.
-func listenControl(path string) (*control, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	if st, err := os.Lstat(path); err == nil {
-		if st.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("%s exists and is not a socket", path)
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("%s: another entry answers there (set --control-socket or ENTRY_CONTROL_SOCKET)", path)
-		}
-		os.Remove(path)
-	}
-	tmp, err := os.MkdirTemp(dir, ".entry-ctl-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	name := filepath.Join(tmp, "s")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: name, Net: "unix"})
-	if err != nil {
-		return nil, err
-	}
-	l.SetUnlinkOnClose(false)
-	if err := os.Chmod(name, 0o600); err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		l.Close()
-		return nil, err
-	}
-	c := &control{l: l, path: path}
-	if st, err := os.Lstat(path); err == nil {
-		c.ino = st.Sys().(*syscall.Stat_t).Ino
-	}
-	return c, nil
-}
-
-// close stops listening and removes the socket, unless another entry has
-// put its own there since.
-func (c *control) close() {
-	c.l.Close()
-	if st, err := os.Lstat(c.path); err == nil && st.Sys().(*syscall.Stat_t).Ino == c.ino {
-		os.Remove(c.path)
-	}
-}
-
-// serveControl accepts connections until the listener is closed. Accept
-// blocks in the runtime's poller: an idle socket costs no wake-up.
-func (s *Supervisor) serveControl(c *control) {
-	for {
-		conn, err := c.l.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			time.Sleep(100 * time.Millisecond) // EMFILE and the like: do not spin
-			continue
-		}
-		go s.serveConn(conn)
-	}
-}
-
-// maxRequest bounds a request line.
-const maxRequest = 4 << 10
-
-func (s *Supervisor) serveConn(conn net.Conn) {
-	defer conn.Close()
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	line, err := bufio.NewReader(io.LimitReader(conn, maxRequest)).ReadBytes('\n')
-	var resp Response
-	var req Request
-	if err != nil {
-		resp.Error = fmt.Sprintf("reading the request: %v", err)
-	} else if err := json.Unmarshal(line, &req); err != nil {
-		resp.Error = fmt.Sprintf("bad request: %v", err)
-	} else {
-		cr := &ctlRequest{Request: req, reply: make(chan Response, 1)}
-		select {
-		case s.events <- event{kind: evCtl, req: cr}:
-			select {
-			case resp = <-cr.reply:
-			case <-s.quit:
-				resp.Error = "the role has stopped"
-			}
-		case <-s.quit:
-			resp.Error = "the role has stopped"
-		}
-	}
-	conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	b, _ := json.Marshal(resp)
-	conn.Write(append(b, '\n'))
+	ctx   context.Context // done when the client has gone
+	reply chan Response   // buffered: the answer never blocks Run
 }
 
 // onControl handles a request in Run's goroutine. A request that waits
@@ -384,8 +272,9 @@ func (s *Supervisor) health(r *ctlRequest) {
 	if timeout <= 0 {
 		timeout = readyCheckTimeout
 	}
+	timeout = min(timeout, maxHealthTimeout)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := context.WithTimeout(r.ctx, timeout)
 		defer cancel()
 		errs := make([]error, len(checks))
 		var wg sync.WaitGroup
@@ -404,30 +293,6 @@ func (s *Supervisor) health(r *ctlRequest) {
 		}
 		r.reply <- Response{Problems: problems}
 	}()
-}
-
-// Call sends req to the supervisor listening on path and returns its
-// answer; an error means the supervisor could not be asked.
-func Call(path string, req Request, timeout time.Duration) (*Response, error) {
-	conn, err := net.DialTimeout("unix", path, timeout)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the supervisor at %s: %v (is entry running a role there? run it inside the container: docker exec CONTAINER entry ctl status)", path, unwrapOp(err))
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(timeout))
-	b, _ := json.Marshal(req)
-	if _, err := conn.Write(append(b, '\n')); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	line, err := bufio.NewReader(conn).ReadBytes('\n')
-	if err != nil {
-		return nil, fmt.Errorf("%s: no answer: %v", path, err)
-	}
-	var resp Response
-	if err := json.Unmarshal(line, &resp); err != nil {
-		return nil, fmt.Errorf("%s: bad answer: %v", path, err)
-	}
-	return &resp, nil
 }
 
 // WriteStatus writes processes as a table.

@@ -26,6 +26,8 @@ type helperSpec struct {
 	Role Role
 	// TermBeforeStart sends entry a TERM before the supervisor exists.
 	TermBeforeStart bool
+	// NoFile, when set, is the helper's descriptor limit (soft and hard).
+	NoFile uint64
 }
 
 func TestMain(m *testing.M) {
@@ -42,6 +44,12 @@ func helperMain(spec string) int {
 	if err := json.Unmarshal([]byte(spec), &h); err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 98
+	}
+	if h.NoFile > 0 {
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: h.NoFile, Max: h.NoFile}); err != nil {
+			fmt.Fprintln(os.Stderr, "helper:", err)
+			return 98
+		}
 	}
 	var run <-chan os.Signal = signals
 	if h.TermBeforeStart {

@@ -28,11 +28,11 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 	s.reaper = newReaper()
 	trimMemory()
 	if s.role.ControlSocket != "" {
-		if l, err := listenControl(s.role.ControlSocket); err != nil {
+		if l, err := s.listenControl(); err != nil {
 			s.log.eventf("", "no control socket (entry ctl, entry health will not work): %v; set control_socket (ENTRY_CONTROL_SOCKET) to a writable path such as /tmp/entry.sock, or to none", err)
 		} else {
 			defer l.close()
-			go s.serveControl(l)
+			go s.serveControl(l, s.connLimit())
 		}
 	}
 
@@ -152,7 +152,7 @@ func (s *Supervisor) start(p *proc) {
 		s.send(event{kind: evExit, p: p, gen: gen, st: c.exit})
 	})
 	if err != nil {
-		code := 1
+		code := 126 // a start that failed for want of a resource
 		var se *startError
 		if errors.As(err, &se) {
 			code = se.code

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/entryhq/entry/config"
@@ -37,12 +38,40 @@ func (fs *flagSet) addControlSocketFlag(path *string) {
 	fs.setEnv("control-socket", "ENTRY_CONTROL_SOCKET")
 }
 
+// checkControlSocket refuses, before anything runs, a socket path that no
+// permission could make work; the place is the flag or entry.yml.
+func checkControlSocket(fs *flagSet, path string, cfg *config.File) error {
+	if path == "" || path == supervise.DefaultControlSocket {
+		return nil
+	}
+	err := supervise.CheckControlSocket(path)
+	if err == nil {
+		return nil
+	}
+	if !fs.isSet("control-socket") && cfg != nil && cfg.Path != "" {
+		return fmt.Errorf("%s: control_socket: %v", cfg.Path, err)
+	}
+	return fmt.Errorf("--control-socket (ENTRY_CONTROL_SOCKET): %v", err)
+}
+
+// positiveTimeout refuses a --timeout that would give up before asking.
+func positiveTimeout(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("--timeout %s: want a positive duration, such as 30s", d)
+	}
+	return nil
+}
+
 // controlSocket is the socket path: flag or environment, else
 // control_socket in entry.yml, else the default; "" for none.
+// A relative control_socket is relative to entry.yml's directory.
 func controlSocket(fs *flagSet, flag string, cfg *config.File) string {
 	path := flag
 	if !fs.isSet("control-socket") && cfg != nil {
 		path = cfg.ControlSocket
+		if path != "" && path != "none" && !filepath.IsAbs(path) && cfg.Path != "" {
+			path = filepath.Join(filepath.Dir(cfg.Path), path)
+		}
 	}
 	switch path {
 	case "":
@@ -80,6 +109,9 @@ func runCtl(args []string) int {
 	fs.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for an answer (stop and restart wait for the process)")
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
+	}
+	if err := positiveTimeout(timeout); err != nil {
+		return fail(exitUsage, "ctl: %v", err)
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {

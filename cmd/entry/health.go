@@ -29,6 +29,9 @@ func runHealth(args []string) int {
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
+	if err := positiveTimeout(timeout); err != nil {
+		return fail(exitUsage, "health: %v", err)
+	}
 	if fs.NArg() > 0 {
 		return fail(exitUsage, "health: takes no arguments, got %q", strings.Join(fs.Args(), " "))
 	}

@@ -124,6 +124,7 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 		p.role, err = prepareRole(cfg, p.target.role, roleOptions{LogFormat: sf.logFormat})
 		add(err)
 		p.role.ControlSocket = controlSocket(fs, sf.ctlSocket, cfg)
+		add(checkControlSocket(fs, p.role.ControlSocket, cfg))
 		// Templates and hooks can depend on the role, as its processes can.
 		p.env.Set("ENTRY_ROLE", p.target.role.Name)
 		if sf.check {
