@@ -194,10 +194,13 @@ type state struct {
 	out    []byte
 	// rootDir is Rails.root, found on first use.
 	rootDir string
+	// secrets are the values read from the environment or files, which
+	// errors never show (see redact.go).
+	secrets map[string]origin
 }
 
 func (st *state) errorf(pos int, format string, args ...any) error {
-	return errorAt(st.t.name, st.t.src, pos+st.shift, fmt.Sprintf(format, args...))
+	return errorAt(st.t.name, st.t.src, pos+st.shift, st.redact(fmt.Sprintf(format, args...)))
 }
 
 // step counts one loop iteration or block call.

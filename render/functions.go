@@ -85,7 +85,9 @@ func (st *state) function(x *expr) (value, error) {
 		if err != nil {
 			return value{}, st.errorf(x.pos, "%s: %v (Ruby raises here; check the path, relative to the directory entry runs in)", x.src, err)
 		}
-		return strValue(string(data)), nil
+		contents := string(data)
+		st.remember(contents, origin{file: x.src})
+		return strValue(contents), nil
 	case fJSONParse:
 		if args[0].k != kStr {
 			return value{}, st.typeError(x.args[0], args[0], "String")

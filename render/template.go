@@ -217,6 +217,7 @@ func unbalanced(name, src string, seg *segment, err error) error {
 // built in memory first.
 func (t *Template) Execute(w io.Writer, env func(name string) (string, bool), opts Options) error {
 	st := &state{t: t, env: env, strict: opts.Strict, out: make([]byte, 0, len(t.src)+len(t.src)/4)}
+	st.env = st.recordingEnv(env)
 	if t.nslots > 0 {
 		st.vars = make([]value, t.nslots)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/entryhq/entry/internal/redact"
 )
 
 // A Ready check tells that a process serves: a TCP connect, an HTTP GET
@@ -37,31 +39,34 @@ func ParseReady(shell string, argv []string) (*Ready, error) {
 	}
 	u, err := url.Parse(shell)
 	if err != nil {
-		return nil, fmt.Errorf("ready: %v", err)
+		return nil, fmt.Errorf("ready: %s", redact.Text(err.Error()))
 	}
+	masked := redact.URL(shell) // errors and logs never show a password
 	switch u.Scheme {
 	case "tcp":
 		if u.Port() == "" || u.Hostname() == "" {
-			return nil, fmt.Errorf("ready: %s: give host and port, e.g. tcp://127.0.0.1:3000", shell)
+			return nil, fmt.Errorf("ready: %s: give host and port, e.g. tcp://127.0.0.1:3000", masked)
 		}
 	case "http", "https":
 		if u.Host == "" {
-			return nil, fmt.Errorf("ready: %s: no host, e.g. http://127.0.0.1:3000/up", shell)
+			return nil, fmt.Errorf("ready: %s: no host, e.g. http://127.0.0.1:3000/up", masked)
 		}
 	default:
-		return nil, fmt.Errorf("ready: %s: want tcp://, http:// or https://, or a command", shell)
+		return nil, fmt.Errorf("ready: %s: want tcp://, http:// or https://, or a command", masked)
 	}
 	return &Ready{URL: u}, nil
 }
 
+// String is the check as written, a URL's password masked: it appears in
+// logs, errors and entry ctl status.
 func (r *Ready) String() string {
 	switch {
 	case r.URL != nil:
-		return r.URL.String()
+		return r.URL.Redacted()
 	case r.Shell != "":
-		return r.Shell
+		return redact.Text(r.Shell)
 	}
-	return strings.Join(r.Argv, " ")
+	return redact.Text(strings.Join(r.Argv, " "))
 }
 
 // check runs p's Ready check once, within ctx.

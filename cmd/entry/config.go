@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/entryhq/entry/config"
+	"github.com/entryhq/entry/internal/redact"
 	"github.com/entryhq/entry/supervise"
 )
 
@@ -67,9 +68,10 @@ func printPlan(w io.Writer, plan *startPlan) {
 		fmt.Fprintln(w, "config: none found; using defaults")
 	}
 	n := 0
+	// A URL's password (a ready: check, a hook's command) is masked.
 	line := func(format string, args ...any) {
 		n++
-		fmt.Fprintf(w, "%2d. %s\n", n, fmt.Sprintf(format, args...))
+		fmt.Fprintf(w, "%2d. %s\n", n, redact.Text(fmt.Sprintf(format, args...)))
 	}
 	for _, f := range plan.envAbsent {
 		fmt.Fprintf(w, "    env: skip %s (absent, required: false)\n", f)
@@ -86,7 +88,7 @@ func printPlan(w io.Writer, plan *startPlan) {
 	}
 	line("start role %s:", tgt.role.Name)
 	for _, p := range tgt.role.Processes {
-		fmt.Fprintf(w, "      %s: %s\n", p.Name, describeProcess(p))
+		fmt.Fprintf(w, "      %s: %s\n", p.Name, redact.Text(describeProcess(p)))
 	}
 }
 

@@ -302,11 +302,12 @@ func appendRecipientsFile(keys []string, name string) ([]string, int) {
 
 // ---- decrypt ----
 
-const decryptUsage = `Usage: entry secrets decrypt FILE [-o OUT]
+const decryptUsage = `Usage: entry secrets decrypt FILE [-o OUT [--force]]
 
 Verify and decrypt a vault. The plain file goes to stdout, or to OUT
 (written atomically, mode 0600). Nothing is printed unless the whole file
-verifies.
+verifies. An existing OUT is replaced only with --force, and never when it
+is the vault itself, the age key file or entry.yml.
 
 Examples:
   entry secrets decrypt config/secrets.yml.enc
@@ -316,11 +317,22 @@ Examples:
 func secretsDecrypt(args []string) int {
 	c := newSecretsCmd("decrypt", decryptUsage, true)
 	var out string
-	c.fs.StringVarP(&out, "output", "o", "", "write the plain file here (mode 0600) instead of stdout")
+	var force bool
+	c.fs.StringVarP(&out, "output", "o", "", "write the plain file here (mode 0600) instead of stdout; must not exist, unless --force")
+	c.fs.BoolVar(&force, "force", false, "replace an existing -o file")
 	c.addFormatFlag()
-	file, v, _, code := c.parseVault(args)
+	file, code := c.parseFile(args)
 	if code >= 0 {
 		return code
+	}
+	if out != "" {
+		if err := c.checkOutput(out, file, force); err != nil {
+			return secretsFail(file, err)
+		}
+	}
+	v, _, _, err := c.open(file)
+	if err != nil {
+		return secretsFail(file, err)
 	}
 	plain, err := v.Plaintext()
 	if err != nil {
@@ -336,6 +348,28 @@ func secretsDecrypt(args []string) int {
 		return secretsFail(out, err)
 	}
 	return exitOK
+}
+
+// checkOutput refuses a decrypt -o that would replace the vault itself,
+// the age key, the config file or, without --force, any existing file.
+func (c *secretsCmd) checkOutput(out, file string, force bool) error {
+	guarded := []secrets.Guarded{
+		{Path: file, What: "the vault itself"},
+		{Path: c.keyFile, What: "the age key file (--key-file)"},
+		{Path: os.Getenv(secrets.EnvKeyFile), What: "the age key file (" + secrets.EnvKeyFile + ")"},
+		{Path: defaultKeyFile(), What: "your age key file"},
+		{Path: c.configPath, What: "the config file"},
+	}
+	if cfg, err := config.Load(c.configPath, true); err == nil {
+		guarded = append(guarded, secrets.Guarded{Path: cfg.Secrets.KeyFile, What: "the age key file (secrets.key_file)"})
+	}
+	if err := secrets.CheckDst(out, file, guarded); err != nil {
+		return usageError{fmt.Errorf("-o %v; nothing written", err)}
+	}
+	if _, err := os.Lstat(out); err == nil && !force {
+		return usageError{fmt.Errorf("-o %s already exists; nothing written (give --force to replace it)", out)}
+	}
+	return nil
 }
 
 // open reads, finds the key for and opens a vault; ids is the key.
@@ -588,7 +622,7 @@ func secretsRotate(args []string) int {
 // the processes' environment, so a key given to the container never reaches
 // them.
 func newSecretsStep(cfg *config.File) (prehook.Step, error) {
-	s := &secretsStep{cfg: cfg.Secrets, configPath: cfg.Path}
+	s := &secretsStep{cfg: cfg.Secrets, configPath: cfg.Path, templates: cfg.Render.Templates}
 	for i, v := range cfg.Secrets.Vaults {
 		where := fmt.Sprintf("secrets.vaults[%d]", i)
 		switch {
@@ -613,6 +647,7 @@ func newSecretsStep(cfg *config.File) (prehook.Step, error) {
 type secretsStep struct {
 	cfg        config.Secrets
 	configPath string
+	templates  []config.Template       // render's, which no vault may overwrite
 	ssm        secrets.ParameterGetter // tests
 }
 
@@ -715,6 +750,55 @@ func setKeyVars(env *prehook.Env) []string {
 	return set
 }
 
+// checkDsts finds a vault whose dst would replace a file it must not (the
+// vault itself, another vault or vault's dst, a template or a template's
+// output, entry.yml, the age key file) or is a directory, and a template
+// that would render over a vault. Start-up runs it before anything is read
+// or written; entry config check lists what it finds.
+func (s *secretsStep) checkDsts(env *prehook.Env) []error {
+	vaults := make([]config.Vault, len(s.cfg.Vaults))
+	for i, v := range s.cfg.Vaults {
+		vaults[i], _ = expandVault(v, env) // an unset $VAR is reported by Plan and Run
+	}
+	common := []secrets.Guarded{
+		{Path: s.configPath, What: "the config file"},
+		{Path: s.cfg.KeyFile, What: "the age key file (secrets.key_file)"},
+		{Path: env.Get(secrets.EnvKeyFile), What: "the age key file (" + secrets.EnvKeyFile + ")"},
+	}
+	jobs, _ := (&renderStep{templates: s.templates}).jobs() // render reports its own problems
+	for _, j := range jobs {
+		common = append(common,
+			secrets.Guarded{Path: j.src, What: "a template (render.templates)"},
+			secrets.Guarded{Path: j.dst, What: "the output of template " + j.src + " (render.templates)"})
+	}
+	var errs []error
+	for i, v := range vaults {
+		if v.Dst == "" || v.Src == "" {
+			continue
+		}
+		guarded := []secrets.Guarded{{Path: v.Src, What: "the vault itself"}}
+		for j, w := range vaults {
+			if j != i {
+				guarded = append(guarded, secrets.Guarded{Path: w.Src, What: fmt.Sprintf("the vault of secrets.vaults[%d]", j)})
+			}
+			if j < i {
+				guarded = append(guarded, secrets.Guarded{Path: w.Dst, What: fmt.Sprintf("the dst of secrets.vaults[%d] too", j)})
+			}
+		}
+		if err := secrets.CheckDst(v.Dst, v.Src, append(guarded, common...)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: secrets.vaults[%d]: dst %v; nothing was written", s.configPath, i, err))
+		}
+	}
+	for _, j := range jobs {
+		for i, v := range vaults {
+			if v.Src != "" && secrets.SamePath(j.dst, v.Src) {
+				errs = append(errs, fmt.Errorf("%s: render.templates: %s would render over %s, the vault of secrets.vaults[%d]; give the template another dst; nothing was written", s.configPath, j.src, j.dst, i))
+			}
+		}
+	}
+	return errs
+}
+
 // decrypted is one vault opened in memory, not yet written anywhere.
 type decrypted struct {
 	v     config.Vault
@@ -741,6 +825,9 @@ func (s *secretsStep) Run(ctx context.Context, env *prehook.Env, log prehook.Log
 func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Logger) error {
 	if len(s.cfg.Vaults) == 0 {
 		return nil
+	}
+	if errs := s.checkDsts(env); len(errs) > 0 {
+		return errs[0]
 	}
 	ks := s.keySource(env)
 	if !ks.Configured() {

@@ -203,7 +203,7 @@ func TestSecretsCLIFailures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			writeFiles(t, f.dir, map[string]string{"config/secrets.yml.enc": c.vault})
-			args := append([]string{"secrets", "decrypt", "config/secrets.yml.enc", "-o", "out/secrets.yml"}, c.args...)
+			args := append([]string{"secrets", "decrypt", "config/secrets.yml.enc", "-o", "out/secrets.yml", "--force"}, c.args...)
 			r := runEntry(t, f.dir, append(slices.Clone(f.env), c.env...), args...)
 			if r.code != c.code || r.stderr != c.stderr || r.stdout != "" {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d:\n%s\nstdout: %q", r.code, r.stderr, c.code, c.stderr, r.stdout)

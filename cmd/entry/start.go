@@ -302,6 +302,10 @@ func buildPipeline(cfg *config.File, env *prehook.Env, check bool) (*prehook.Pip
 	secrets, err := newSecretsStep(cfg)
 	if err != nil {
 		problems = append(problems, err)
+	} else {
+		// A vault written over a file it must not replace is refused
+		// before anything runs (exit 2), not only when the step runs.
+		problems = append(problems, secrets.(*secretsStep).checkDsts(env)...)
 	}
 	render, err := newRenderStep(cfg)
 	if err != nil {
