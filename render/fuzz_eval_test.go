@@ -44,6 +44,9 @@ func FuzzExecute(f *testing.F) {
 	f.Add([]byte(`<% ENV["L"].to_s.split(",").each do |a| %><% ENV["L"].to_s.split(",").each do |b| %><%= a %><%= b %><% end %><% end %>`), "L=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z")
 	f.Add([]byte(`<%= Integer(ENV["N"]) * Integer(ENV["N"]) %>`), "N=99999999999999999999")
 	f.Add([]byte(`<%= ENV["S"] * ENV.fetch("N", "3").to_i %>`), "S=ab\nN=1000000000")
+	for _, s := range deepSeeds() {
+		f.Add([]byte(s), "A=a")
+	}
 	f.Fuzz(func(t *testing.T, src []byte, vars string) {
 		if len(src) > 16<<10 || len(vars) > 4<<10 {
 			return // bounded: the fuzzer looks for wrong answers, not slow big ones (see the Big benchmarks)

@@ -56,6 +56,9 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, s := range deepSeeds() {
+		f.Add([]byte(s))
+	}
 	env := func(name string) (string, bool) {
 		switch name {
 		case "X":

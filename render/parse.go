@@ -4,8 +4,19 @@ import (
 	"fmt"
 )
 
-// maxDepth bounds the nesting of parentheses, strings and operators, so
-// that a hostile template cannot exhaust the stack.
+// maxNesting bounds how deep an expression nests, and how many blocks
+// (if, unless, case, .each) a template opens at once. Parsing descends one
+// level of Go's stack for each parenthesis, string, block and assignment,
+// and the parsed expression is a tree that rendering walks recursively, so
+// every link of a left-leaning chain (a + b + c, x.to_s.to_s, x if a if b)
+// counts as a level too: a hostile template is refused with its place
+// instead of exhausting the stack. The deepest corpus template needs 11;
+// Ruby's own parser stops at 10,000 ("nesting too deep").
+const maxNesting = 1000
+
+// maxDepth bounds the nesting of values that methods walk recursively
+// (inspect, to_json, flatten, join) and of JSON.parse's input, as Ruby's
+// JSON does (max_nesting 100).
 const maxDepth = 100
 
 // A parseError carries an *Error out of the recursive descent.
@@ -18,9 +29,9 @@ type parser struct {
 	s          string   // its Ruby source
 	i          int      // the cursor in s
 	depth      int
-	scope      *scope // loop variables visible here
-	nslots     *int   // slots allocated in the whole template
-	each       *expr  // the .each parsed in this tag, if any
+	scope      *scopes // the variables visible here
+	nslots     *int    // slots allocated in the whole template
+	each       *expr   // the .each parsed in this tag, if any
 	eachNames  []string
 	proc       string // &:name just parsed as the last argument
 	// caseSubject is the value of a case whose whens follow in later
@@ -38,20 +49,58 @@ type blockCtx struct {
 	explicit      bool
 }
 
-// A scope is a loop variable, linked to the enclosing ones.
-type scope struct {
-	name string
-	slot int
-	up   *scope
+// scopes are the local, loop and block variables visible where the
+// parser is: for each name the slots of its bindings, innermost last. A
+// block or loop that ends undoes its bindings (pop), so a lookup costs the
+// same however many variables a template has.
+type scopes struct {
+	slots map[string][]int
+	names []string // the bindings, in the order made
+	ids   []int    // ids[k] identifies the scope of the first k+1 bindings
+	next  int      // the id of the next binding's scope
 }
 
-func (sc *scope) lookup(name string) (int, bool) {
-	for ; sc != nil; sc = sc.up {
-		if sc.name == name {
-			return sc.slot, true
+func newScopes() *scopes { return &scopes{slots: make(map[string][]int), next: 1} }
+
+// mark returns the state that pop returns to.
+func (sc *scopes) mark() int { return len(sc.names) }
+
+// push binds name to slot, hiding any binding of the same name.
+func (sc *scopes) push(name string, slot int) {
+	sc.slots[name] = append(sc.slots[name], slot)
+	sc.names = append(sc.names, name)
+	sc.ids = append(sc.ids, sc.next)
+	sc.next++
+}
+
+// pop undoes the bindings made since mark.
+func (sc *scopes) pop(mark int) {
+	for len(sc.names) > mark {
+		name := sc.names[len(sc.names)-1]
+		sc.names = sc.names[:len(sc.names)-1]
+		sc.ids = sc.ids[:len(sc.ids)-1]
+		if s := sc.slots[name]; len(s) > 1 {
+			sc.slots[name] = s[:len(s)-1]
+		} else {
+			delete(sc.slots, name)
 		}
 	}
-	return 0, false
+}
+
+func (sc *scopes) lookup(name string) (int, bool) {
+	s := sc.slots[name]
+	if len(s) == 0 {
+		return 0, false
+	}
+	return s[len(s)-1], true
+}
+
+// id identifies the bindings visible now: the same id, the same bindings.
+func (sc *scopes) id() int {
+	if len(sc.ids) == 0 {
+		return 0
+	}
+	return sc.ids[len(sc.ids)-1]
 }
 
 // fail stops the parse with an error at offset off of the tag's source.
@@ -138,12 +187,18 @@ func (p *parser) node(op opcode, start int, args ...*expr) *expr {
 	return &expr{op: op, pos: p.seg.srcOffset(start), src: p.s[start:p.i], args: args}
 }
 
+// enter begins one more level of nesting at offset off: a parenthesis, a
+// string, a block, or one more link of a chain (the caller then leaves
+// the levels of the whole chain at once).
 func (p *parser) enter(off int) {
 	p.depth++
-	if p.depth > maxDepth {
-		p.fail(off, "expression nested too deeply (more than %d levels)", maxDepth)
+	if p.depth > maxNesting {
+		p.fail(off, "%s", nestingTooDeep)
 	}
 }
+
+// nestingTooDeep is the message for a template past maxNesting.
+var nestingTooDeep = fmt.Sprintf("nesting too deep: more than %d levels (each parenthesis, block, operator and chained method call is one; split the expression with local variables)", maxNesting)
 
 // leave consumes closer, which ends the level enter began: at the end of
 // the source the error is missing, reported at offset at; anything else

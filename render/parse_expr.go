@@ -171,20 +171,24 @@ func (p *parser) parseBinary(level int) *expr {
 	}
 	start := p.i
 	x := operand()
+	// Each operator nests the chain one level deeper: a + b + c is
+	// (a + b) + c.
+	links := 0
 	for {
 		save := p.i
 		p.skipSpace()
 		op, n := p.binaryAt(level)
 		if n == 0 {
 			p.i = save
+			p.depth -= links
 			return x
 		}
 		at := p.i
 		p.i += n
 		p.skipSpaceNL()
 		p.enter(at)
+		links++
 		y := operand()
-		p.depth--
 		x = p.node(opBin, start, x, y)
 		x.bop, x.pos = op, p.seg.srcOffset(at)
 	}
@@ -220,9 +224,14 @@ func (p *parser) parseUnary() *expr {
 func (p *parser) parsePostfix() *expr {
 	start := p.i
 	x := p.parsePrimary()
+	// Each call or index nests the chain one level deeper.
+	links := 0
+	defer func() { p.depth -= links }()
 	for {
 		if p.peek() == '[' {
 			at := p.i
+			p.enter(at)
+			links++
 			args := p.parseCall(']')
 			if len(args) == 0 {
 				p.fail(at, "empty index []")
@@ -256,6 +265,8 @@ func (p *parser) parsePostfix() *expr {
 		if name == "" {
 			p.fail(p.i, "expected a method name after .")
 		}
+		p.enter(nameAt)
+		links++
 		p.i += len(name)
 		if (p.peek() == '?' || p.peek() == '!') && p.peekAt(1) != '=' {
 			name += string(p.peek())
@@ -359,7 +370,7 @@ func (p *parser) parseBlock(call *expr, name string, block, procAt int) {
 	p.enter(open)
 	p.i++
 	p.skipSpaceNL()
-	outer := p.scope
+	outer := p.scope.mark()
 	ctx := &blockCtx{}
 	var names []string
 	if p.peek() == '|' {
@@ -370,7 +381,7 @@ func (p *parser) parseBlock(call *expr, name string, block, procAt int) {
 	ctx.slot = *p.nslots
 	*p.nslots += max(2, len(names))
 	for k, n := range names {
-		p.scope = &scope{name: n, slot: ctx.slot + k, up: p.scope}
+		p.scope.push(n, ctx.slot+k)
 	}
 	p.blocks = append(p.blocks, ctx)
 	p.skipSpaceNL()
@@ -379,7 +390,7 @@ func (p *parser) parseBlock(call *expr, name string, block, procAt int) {
 		body = p.sequence(p.i, p.modifiers(p.parseExpr()))
 	}
 	p.blocks = p.blocks[:len(p.blocks)-1]
-	p.scope = outer
+	p.scope.pop(outer)
 	p.leave('}', open, "missing } of the block")
 	call.blk, call.slot, call.nparams, call.slotEnd = body, ctx.slot, ctx.nparams, *p.nslots
 }
@@ -717,7 +728,7 @@ func (p *parser) parseVariable(start int, w string) *expr {
 		// (x = x is nil).
 		slot = *p.nslots
 		*p.nslots++
-		p.scope = &scope{name: w, slot: slot, up: p.scope}
+		p.scope.push(w, slot)
 	}
 	p.skipSpaceNL()
 	p.enter(start)

@@ -296,15 +296,20 @@ func markGuarded(x *expr, guarded bool) {
 
 // modifiers parses the modifiers if and unless after the statement x.
 func (p *parser) modifiers(x *expr) *expr {
+	// Each modifier wraps the statement one level deeper.
+	links := 0
 	for {
 		save := p.i
 		p.skipSpace()
 		w := p.word()
 		if w != "if" && w != "unless" {
 			p.i = save
+			p.depth -= links
 			return x
 		}
 		at := p.i
+		p.enter(at)
+		links++
 		p.i += len(w)
 		p.skipSpaceNL()
 		if p.i == len(p.s) {
@@ -400,13 +405,13 @@ func (p *parser) parseCase(start int) *expr {
 	}
 }
 
-// orAll is a || b || ... for the values of a when without case's value.
+// orAll is a || b || ... for the values of a when without case's value:
+// one node, however many values (see parseLogical).
 func orAll(vals []*expr) *expr {
-	x := vals[0]
-	for _, v := range vals[1:] {
-		x = &expr{op: opOr, pos: x.pos, src: x.src, args: []*expr{x, v}}
+	if len(vals) == 1 {
+		return vals[0]
 	}
-	return x
+	return &expr{op: opOr, pos: vals[0].pos, src: vals[0].src, args: vals}
 }
 
 // caseBody parses the expression after when ... then (nil when there is
@@ -535,7 +540,7 @@ func (p *parser) parseMultipleAssignment(start int) *expr {
 		if !ok {
 			slot = *p.nslots
 			*p.nslots++
-			p.scope = &scope{name: n, slot: slot, up: p.scope}
+			p.scope.push(n, slot)
 		}
 		x.slots = append(x.slots, slot)
 	}

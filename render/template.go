@@ -2,6 +2,7 @@ package render
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -42,13 +43,13 @@ func Parse(name string, src []byte) (*Template, error) {
 		body     *[]*node
 		pos      int
 		seenElse bool
-		scope    *scope
+		scope    int  // the scopes' mark where the block began
 		subject  int  // stmtCase: the slot holding the case's value, or -1
 		pending  bool // stmtCase: no when yet
 	}
 	var stack []frame
 	body := &t.nodes
-	var sc *scope
+	sc := newScopes()
 	var pending []*node // what stands between case and its first when
 	// Output tags seen, by their Ruby and scope, whose parsed expression
 	// later identical tags share: a template of a million tags repeats a
@@ -73,20 +74,19 @@ func Parse(name string, src []byte) (*Template, error) {
 				n = &node{kind: nOutput}
 				*body = append(*body, n)
 			}
-			key := memoKey{sc, seg.text}
+			key := memoKey{sc.id(), seg.text}
 			if m, ok := memo[key]; ok {
 				n.x, n.shift = m.x, int32(seg.contentPos-m.contentPos)
 			} else {
 				p := &parser{name: name, tmpl: s, seg: seg, s: seg.text, scope: sc, nslots: &t.nslots}
-				nslots := t.nslots
+				nslots, scopeID := t.nslots, sc.id()
 				x, err := p.parseOutput()
 				if err != nil {
 					return nil, unbalanced(name, s, seg, err)
 				}
-				if p.scope == sc && t.nslots == nslots && len(seg.text) <= maxMemoText && len(s) < maxShift && memoizable(x) {
+				if sc.id() == scopeID && t.nslots == nslots && len(seg.text) <= maxMemoText && len(s) < maxShift && memoizable(x) {
 					memo[key] = memoEntry{x, seg.contentPos}
 				}
-				sc = p.scope
 				n.x = x
 			}
 		case segCode:
@@ -95,9 +95,15 @@ func Parse(name string, src []byte) (*Template, error) {
 			if err != nil {
 				return nil, unbalanced(name, s, seg, err)
 			}
-			sc = p.scope
 			if len(stack) > 0 && stack[len(stack)-1].pending && st.kind != stmtWhen && st.kind != stmtNone {
 				return nil, errorAt(name, s, st.pos, "case needs a when first (Ruby allows nothing between case and its first when)")
+			}
+			switch st.kind {
+			case stmtIf, stmtUnless, stmtCase, stmtEach:
+				// Rendering descends one level of Go's stack for each.
+				if len(stack) >= maxNesting {
+					return nil, errorAt(name, s, st.pos, fmt.Sprintf("nesting too deep: more than %d blocks (if, unless, case, .each) open at once", maxNesting))
+				}
 			}
 			switch st.kind {
 			case stmtNone:
@@ -106,7 +112,7 @@ func Parse(name string, src []byte) (*Template, error) {
 			case stmtIf, stmtUnless:
 				n := &node{kind: nIf, ctl: &ctl{branches: []branch{{cond: st.x, negate: st.kind == stmtUnless}}}}
 				*body = append(*body, n)
-				stack = append(stack, frame{kind: st.kind, n: n, body: body, pos: seg.pos, scope: sc})
+				stack = append(stack, frame{kind: st.kind, n: n, body: body, pos: seg.pos, scope: sc.mark()})
 				body = &n.branches[0].body
 			case stmtCase:
 				// case x: evaluate x once into a slot, then an if whose
@@ -119,7 +125,7 @@ func Parse(name string, src []byte) (*Template, error) {
 				}
 				n := &node{kind: nIf, ctl: &ctl{}}
 				*body = append(*body, n)
-				stack = append(stack, frame{kind: stmtCase, n: n, body: body, pos: seg.pos, scope: sc, subject: subject, pending: true})
+				stack = append(stack, frame{kind: stmtCase, n: n, body: body, pos: seg.pos, scope: sc.mark(), subject: subject, pending: true})
 				pending = nil
 				body = &pending
 				if st.vals == nil {
@@ -175,16 +181,16 @@ func Parse(name string, src []byte) (*Template, error) {
 				if f.kind == stmtEach {
 					// The loop's variables, and those first assigned in
 					// its body, end with it.
-					sc = f.scope
+					sc.pop(f.scope)
 					f.n.slotEnd = t.nslots
 				}
 			case stmtEach:
 				n := &node{kind: nEach, x: st.x, text: st.method, ctl: &ctl{slot: t.nslots, nvars: len(st.names)}}
 				t.nslots += len(st.names)
 				*body = append(*body, n)
-				stack = append(stack, frame{kind: stmtEach, n: n, body: body, pos: seg.pos, scope: sc})
+				stack = append(stack, frame{kind: stmtEach, n: n, body: body, pos: seg.pos, scope: sc.mark()})
 				for k, v := range st.names {
-					sc = &scope{name: v, slot: n.slot + k, up: sc}
+					sc.push(v, n.slot+k)
 				}
 				body = &n.body
 			}
@@ -232,7 +238,7 @@ func (t *Template) Execute(w io.Writer, env func(name string) (string, bool), op
 func validUTF8(s string) bool { return utf8.ValidString(s) }
 
 type memoKey struct {
-	sc   *scope
+	sc   int // the scopes' id
 	text string
 }
 
