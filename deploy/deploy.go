@@ -631,17 +631,17 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 	for _, u := range updated {
 		w := findWatch(watches, u.name)
 		switch {
-		case w != nil && w.ecsRolledBack:
-			d.out("%s: ECS is already rolling back to %s", u.name, shortARN(u.serving))
-			nw := d.newWatch(u.name, u.serving, u.fam.target, types.Service{}, false)
-			nw.seen, nw.last = w.seen, w.last
-			back = append(back, nw)
 		case u.serving == u.fam.target:
 			// A redeploy of the revision it ran (after a failed rollout):
 			// nothing older to go back to.
 			live[u.fam.target] = true
 			fmt.Fprintf(&b, "; %s: nothing to roll back to (it ran %s before)", u.name, shortARN(u.serving))
 			continue
+		case w != nil && w.ecsRolledBack:
+			d.out("%s: ECS is already rolling back to %s", u.name, shortARN(u.serving))
+			nw := d.newWatch(u.name, u.serving, u.fam.target, types.Service{}, false)
+			nw.seen, nw.last = w.seen, w.last
+			back = append(back, nw)
 		default:
 			cctx, cancel := d.cleanup(ctx)
 			out, err := d.Client.UpdateService(cctx, &ecs.UpdateServiceInput{

@@ -147,7 +147,13 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 	}
 	if ours != nil && ours.RolloutState == types.DeploymentRolloutStateFailed {
 		msg := fmt.Sprintf("rollout of %s FAILED: %s", shortARN(w.target), aws.ToString(ours.RolloutStateReason))
-		if cb := circuitBreaker(svc); (cb != nil && cb.Rollback) || (primary != nil && aws.ToString(primary.TaskDefinition) == w.prev) {
+		// ECS rolls back when the breaker's rollback is on (the FAILED
+		// deployment may stay PRIMARY a while first), or has already
+		// made the previous revision PRIMARY. A redeploy of the revision
+		// the service ran has nothing older to go back to.
+		cb := circuitBreaker(svc)
+		backToPrev := primary != nil && aws.ToString(primary.TaskDefinition) == w.prev && aws.ToString(primary.Id) != w.deploymentID
+		if w.prev != w.target && ((cb != nil && cb.Rollback) || backToPrev) {
 			w.ecsRolledBack = true
 			msg += fmt.Sprintf(" (the circuit breaker rolls back to %s)", shortARN(w.prev))
 		}

@@ -76,6 +76,15 @@ type Rollout struct {
 	// ECS cannot place the new tasks: each emits an "unable to place a
 	// task" event and nothing progresses; then the outcome follows.
 	PlacementFailures int
+	// Bake is the number of Ticks a Complete rollout stays IN_PROGRESS
+	// after the old deployments drained (ECS's bake time, while it watches
+	// the deployment's alarms): one deployment, running == desired, not
+	// COMPLETED yet.
+	Bake int
+	// RollbackAfter is the number of Ticks a FAILED deployment stays
+	// PRIMARY before the circuit breaker's rollback deployment starts
+	// (default 2; ECS takes a moment too).
+	RollbackAfter int
 }
 
 // A TaskOutcome scripts the tasks RunTask starts.
@@ -137,6 +146,10 @@ type service struct {
 	steps    map[string]int // deployment id -> steps taken
 	plans    map[string]Rollout
 	started  map[string]time.Time // deployment id -> start
+	// rollbackAt is when ECS starts the circuit breaker's rollback to
+	// rollbackTo (zero: none due).
+	rollbackAt time.Time
+	rollbackTo string
 	// stale is what DescribeServices answers until staleUntil: the
 	// service as it was before the last UpdateService (LagFor).
 	stale      *types.Service
@@ -274,6 +287,9 @@ func (f *Fake) now() time.Time {
 	for _, key := range sortedServiceKeys(f.services) {
 		s := f.services[key]
 		for len(s.svc.Deployments) > 0 {
+			if !s.rollbackAt.IsZero() && !f.clock.Before(s.rollbackAt) {
+				f.startRollback(s)
+			}
 			id := aws.ToString(s.svc.Deployments[0].Id)
 			if _, ok := s.plans[id]; !ok || s.svc.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress {
 				break
@@ -963,6 +979,13 @@ func (f *Fake) step(s *service) {
 				s.svc.Deployments[i].RunningCount = 0
 			}
 			f.event(s, "has stopped 1 running tasks: (task %s).", f.taskID())
+		case n < r.Steps+r.Bake:
+			// Baking: the old tasks are gone, ECS still watches.
+			d.PendingCount, d.RunningCount = 0, desired
+			if len(s.svc.Deployments) > 1 {
+				s.svc.Deployments = s.svc.Deployments[:1]
+				f.event(s, "has stopped 1 running tasks: (task %s).", f.taskID())
+			}
 		default:
 			d.PendingCount, d.RunningCount = 0, desired
 			d.RolloutState = types.DeploymentRolloutStateCompleted
@@ -986,9 +1009,7 @@ func (f *Fake) step(s *service) {
 			d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start.")
 			f.event(s, "(deployment %s) deployment failed: tasks failed to start.", id)
 			if cb.Rollback && len(s.svc.Deployments) > 1 {
-				prev := aws.ToString(s.svc.Deployments[1].TaskDefinition)
-				f.event(s, "rolling back to deployment %s.", aws.ToString(s.svc.Deployments[1].Id))
-				f.startDeployment(s, prev, Rollout{Outcome: Complete, Steps: 3})
+				f.scheduleRollback(s, r)
 			}
 		}
 	}
@@ -998,6 +1019,35 @@ func (f *Fake) step(s *service) {
 		running += d.RunningCount
 	}
 	s.svc.RunningCount = running
+}
+
+// scheduleRollback makes ECS roll back, RollbackAfter Ticks from now, to
+// the newest deployment that completed: the circuit breaker returns to the
+// last deployment that reached a steady state.
+func (f *Fake) scheduleRollback(s *service, r Rollout) {
+	for _, d := range s.svc.Deployments[1:] {
+		if d.RolloutState == types.DeploymentRolloutStateCompleted {
+			after := r.RollbackAfter
+			if after <= 0 {
+				after = 2
+			}
+			s.rollbackTo = aws.ToString(d.Id)
+			s.rollbackAt = f.clock.Add(time.Duration(after) * f.tick)
+			return
+		}
+	}
+}
+
+// startRollback starts the circuit breaker's rollback deployment.
+func (f *Fake) startRollback(s *service) {
+	s.rollbackAt = time.Time{}
+	for _, d := range s.svc.Deployments {
+		if aws.ToString(d.Id) == s.rollbackTo {
+			f.event(s, "rolling back to deployment %s.", s.rollbackTo)
+			f.startDeployment(s, aws.ToString(d.TaskDefinition), Rollout{Outcome: Complete, Steps: 3})
+			return
+		}
+	}
 }
 
 const unplaceable = "was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."
