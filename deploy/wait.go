@@ -168,7 +168,14 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 				return false, fmt.Errorf("ECS rolled the deployment of %s back to %s (deployment circuit breaker)", shortARN(w.target), now)
 			}
 		}
-		return false, fmt.Errorf("the deployment of %s was replaced by another one (PRIMARY now runs %s)", shortARN(w.target), now)
+		if primary == nil {
+			return false, fmt.Errorf("the deployment of %s is gone and the service has no PRIMARY deployment", shortARN(w.target))
+		}
+		r := &Replaced{Service: w.name, Target: w.target, By: aws.ToString(primary.TaskDefinition), Deployment: aws.ToString(primary.Id)}
+		if primary.CreatedAt != nil {
+			r.At = *primary.CreatedAt
+		}
+		return false, r
 	}
 	// Without a circuit breaker ECS replaces failing tasks for ever; stop
 	// where the breaker would have.
@@ -263,12 +270,20 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 			}
 			lastErr = nil
 			for _, f := range out.Failures {
-				return fmt.Errorf("%s: DescribeServices: service disappeared (%s)", lastPart(aws.ToString(f.Arn)), aws.ToString(f.Reason))
+				if aws.ToString(f.Reason) == "MISSING" {
+					return &ServiceGone{Service: lastPart(aws.ToString(f.Arn)), Status: "MISSING"}
+				}
+				return fmt.Errorf("%s: DescribeServices: %s", lastPart(aws.ToString(f.Arn)), aws.ToString(f.Reason))
 			}
 			for _, svc := range out.Services {
 				w := findWatch(batch, aws.ToString(svc.ServiceName))
 				if w == nil {
 					continue
+				}
+				if st := aws.ToString(svc.Status); st != "ACTIVE" {
+					// DRAINING, then INACTIVE: someone deleted it.
+					d.out("%s: the service is %s: it was deleted", w.name, st)
+					return &ServiceGone{Service: w.name, Status: st}
 				}
 				events := w.newEvents(svc)
 				for _, e := range events {
@@ -289,6 +304,11 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 					// that kill silent jobs.
 					d.out("%s (still waiting)", strings.ReplaceAll(w.state, "\n", "; "))
 					w.lastPrint = time.Now()
+				}
+				var r *Replaced
+				if errors.As(ferr, &r) {
+					r.Images = d.images(ctx, r.By)
+					return r
 				}
 				if ferr != nil {
 					return fmt.Errorf("%s: %v", w.name, ferr)

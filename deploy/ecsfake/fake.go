@@ -97,6 +97,16 @@ type TaskOutcome struct {
 	Reason      string
 	// Steps is the number of Ticks until STOPPED (default 3).
 	Steps int
+	// NeverStarts keeps the task PROVISIONING, then PENDING, for ever (no
+	// capacity): it stops only when StopTask stops it.
+	NeverStarts bool
+	// StopCode, StoppedReason and ContainerReasons (by container name)
+	// replace what ECS says of a task whose containers exited (default
+	// EssentialContainerExited, "Essential container in task exited", no
+	// container reason): an OutOfMemoryError, a Spot interruption.
+	StopCode         types.TaskStopCode
+	StoppedReason    string
+	ContainerReasons map[string]string
 }
 
 // DefaultTick is the real time one step of a deployment or a task takes.
@@ -150,6 +160,8 @@ type service struct {
 	// rollbackTo (zero: none due).
 	rollbackAt time.Time
 	rollbackTo string
+	// inactiveAt is when a deleted (DRAINING) service becomes INACTIVE.
+	inactiveAt time.Time
 	// stale is what DescribeServices answers until staleUntil: the
 	// service as it was before the last UpdateService (LagFor).
 	stale      *types.Service
@@ -162,6 +174,8 @@ type task struct {
 	steps   int
 	created time.Time
 	missing time.Duration
+	// stopReason is StopTask's reason: the task stops at its next step.
+	stopReason string
 }
 
 // New starts a fake with no clusters. Close it when done.
@@ -286,7 +300,8 @@ func (f *Fake) now() time.Time {
 	f.clock = time.Now()
 	for _, key := range sortedServiceKeys(f.services) {
 		s := f.services[key]
-		for len(s.svc.Deployments) > 0 {
+		f.settleDeleted(s)
+		for s.active() && len(s.svc.Deployments) > 0 {
 			if !s.rollbackAt.IsZero() && !f.clock.Before(s.rollbackAt) {
 				f.startRollback(s)
 			}
@@ -681,6 +696,24 @@ func (f *Fake) dispatch(op string, body []byte) (any, *apiError) {
 			return nil, err
 		}
 		return f.runTask(in)
+	case "DeleteService":
+		in, err := decode[ecs.DeleteServiceInput](body)
+		if err != nil {
+			return nil, err
+		}
+		return f.apiDeleteService(in)
+	case "ListTasks":
+		in, err := decode[ecs.ListTasksInput](body)
+		if err != nil {
+			return nil, err
+		}
+		return f.listTasks(in)
+	case "StopTask":
+		in, err := decode[ecs.StopTaskInput](body)
+		if err != nil {
+			return nil, err
+		}
+		return f.stopTask(in)
 	case "DescribeTasks":
 		in, err := decode[ecs.DescribeTasksInput](body)
 		if err != nil {
@@ -879,6 +912,9 @@ func (f *Fake) updateService(in *ecs.UpdateServiceInput) (any, *apiError) {
 	s, _ := f.findService(aws.ToString(in.Cluster), aws.ToString(in.Service))
 	if s == nil {
 		return nil, &apiError{400, "ServiceNotFoundException", "Service not found."}
+	}
+	if !s.active() {
+		return nil, &apiError{400, "ServiceNotActiveException", "Service was not ACTIVE."}
 	}
 	if in.TaskDefinition != nil && s.svc.DeploymentController.Type != types.DeploymentControllerTypeEcs {
 		return nil, invalid("Cannot update a service using the %s deployment controller this way.", s.svc.DeploymentController.Type)
@@ -1089,6 +1125,7 @@ func (f *Fake) runTask(in *ecs.RunTaskInput) (any, *apiError) {
 		DesiredStatus:     aws.String("RUNNING"),
 		LaunchType:        in.LaunchType,
 		StartedBy:         in.StartedBy,
+		Group:             aws.String("family:" + aws.ToString(td.def.Family)),
 		Overrides:         in.Overrides,
 		CreatedAt:         &now,
 	}
@@ -1137,6 +1174,22 @@ func (f *Fake) stepTask(t *task) {
 		}
 	}
 	switch {
+	case t.stopReason != "":
+		started := t.t.StartedAt != nil
+		t.t.LastStatus, t.t.DesiredStatus = aws.String("STOPPED"), aws.String("STOPPED")
+		t.t.StopCode = types.TaskStopCodeUserInitiated
+		t.t.StoppedReason = aws.String(t.stopReason)
+		t.t.StoppedAt = &now
+		setAll("STOPPED")
+		if started {
+			for i := range t.t.Containers {
+				t.t.Containers[i].ExitCode = aws.Int32(143)
+			}
+		}
+	case o.NeverStarts:
+		if t.steps >= 2 {
+			t.t.LastStatus = aws.String("PENDING")
+		}
 	case o.FailToStart && t.steps >= 2:
 		t.t.LastStatus, t.t.DesiredStatus = aws.String("STOPPED"), aws.String("STOPPED")
 		t.t.StopCode = types.TaskStopCodeTaskFailedToStart
@@ -1150,11 +1203,20 @@ func (f *Fake) stepTask(t *task) {
 		t.t.LastStatus, t.t.DesiredStatus = aws.String("STOPPED"), aws.String("STOPPED")
 		t.t.StopCode = types.TaskStopCodeEssentialContainerExited
 		t.t.StoppedReason = aws.String("Essential container in task exited")
+		if o.StopCode != "" {
+			t.t.StopCode = o.StopCode
+		}
+		if o.StoppedReason != "" {
+			t.t.StoppedReason = aws.String(o.StoppedReason)
+		}
 		t.t.StoppedAt = &now
 		setAll("STOPPED")
 		for i := range t.t.Containers {
-			code := o.ExitCodes[aws.ToString(t.t.Containers[i].Name)]
-			t.t.Containers[i].ExitCode = aws.Int32(code)
+			name := aws.ToString(t.t.Containers[i].Name)
+			t.t.Containers[i].ExitCode = aws.Int32(o.ExitCodes[name])
+			if r, ok := o.ContainerReasons[name]; ok {
+				t.t.Containers[i].Reason = aws.String(r)
+			}
 		}
 	case t.steps == 1:
 		t.t.LastStatus = aws.String("PENDING")
