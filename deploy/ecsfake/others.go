@@ -128,3 +128,20 @@ func (f *Fake) stopTask(in *ecs.StopTaskInput) (any, *apiError) {
 	}
 	return ecs.StopTaskOutput{Task: &t.t}, nil
 }
+
+// Tasks returns a snapshot of every task, in ARN order.
+func (f *Fake) Tasks() []types.Task {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now()
+	var arns []string
+	for arn := range f.tasks {
+		arns = append(arns, arn)
+	}
+	sort.Strings(arns)
+	out := make([]types.Task, 0, len(arns))
+	for _, arn := range arns {
+		out = append(out, f.tasks[arn].t)
+	}
+	return out
+}
