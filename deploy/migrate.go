@@ -121,14 +121,10 @@ func (d *Deployer) migrate(ctx context.Context, label string, spec Spec, in *ecs
 			continue
 		}
 		if c.ExitCode == nil {
-			why := aws.ToString(c.Reason)
-			if why == "" {
-				why = reason
-			}
-			return fmt.Errorf("%s: container %s of task %s stopped without an exit code (%s: %s)", label, container, id, t.StopCode, why)
+			return fmt.Errorf("%s: container %s of task %s stopped without an exit code (%s)", label, container, id, ecsSaid(t, c))
 		}
 		if *c.ExitCode != 0 {
-			return &ExitError{Container: container, Task: id, Code: int(*c.ExitCode), Reason: reason}
+			return &ExitError{Container: container, Task: id, Code: int(*c.ExitCode), Reason: ecsSaid(t, c)}
 		}
 		d.out("%s: container %s exited 0", label, container)
 		return nil
@@ -244,4 +240,26 @@ func (d *Deployer) stopUnstarted(ctx context.Context, label string, spec Spec, a
 	}
 	d.out("%s: task %s %s (still %s); stopped it so that it cannot run later", label, id, why, status)
 	return fmt.Errorf("%s: task %s %s (still %s: no capacity to place it?); entry stopped it (StopTask) so that it cannot run after this deploy was given up", label, id, why, status)
+}
+
+// ecsSaid is what ECS said of a stopped task and one of its containers:
+// the container's reason (OutOfMemoryError: Container killed due to
+// memory usage), the task's stop code when it is not the ordinary one
+// (SpotInterruption, UserInitiated, ...) and its stoppedReason.
+func ecsSaid(t types.Task, c types.Container) string {
+	var parts []string
+	if r := aws.ToString(c.Reason); r != "" {
+		parts = append(parts, r)
+	}
+	task := aws.ToString(t.StoppedReason)
+	if t.StopCode != "" && t.StopCode != types.TaskStopCodeEssentialContainerExited {
+		task = strings.TrimSuffix(string(t.StopCode)+": "+task, ": ")
+	}
+	if task != "" {
+		parts = append(parts, task)
+	}
+	if len(parts) == 0 {
+		return "ECS gave no reason"
+	}
+	return strings.Join(parts, "; ")
 }
