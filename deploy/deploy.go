@@ -99,6 +99,9 @@ type Spec struct {
 	DryRun     bool
 	// Scheduled says which scheduled tasks follow the services.
 	Scheduled ScheduleSpec
+	// OtherDeploys says what to do when another deployment is rolling a
+	// service out: OthersReplace ("" too), OthersRefuse or OthersWait.
+	OtherDeploys string
 }
 
 // Validate checks the spec before any API call.
@@ -134,6 +137,11 @@ func (s *Spec) Validate() error {
 	if s.Keep < 0 {
 		return errors.New("--keep must be 0 (keep all) or more")
 	}
+	switch s.OtherDeploys {
+	case "", OthersReplace, OthersRefuse, OthersWait:
+	default:
+		return fmt.Errorf("--other-deploys %q: give replace, refuse or wait", s.OtherDeploys)
+	}
 	return nil
 }
 
@@ -151,9 +159,13 @@ func imageHasTagOrDigest(ref string) bool {
 
 // A Failure is a deploy that did not reach its goal. Its message is the
 // summary of what failed and what was restored.
-type Failure struct{ Summary string }
+type Failure struct {
+	Summary string
+	cause   error // what made it fail, when the caller may ask (Replaced, ServiceGone)
+}
 
 func (f *Failure) Error() string { return f.Summary }
+func (f *Failure) Unwrap() error { return f.cause }
 
 // family is one task definition family being deployed, shared by the
 // services that run it.
@@ -207,14 +219,7 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 	if spec.Timeout <= 0 {
 		spec.Timeout = DefaultTimeout
 	}
-	svcs, err := d.describeServices(ctx, spec.Cluster, spec.Services)
-	if err != nil {
-		return err
-	}
-	if err := preflight(spec, svcs); err != nil {
-		return err
-	}
-	units, fams, err := d.plan(ctx, spec, svcs)
+	svcs, units, fams, err := d.prepare(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -304,6 +309,57 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 		}
 	}
 	return nil
+}
+
+// prepare describes the services, checks them and plans the deploy. A
+// service another deployment is rolling out is deployed over (the other
+// deploy stops, see Replaced), or refused, or waited for, as
+// spec.OtherDeploys says.
+func (d *Deployer) prepare(ctx context.Context, spec Spec) (map[string]types.Service, []*unit, []*family, error) {
+	start := time.Now()
+	lo, hi := d.poll()
+	interval := lo
+	said := false
+	for {
+		svcs, err := d.describeServices(ctx, spec.Cluster, spec.Services)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if err := preflight(spec, svcs); err != nil {
+			return nil, nil, nil, err
+		}
+		units, fams, err := d.plan(ctx, spec, svcs)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		busy := busyServices(units)
+		if len(busy) == 0 {
+			return svcs, units, fams, nil
+		}
+		switch spec.OtherDeploys {
+		case OthersRefuse:
+			return nil, nil, nil, &Busy{Services: busy}
+		case OthersWait:
+			if time.Since(start) >= spec.Timeout {
+				return nil, nil, nil, &Busy{Services: busy, Waited: spec.Timeout}
+			}
+			if !said {
+				d.out("another deployment is in flight (%s); waiting up to %v for it to finish (--other-deploys=wait)", strings.Join(busy, "; "), spec.Timeout)
+				said = true
+			}
+			t := time.NewTimer(min(interval, max(spec.Timeout-time.Since(start), 0)))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, nil, nil, fmt.Errorf("%w while waiting for another deployment to finish (%s); nothing was changed", errInterrupted, strings.Join(busy, "; "))
+			case <-t.C:
+			}
+			interval = min(interval*3/2, hi)
+			continue
+		}
+		d.out("warning: another deployment is in flight (%s); deploying over it (the deploy that made it will stop without rolling back; --other-deploys=refuse or wait to avoid this)", strings.Join(busy, "; "))
+		return svcs, units, fams, nil
+	}
 }
 
 // describeServices describes services, at most 10 a call, and fails on a
@@ -446,24 +502,48 @@ func settled(s types.Service) bool {
 		dep.RunningCount == dep.DesiredCount && s.RunningCount == s.DesiredCount
 }
 
-// servingRevision is the revision that serves now: the PRIMARY's when the
-// service is settled, else that of the ACTIVE deployment running the most
-// tasks (the one an in-flight rollout replaces).
+// servingRevision is the revision to roll back to: the one that last
+// served settled, before this run. That is the PRIMARY's when the service
+// is settled, else that of the newest deployment whose rollout COMPLETED
+// (ECS keeps the state on the ACTIVE deployment a rollout replaces) —
+// never another deploy's revision still in flight. "" when no deployment
+// completed (nothing settled to go back to). Where ECS reports no rollout
+// states at all, the ACTIVE deployment running the most tasks.
 func servingRevision(s types.Service) string {
 	cur := aws.ToString(s.TaskDefinition)
 	if settled(s) {
 		return cur
 	}
-	best, most := "", int32(-1)
-	for _, dep := range s.Deployments {
-		if aws.ToString(dep.Status) == "ACTIVE" && dep.RunningCount > most {
-			best, most = aws.ToString(dep.TaskDefinition), dep.RunningCount
+	var best *types.Deployment
+	states := false
+	for i := range s.Deployments {
+		dep := &s.Deployments[i]
+		states = states || dep.RolloutState != ""
+		if dep.RolloutState == types.DeploymentRolloutStateCompleted && (best == nil || newer(dep, best)) {
+			best = dep
 		}
 	}
-	if best == "" {
+	if best != nil {
+		return aws.ToString(best.TaskDefinition)
+	}
+	if states {
+		return ""
+	}
+	most := int32(-1)
+	for i := range s.Deployments {
+		dep := &s.Deployments[i]
+		if aws.ToString(dep.Status) == "ACTIVE" && dep.RunningCount > most {
+			best, most = dep, dep.RunningCount
+		}
+	}
+	if best == nil {
 		return cur
 	}
-	return best
+	return aws.ToString(best.TaskDefinition)
+}
+
+func newer(a, b *types.Deployment) bool {
+	return a.CreatedAt != nil && (b.CreatedAt == nil || a.CreatedAt.After(*b.CreatedAt))
 }
 
 func rolloutFailed(s types.Service) bool {
@@ -557,8 +637,13 @@ func (d *Deployer) update(ctx context.Context, spec Spec, units []*unit) ([]*wat
 	for _, u := range units {
 		if u.adopt {
 			u.updated = true
-			d.out("%s: a rollout of %s is already in progress (replacing %s); adopting it: waiting for it, rolling back to %s if it fails",
-				u.name, shortARN(u.fam.target), shortARN(u.serving), shortARN(u.serving))
+			if u.serving == "" {
+				d.out("%s: a rollout of %s is already in progress; adopting it: waiting for it (no deployment of the service completed before it, so there is nothing settled to roll back to)",
+					u.name, shortARN(u.fam.target))
+			} else {
+				d.out("%s: a rollout of %s is already in progress (replacing %s); adopting it: waiting for it, rolling back to %s if it fails",
+					u.name, shortARN(u.fam.target), shortARN(u.serving), shortARN(u.serving))
+			}
 			watches = append(watches, d.newWatch(u.name, u.fam.target, u.serving, u.svc, false))
 			continue
 		}
@@ -594,6 +679,9 @@ func (d *Deployer) update(ctx context.Context, spec Spec, units []*unit) ([]*wat
 // fail rolls the updated services back (unless told not to) and returns
 // the summary.
 func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches []*watch, registered []string, cause error) error {
+	if interference(cause) {
+		return interferenceSummary(cause, units, registered)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "deploy failed: %v", cause)
 	var updated []*unit
@@ -631,17 +719,21 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 	for _, u := range updated {
 		w := findWatch(watches, u.name)
 		switch {
-		case w != nil && w.ecsRolledBack:
-			d.out("%s: ECS is already rolling back to %s", u.name, shortARN(u.serving))
-			nw := d.newWatch(u.name, u.serving, u.fam.target, types.Service{}, false)
-			nw.seen, nw.last = w.seen, w.last
-			back = append(back, nw)
 		case u.serving == u.fam.target:
 			// A redeploy of the revision it ran (after a failed rollout):
 			// nothing older to go back to.
 			live[u.fam.target] = true
 			fmt.Fprintf(&b, "; %s: nothing to roll back to (it ran %s before)", u.name, shortARN(u.serving))
 			continue
+		case u.serving == "":
+			live[u.fam.target] = true
+			fmt.Fprintf(&b, "; %s: not rolled back: no deployment of it had completed before this run, so there is no settled revision to go back to; it is left on %s", u.name, shortARN(u.fam.target))
+			continue
+		case w != nil && w.ecsRolledBack:
+			d.out("%s: ECS is already rolling back to %s", u.name, shortARN(u.serving))
+			nw := d.newWatch(u.name, u.serving, u.fam.target, types.Service{}, false)
+			nw.seen, nw.last = w.seen, w.last
+			back = append(back, nw)
 		default:
 			cctx, cancel := d.cleanup(ctx)
 			out, err := d.Client.UpdateService(cctx, &ecs.UpdateServiceInput{

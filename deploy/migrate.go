@@ -121,14 +121,10 @@ func (d *Deployer) migrate(ctx context.Context, label string, spec Spec, in *ecs
 			continue
 		}
 		if c.ExitCode == nil {
-			why := aws.ToString(c.Reason)
-			if why == "" {
-				why = reason
-			}
-			return fmt.Errorf("%s: container %s of task %s stopped without an exit code (%s: %s)", label, container, id, t.StopCode, why)
+			return fmt.Errorf("%s: container %s of task %s stopped without an exit code (%s)", label, container, id, ecsSaid(t, c))
 		}
 		if *c.ExitCode != 0 {
-			return &ExitError{Container: container, Task: id, Code: int(*c.ExitCode), Reason: reason}
+			return &ExitError{Container: container, Task: id, Code: int(*c.ExitCode), Reason: ecsSaid(t, c)}
 		}
 		d.out("%s: container %s exited 0", label, container)
 		return nil
@@ -151,6 +147,7 @@ func (d *Deployer) waitTask(ctx context.Context, label string, spec Spec, arn st
 	start := time.Now()
 	var lastErr error
 	saidMissing := false
+	var last types.Task // as last described; LastStatus "" until seen
 	for {
 		out, err := d.Client.DescribeTasks(wctx, &ecs.DescribeTasksInput{Cluster: aws.String(spec.Cluster), Tasks: []string{arn}})
 		backoff := false
@@ -180,6 +177,9 @@ func (d *Deployer) waitTask(ctx context.Context, label string, spec Spec, arn st
 			return out.Tasks[0], nil
 		default:
 			lastErr = nil
+			if len(out.Tasks) == 1 {
+				last = out.Tasks[0]
+			}
 		}
 		if backoff {
 			interval = min(interval*2, hi)
@@ -193,13 +193,73 @@ func (d *Deployer) waitTask(ctx context.Context, label string, spec Spec, arn st
 		case <-t.C:
 			continue
 		}
-		last := ""
+		failed := ""
 		if lastErr != nil {
-			last = "; the last poll failed: " + lastErr.Error()
+			failed = "; the last poll failed: " + lastErr.Error()
+		}
+		why := fmt.Sprintf("did not start within %v", spec.Timeout)
+		if ctx.Err() != nil {
+			why = "had not started when the deploy was interrupted"
+		}
+		if neverStarted(last) {
+			return types.Task{}, d.stopUnstarted(ctx, label, spec, arn, last, why)
 		}
 		if ctx.Err() != nil {
-			return types.Task{}, fmt.Errorf("%s: %w while waiting for task %s, which is left running%s", label, errInterrupted, id, last)
+			return types.Task{}, fmt.Errorf("%s: %w while waiting for task %s, which is left running%s", label, errInterrupted, id, failed)
 		}
-		return types.Task{}, fmt.Errorf("%s: task %s did not stop within %v; it is left running so that a migration is never cut in half (stop it with `aws ecs stop-task --cluster %s --task %s` if it hangs)%s", label, id, spec.Timeout, spec.Cluster, id, last)
+		return types.Task{}, fmt.Errorf("%s: task %s did not stop within %v; it is left running so that a migration is never cut in half (stop it with `aws ecs stop-task --cluster %s --task %s` if it hangs)%s", label, id, spec.Timeout, spec.Cluster, id, failed)
 	}
+}
+
+// neverStarted: the task was seen, and it had not reached RUNNING (still
+// PROVISIONING or PENDING: no capacity, an image still pulling). Its
+// containers have not run a line of the command.
+func neverStarted(t types.Task) bool {
+	switch aws.ToString(t.LastStatus) {
+	case "PROVISIONING", "PENDING", "ACTIVATING":
+		return t.StartedAt == nil
+	}
+	return false
+}
+
+// stopUnstarted stops a one-off task that never started: left there, it
+// would run the migration whenever capacity appears, after the deploy
+// was given up. A task that runs is never stopped (a migration is never
+// cut in half).
+func (d *Deployer) stopUnstarted(ctx context.Context, label string, spec Spec, arn string, t types.Task, why string) error {
+	id := lastPart(arn)
+	rev := shortARN(aws.ToString(t.TaskDefinitionArn))
+	status := aws.ToString(t.LastStatus)
+	cctx, cancel := d.cleanup(ctx)
+	defer cancel()
+	reason := fmt.Sprintf("entry deploy %s of %s: stopped before it started (%s); the deploy was abandoned", label, rev, why)
+	_, err := d.Client.StopTask(cctx, &ecs.StopTaskInput{Cluster: aws.String(spec.Cluster), Task: aws.String(arn), Reason: aws.String(reason)})
+	if err != nil {
+		return fmt.Errorf("%s: task %s %s (still %s) and could not be stopped: %v; stop it with `aws ecs stop-task --cluster %s --task %s`, or it runs whenever capacity appears",
+			label, id, why, status, callError("task "+id, "StopTask", err), spec.Cluster, id)
+	}
+	d.out("%s: task %s %s (still %s); stopped it so that it cannot run later", label, id, why, status)
+	return fmt.Errorf("%s: task %s %s (still %s: no capacity to place it?); entry stopped it (StopTask) so that it cannot run after this deploy was given up", label, id, why, status)
+}
+
+// ecsSaid is what ECS said of a stopped task and one of its containers:
+// the container's reason (OutOfMemoryError: Container killed due to
+// memory usage), the task's stop code when it is not the ordinary one
+// (SpotInterruption, UserInitiated, ...) and its stoppedReason.
+func ecsSaid(t types.Task, c types.Container) string {
+	var parts []string
+	if r := aws.ToString(c.Reason); r != "" {
+		parts = append(parts, r)
+	}
+	task := aws.ToString(t.StoppedReason)
+	if t.StopCode != "" && t.StopCode != types.TaskStopCodeEssentialContainerExited {
+		task = strings.TrimSuffix(string(t.StopCode)+": "+task, ": ")
+	}
+	if task != "" {
+		parts = append(parts, task)
+	}
+	if len(parts) == 0 {
+		return "ECS gave no reason"
+	}
+	return strings.Join(parts, "; ")
 }

@@ -77,7 +77,7 @@ func (d *Deployer) Run(ctx context.Context, rs RunSpec) (int, error) {
 	case err == nil:
 		return 0, nil
 	case errors.As(err, &ee):
-		d.out("run: container %s of task %s exited %d", ee.Container, ee.Task, ee.Code)
+		d.out("run: container %s of task %s exited %d (%s)", ee.Container, ee.Task, ee.Code, ee.Reason)
 		return ee.Code, nil
 	}
 	return 0, err

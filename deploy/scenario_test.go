@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/entryhq/entry/deploy/ecsfake"
+	"github.com/entryhq/entry/internal/testtool"
 )
 
 // Scenarios of issue 12: ECS as it is where it is unpleasant.
@@ -203,7 +204,15 @@ func TestCleanupAfterCancelDuringMigration(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.fake.SetTaskOutcome(ecsfake.TaskOutcome{Steps: 1000})
-	e.fake.OnCall("DescribeTasks", 2, cancel)
+	// Cancelled once the migration runs (one that never started is
+	// stopped instead: TestMigrationNotStartedWhenInterruptedIsStopped).
+	e.fake.OnCall("DescribeTasks", 2, func() {
+		testtool.Poll(testtool.Patience, func() bool {
+			tasks := e.fake.Tasks()
+			return len(tasks) == 1 && aws.ToString(tasks[0].LastStatus) == "RUNNING"
+		})
+		cancel()
+	})
 	failure(t, e.d.Deploy(ctx, spec()), "migrate: interrupted while waiting for task", "left running", "no service was changed")
 	if got := e.fake.Revisions("web"); !slices.Equal(got, []int32{1}) {
 		t.Errorf("web ACTIVE revisions %v, want web:2 deregistered despite the cancel\n%s", got, e.out)

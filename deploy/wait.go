@@ -147,7 +147,13 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 	}
 	if ours != nil && ours.RolloutState == types.DeploymentRolloutStateFailed {
 		msg := fmt.Sprintf("rollout of %s FAILED: %s", shortARN(w.target), aws.ToString(ours.RolloutStateReason))
-		if cb := circuitBreaker(svc); (cb != nil && cb.Rollback) || (primary != nil && aws.ToString(primary.TaskDefinition) == w.prev) {
+		// ECS rolls back when the breaker's rollback is on (the FAILED
+		// deployment may stay PRIMARY a while first), or has already
+		// made the previous revision PRIMARY. A redeploy of the revision
+		// the service ran has nothing older to go back to.
+		cb := circuitBreaker(svc)
+		backToPrev := primary != nil && aws.ToString(primary.TaskDefinition) == w.prev && aws.ToString(primary.Id) != w.deploymentID
+		if w.prev != w.target && ((cb != nil && cb.Rollback) || backToPrev) {
 			w.ecsRolledBack = true
 			msg += fmt.Sprintf(" (the circuit breaker rolls back to %s)", shortARN(w.prev))
 		}
@@ -162,7 +168,14 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 				return false, fmt.Errorf("ECS rolled the deployment of %s back to %s (deployment circuit breaker)", shortARN(w.target), now)
 			}
 		}
-		return false, fmt.Errorf("the deployment of %s was replaced by another one (PRIMARY now runs %s)", shortARN(w.target), now)
+		if primary == nil {
+			return false, fmt.Errorf("the deployment of %s is gone and the service has no PRIMARY deployment", shortARN(w.target))
+		}
+		r := &Replaced{Service: w.name, Target: w.target, By: aws.ToString(primary.TaskDefinition), Deployment: aws.ToString(primary.Id)}
+		if primary.CreatedAt != nil {
+			r.At = *primary.CreatedAt
+		}
+		return false, r
 	}
 	// Without a circuit breaker ECS replaces failing tasks for ever; stop
 	// where the breaker would have.
@@ -257,12 +270,20 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 			}
 			lastErr = nil
 			for _, f := range out.Failures {
-				return fmt.Errorf("%s: DescribeServices: service disappeared (%s)", lastPart(aws.ToString(f.Arn)), aws.ToString(f.Reason))
+				if aws.ToString(f.Reason) == "MISSING" {
+					return &ServiceGone{Service: lastPart(aws.ToString(f.Arn)), Status: "MISSING"}
+				}
+				return fmt.Errorf("%s: DescribeServices: %s", lastPart(aws.ToString(f.Arn)), aws.ToString(f.Reason))
 			}
 			for _, svc := range out.Services {
 				w := findWatch(batch, aws.ToString(svc.ServiceName))
 				if w == nil {
 					continue
+				}
+				if st := aws.ToString(svc.Status); st != "ACTIVE" {
+					// DRAINING, then INACTIVE: someone deleted it.
+					d.out("%s: the service is %s: it was deleted", w.name, st)
+					return &ServiceGone{Service: w.name, Status: st}
 				}
 				events := w.newEvents(svc)
 				for _, e := range events {
@@ -283,6 +304,11 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 					// that kill silent jobs.
 					d.out("%s (still waiting)", strings.ReplaceAll(w.state, "\n", "; "))
 					w.lastPrint = time.Now()
+				}
+				var r *Replaced
+				if errors.As(ferr, &r) {
+					r.Images = d.images(ctx, r.By)
+					return r
 				}
 				if ferr != nil {
 					return fmt.Errorf("%s: %v", w.name, ferr)

@@ -180,6 +180,7 @@ func runDeploy(args []string) int {
 		containers, taskDefs                        []string
 		keep                                        int
 		noRollback, dryRun                          bool
+		otherDeploys                                string
 	)
 	fs := f.fs
 	fs.StringVar(&image, "image", "", "new image REPO:TAG for the containers named by --container, or else for every container of that repository")
@@ -191,6 +192,7 @@ func runDeploy(args []string) int {
 	fs.IntVar(&keep, "keep", 0, "deregister revisions older than the N newest of each family (0: keep all); never a live or rollback one")
 	fs.BoolVar(&noRollback, "no-rollback", false, "on failure, leave the services on the new revision")
 	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
+	fs.StringVar(&otherDeploys, "other-deploys", deploy.OthersReplace, "when another deployment is rolling a service out: replace (deploy over it), refuse (exit 3, change nothing) or wait (up to --timeout) for it")
 	sched := addScheduleFlags(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
@@ -230,7 +232,7 @@ func runDeploy(args []string) int {
 	spec := deploy.Spec{
 		Cluster: f.cluster, Services: f.services, Image: image, Containers: containers,
 		MigrateContainer: migrateContainer, Timeout: f.timeout, Keep: keep, NoRollback: noRollback, DryRun: dryRun,
-		Scheduled: sched.spec(fs, cfg),
+		Scheduled: sched.spec(fs, cfg), OtherDeploys: otherDeploys,
 	}
 	if migrate != "" {
 		if spec.Migrate, err = deploy.SplitCommand(migrate); err != nil {
@@ -264,9 +266,30 @@ func runDeploy(args []string) int {
 		return deployerFail("deploy", err)
 	}
 	if err := d.Deploy(ctx, spec); err != nil {
-		return fail(exitFailure, "deploy: %v", err)
+		return fail(deployExitCode(err), "deploy: %v", err)
 	}
 	return exitOK
+}
+
+// Exit codes of `entry deploy` beyond 0, 1 and 2 (docs/deploy.md): someone
+// else acted on a service, and entry changed nothing more.
+const (
+	exitDeployReplaced = 3 // another deployment replaced entry's, or was in flight (--other-deploys=refuse, wait)
+	exitServiceDeleted = 4 // a service was deleted while entry waited
+)
+
+// deployExitCode is the exit code of a failed deploy.
+func deployExitCode(err error) int {
+	var r *deploy.Replaced
+	var b *deploy.Busy
+	var g *deploy.ServiceGone
+	switch {
+	case errors.As(err, &r), errors.As(err, &b):
+		return exitDeployReplaced
+	case errors.As(err, &g):
+		return exitServiceDeleted
+	}
+	return exitFailure
 }
 
 // readTaskDefinition reads a task definition file, rendering a .erb one

@@ -76,6 +76,15 @@ type Rollout struct {
 	// ECS cannot place the new tasks: each emits an "unable to place a
 	// task" event and nothing progresses; then the outcome follows.
 	PlacementFailures int
+	// Bake is the number of Ticks a Complete rollout stays IN_PROGRESS
+	// after the old deployments drained (ECS's bake time, while it watches
+	// the deployment's alarms): one deployment, running == desired, not
+	// COMPLETED yet.
+	Bake int
+	// RollbackAfter is the number of Ticks a FAILED deployment stays
+	// PRIMARY before the circuit breaker's rollback deployment starts
+	// (default 2; ECS takes a moment too).
+	RollbackAfter int
 }
 
 // A TaskOutcome scripts the tasks RunTask starts.
@@ -88,6 +97,16 @@ type TaskOutcome struct {
 	Reason      string
 	// Steps is the number of Ticks until STOPPED (default 3).
 	Steps int
+	// NeverStarts keeps the task PROVISIONING, then PENDING, for ever (no
+	// capacity): it stops only when StopTask stops it.
+	NeverStarts bool
+	// StopCode, StoppedReason and ContainerReasons (by container name)
+	// replace what ECS says of a task whose containers exited (default
+	// EssentialContainerExited, "Essential container in task exited", no
+	// container reason): an OutOfMemoryError, a Spot interruption.
+	StopCode         types.TaskStopCode
+	StoppedReason    string
+	ContainerReasons map[string]string
 }
 
 // DefaultTick is the real time one step of a deployment or a task takes.
@@ -137,6 +156,12 @@ type service struct {
 	steps    map[string]int // deployment id -> steps taken
 	plans    map[string]Rollout
 	started  map[string]time.Time // deployment id -> start
+	// rollbackAt is when ECS starts the circuit breaker's rollback to
+	// rollbackTo (zero: none due).
+	rollbackAt time.Time
+	rollbackTo string
+	// inactiveAt is when a deleted (DRAINING) service becomes INACTIVE.
+	inactiveAt time.Time
 	// stale is what DescribeServices answers until staleUntil: the
 	// service as it was before the last UpdateService (LagFor).
 	stale      *types.Service
@@ -149,6 +174,8 @@ type task struct {
 	steps   int
 	created time.Time
 	missing time.Duration
+	// stopReason is StopTask's reason: the task stops at its next step.
+	stopReason string
 }
 
 // New starts a fake with no clusters. Close it when done.
@@ -273,7 +300,11 @@ func (f *Fake) now() time.Time {
 	f.clock = time.Now()
 	for _, key := range sortedServiceKeys(f.services) {
 		s := f.services[key]
-		for len(s.svc.Deployments) > 0 {
+		f.settleDeleted(s)
+		for s.active() && len(s.svc.Deployments) > 0 {
+			if !s.rollbackAt.IsZero() && !f.clock.Before(s.rollbackAt) {
+				f.startRollback(s)
+			}
 			id := aws.ToString(s.svc.Deployments[0].Id)
 			if _, ok := s.plans[id]; !ok || s.svc.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress {
 				break
@@ -665,6 +696,24 @@ func (f *Fake) dispatch(op string, body []byte) (any, *apiError) {
 			return nil, err
 		}
 		return f.runTask(in)
+	case "DeleteService":
+		in, err := decode[ecs.DeleteServiceInput](body)
+		if err != nil {
+			return nil, err
+		}
+		return f.apiDeleteService(in)
+	case "ListTasks":
+		in, err := decode[ecs.ListTasksInput](body)
+		if err != nil {
+			return nil, err
+		}
+		return f.listTasks(in)
+	case "StopTask":
+		in, err := decode[ecs.StopTaskInput](body)
+		if err != nil {
+			return nil, err
+		}
+		return f.stopTask(in)
 	case "DescribeTasks":
 		in, err := decode[ecs.DescribeTasksInput](body)
 		if err != nil {
@@ -864,6 +913,9 @@ func (f *Fake) updateService(in *ecs.UpdateServiceInput) (any, *apiError) {
 	if s == nil {
 		return nil, &apiError{400, "ServiceNotFoundException", "Service not found."}
 	}
+	if !s.active() {
+		return nil, &apiError{400, "ServiceNotActiveException", "Service was not ACTIVE."}
+	}
 	if in.TaskDefinition != nil && s.svc.DeploymentController.Type != types.DeploymentControllerTypeEcs {
 		return nil, invalid("Cannot update a service using the %s deployment controller this way.", s.svc.DeploymentController.Type)
 	}
@@ -963,6 +1015,13 @@ func (f *Fake) step(s *service) {
 				s.svc.Deployments[i].RunningCount = 0
 			}
 			f.event(s, "has stopped 1 running tasks: (task %s).", f.taskID())
+		case n < r.Steps+r.Bake:
+			// Baking: the old tasks are gone, ECS still watches.
+			d.PendingCount, d.RunningCount = 0, desired
+			if len(s.svc.Deployments) > 1 {
+				s.svc.Deployments = s.svc.Deployments[:1]
+				f.event(s, "has stopped 1 running tasks: (task %s).", f.taskID())
+			}
 		default:
 			d.PendingCount, d.RunningCount = 0, desired
 			d.RolloutState = types.DeploymentRolloutStateCompleted
@@ -986,9 +1045,7 @@ func (f *Fake) step(s *service) {
 			d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start.")
 			f.event(s, "(deployment %s) deployment failed: tasks failed to start.", id)
 			if cb.Rollback && len(s.svc.Deployments) > 1 {
-				prev := aws.ToString(s.svc.Deployments[1].TaskDefinition)
-				f.event(s, "rolling back to deployment %s.", aws.ToString(s.svc.Deployments[1].Id))
-				f.startDeployment(s, prev, Rollout{Outcome: Complete, Steps: 3})
+				f.scheduleRollback(s, r)
 			}
 		}
 	}
@@ -998,6 +1055,35 @@ func (f *Fake) step(s *service) {
 		running += d.RunningCount
 	}
 	s.svc.RunningCount = running
+}
+
+// scheduleRollback makes ECS roll back, RollbackAfter Ticks from now, to
+// the newest deployment that completed: the circuit breaker returns to the
+// last deployment that reached a steady state.
+func (f *Fake) scheduleRollback(s *service, r Rollout) {
+	for _, d := range s.svc.Deployments[1:] {
+		if d.RolloutState == types.DeploymentRolloutStateCompleted {
+			after := r.RollbackAfter
+			if after <= 0 {
+				after = 2
+			}
+			s.rollbackTo = aws.ToString(d.Id)
+			s.rollbackAt = f.clock.Add(time.Duration(after) * f.tick)
+			return
+		}
+	}
+}
+
+// startRollback starts the circuit breaker's rollback deployment.
+func (f *Fake) startRollback(s *service) {
+	s.rollbackAt = time.Time{}
+	for _, d := range s.svc.Deployments {
+		if aws.ToString(d.Id) == s.rollbackTo {
+			f.event(s, "rolling back to deployment %s.", s.rollbackTo)
+			f.startDeployment(s, aws.ToString(d.TaskDefinition), Rollout{Outcome: Complete, Steps: 3})
+			return
+		}
+	}
 }
 
 const unplaceable = "was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."
@@ -1039,6 +1125,7 @@ func (f *Fake) runTask(in *ecs.RunTaskInput) (any, *apiError) {
 		DesiredStatus:     aws.String("RUNNING"),
 		LaunchType:        in.LaunchType,
 		StartedBy:         in.StartedBy,
+		Group:             aws.String("family:" + aws.ToString(td.def.Family)),
 		Overrides:         in.Overrides,
 		CreatedAt:         &now,
 	}
@@ -1087,6 +1174,22 @@ func (f *Fake) stepTask(t *task) {
 		}
 	}
 	switch {
+	case t.stopReason != "":
+		started := t.t.StartedAt != nil
+		t.t.LastStatus, t.t.DesiredStatus = aws.String("STOPPED"), aws.String("STOPPED")
+		t.t.StopCode = types.TaskStopCodeUserInitiated
+		t.t.StoppedReason = aws.String(t.stopReason)
+		t.t.StoppedAt = &now
+		setAll("STOPPED")
+		if started {
+			for i := range t.t.Containers {
+				t.t.Containers[i].ExitCode = aws.Int32(143)
+			}
+		}
+	case o.NeverStarts:
+		if t.steps >= 2 {
+			t.t.LastStatus = aws.String("PENDING")
+		}
 	case o.FailToStart && t.steps >= 2:
 		t.t.LastStatus, t.t.DesiredStatus = aws.String("STOPPED"), aws.String("STOPPED")
 		t.t.StopCode = types.TaskStopCodeTaskFailedToStart
@@ -1100,11 +1203,20 @@ func (f *Fake) stepTask(t *task) {
 		t.t.LastStatus, t.t.DesiredStatus = aws.String("STOPPED"), aws.String("STOPPED")
 		t.t.StopCode = types.TaskStopCodeEssentialContainerExited
 		t.t.StoppedReason = aws.String("Essential container in task exited")
+		if o.StopCode != "" {
+			t.t.StopCode = o.StopCode
+		}
+		if o.StoppedReason != "" {
+			t.t.StoppedReason = aws.String(o.StoppedReason)
+		}
 		t.t.StoppedAt = &now
 		setAll("STOPPED")
 		for i := range t.t.Containers {
-			code := o.ExitCodes[aws.ToString(t.t.Containers[i].Name)]
-			t.t.Containers[i].ExitCode = aws.Int32(code)
+			name := aws.ToString(t.t.Containers[i].Name)
+			t.t.Containers[i].ExitCode = aws.Int32(o.ExitCodes[name])
+			if r, ok := o.ContainerReasons[name]; ok {
+				t.t.Containers[i].Reason = aws.String(r)
+			}
 		}
 	case t.steps == 1:
 		t.t.LastStatus = aws.String("PENDING")

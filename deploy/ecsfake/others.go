@@ -1,0 +1,147 @@
+package ecsfake
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Another client acting on the cluster (deleting a service, stopping a
+// task), and the task listing a deploy reads failure reasons from.
+
+// DefaultDrain is how long a deleted service stays DRAINING before it is
+// INACTIVE, when DeleteService is called through the API.
+const DefaultDrain = 5 * DefaultTick
+
+// DeleteService deletes a service as another client would (no call is
+// counted): it is DRAINING, with desired count 0, for drain, then
+// INACTIVE; DescribeServices still describes it either way, as ECS does
+// for a while.
+func (f *Fake) DeleteService(cluster, name string, drain time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now()
+	f.deleteService(f.services[cluster+"/"+name], drain)
+}
+
+func (f *Fake) deleteService(s *service, drain time.Duration) {
+	s.svc.Status = aws.String("DRAINING")
+	s.svc.DesiredCount = 0
+	s.inactiveAt = f.clock.Add(drain)
+	f.event(s, "has begun draining connections on 0 tasks.")
+	f.settleDeleted(s)
+}
+
+// settleDeleted makes a DRAINING service INACTIVE once its drain is over.
+func (f *Fake) settleDeleted(s *service) {
+	if aws.ToString(s.svc.Status) == "DRAINING" && !f.clock.Before(s.inactiveAt) {
+		s.svc.Status = aws.String("INACTIVE")
+		s.svc.RunningCount, s.svc.PendingCount = 0, 0
+		for i := range s.svc.Deployments {
+			s.svc.Deployments[i].DesiredCount, s.svc.Deployments[i].RunningCount, s.svc.Deployments[i].PendingCount = 0, 0, 0
+		}
+	}
+}
+
+func (f *Fake) apiDeleteService(in *ecs.DeleteServiceInput) (any, *apiError) {
+	if !f.clusters[clusterName(aws.ToString(in.Cluster))] {
+		return nil, &apiError{400, "ClusterNotFoundException", "Cluster not found."}
+	}
+	s, _ := f.findService(aws.ToString(in.Cluster), aws.ToString(in.Service))
+	if s == nil || aws.ToString(s.svc.Status) == "INACTIVE" {
+		return nil, &apiError{400, "ServiceNotFoundException", "Service not found."}
+	}
+	if s.svc.DesiredCount > 0 && !aws.ToBool(in.Force) {
+		return nil, invalid("The service cannot be stopped while it is scaled above 0.")
+	}
+	f.deleteService(s, DefaultDrain)
+	svc := copyService(s.svc)
+	return ecs.DeleteServiceOutput{Service: &svc}, nil
+}
+
+// active reports whether a service can be updated.
+func (s *service) active() bool { return aws.ToString(s.svc.Status) == "ACTIVE" }
+
+func (f *Fake) listTasks(in *ecs.ListTasksInput) (any, *apiError) {
+	cluster := clusterName(aws.ToString(in.Cluster))
+	if !f.clusters[cluster] {
+		return nil, &apiError{400, "ClusterNotFoundException", "Cluster not found."}
+	}
+	if in.ServiceName != nil && in.StartedBy != nil {
+		return nil, invalid("startedBy and serviceName cannot both be given")
+	}
+	want := in.DesiredStatus
+	if want == "" {
+		want = types.DesiredStatusRunning
+	}
+	var arns []string
+	for arn, t := range f.tasks {
+		switch {
+		case aws.ToString(t.t.ClusterArn) != f.arn("cluster", cluster),
+			aws.ToString(t.t.DesiredStatus) != string(want),
+			in.StartedBy != nil && aws.ToString(t.t.StartedBy) != *in.StartedBy,
+			in.ServiceName != nil && aws.ToString(t.t.Group) != "service:"+aws.ToString(in.ServiceName),
+			in.Family != nil && !strings.Contains(aws.ToString(t.t.TaskDefinitionArn), "task-definition/"+*in.Family+":"):
+			continue
+		}
+		arns = append(arns, arn)
+	}
+	sort.Strings(arns)
+	start := 0
+	if in.NextToken != nil {
+		fmt.Sscanf(*in.NextToken, "%d", &start)
+	}
+	size := 100
+	if in.MaxResults != nil {
+		size = int(*in.MaxResults)
+	}
+	out := ecs.ListTasksOutput{}
+	end := min(start+size, len(arns))
+	if start < end {
+		out.TaskArns = arns[start:end]
+	}
+	if end < len(arns) {
+		out.NextToken = aws.String(fmt.Sprint(end))
+	}
+	return out, nil
+}
+
+func (f *Fake) stopTask(in *ecs.StopTaskInput) (any, *apiError) {
+	if !f.clusters[clusterName(aws.ToString(in.Cluster))] {
+		return nil, &apiError{400, "ClusterNotFoundException", "Cluster not found."}
+	}
+	t := f.tasks[aws.ToString(in.Task)]
+	if t == nil {
+		return nil, invalid("The referenced task was not found.")
+	}
+	if aws.ToString(t.t.LastStatus) != "STOPPED" {
+		t.t.DesiredStatus = aws.String("STOPPED")
+		t.stopReason = aws.ToString(in.Reason)
+		if t.stopReason == "" {
+			t.stopReason = "Task stopped by user"
+		}
+	}
+	return ecs.StopTaskOutput{Task: &t.t}, nil
+}
+
+// Tasks returns a snapshot of every task, in ARN order.
+func (f *Fake) Tasks() []types.Task {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now()
+	var arns []string
+	for arn := range f.tasks {
+		arns = append(arns, arn)
+	}
+	sort.Strings(arns)
+	out := make([]types.Task, 0, len(arns))
+	for _, arn := range arns {
+		out = append(out, f.tasks[arn].t)
+	}
+	return out
+}
