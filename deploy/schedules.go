@@ -737,7 +737,7 @@ func (d *Deployer) followSchedules(ctx context.Context, sc *scheduled, timeout t
 			continue
 		}
 		var why string
-		err := d.retryUnless(ctx, max(time.Until(deadline), time.Millisecond), t.label(), "", permanentScheduleError, func(ctx context.Context, attempt int) (err error) {
+		err := d.retryUnless(ctx, max(time.Until(deadline).Round(time.Millisecond), time.Millisecond), t.label(), "", permanentScheduleError, func(ctx context.Context, attempt int) (err error) {
 			why, err = d.repoint(ctx, t, t.current, t.fam.target, attempt)
 			return err
 		})
