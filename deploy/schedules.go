@@ -22,7 +22,6 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-
 // Clients are the API clients of the features beyond ECS, each nil until
 // a deploy needs it (so a container start never builds them).
 type Clients struct {
@@ -51,15 +50,15 @@ func (s ScheduleSpec) Enabled() bool { return s.All || len(s.Rules) > 0 || len(s
 // A scheduledTask is one ECS target of a rule, or one schedule, that runs
 // a revision of a family this deploy changes.
 type scheduledTask struct {
-	kind, name   string // "rule" default/nightly, "schedule" default/report
-	bus, rule    string
-	id           string                       // the rule target's Id
-	target       evtypes.Target               // rule target, as listed
-	sched        *scheduler.GetScheduleOutput // schedule, as read
-	current      string                       // task definition ARN it runs
-	fam          *family
-	explicit     bool // named by --rule or --schedule
-	unreadable   bool // its task definition cannot be described
+	kind, name string // "rule" default/nightly, "schedule" default/report
+	bus, rule  string
+	id         string                       // the rule target's Id
+	target     evtypes.Target               // rule target, as listed
+	sched      *scheduler.GetScheduleOutput // schedule, as read
+	current    string                       // task definition ARN it runs
+	fam        *family
+	explicit   bool // named by --rule or --schedule
+	unreadable bool // its task definition cannot be described
 }
 
 // maxPages bounds every listing loop.
