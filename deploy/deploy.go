@@ -228,6 +228,7 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 		if sched, err = d.findScheduled(ctx, spec, aws.ToString(units[0].svc.ClusterArn), fams); err != nil {
 			return err
 		}
+		defer sched.close()
 	}
 	var todo []*unit
 	for _, u := range units {
@@ -249,7 +250,10 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 	}
 	if spec.DryRun {
 		d.printPlan(spec, units, fams, migrateContainer)
-		d.printSchedulePlan(sched)
+		if err := d.printSchedulePlan(sched); err != nil {
+			return err
+		}
+		d.out("dry run: nothing was changed")
 		return nil
 	}
 
@@ -292,12 +296,12 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 	if err == nil {
 		err = d.wait(ctx, spec.Cluster, watches, spec.Timeout)
 	}
-	if err == nil {
-		err = d.followSchedules(ctx, sched)
-	}
 	if err != nil {
 		return d.fail(ctx, spec, todo, watches, registered, err)
 	}
+	// The services are healthy on the new revision: nothing that happens
+	// to the scheduled tasks rolls them back (see followSchedules).
+	schedErr := d.followSchedules(ctx, sched, spec.Timeout)
 	var done []string
 	for _, u := range todo {
 		done = append(done, fmt.Sprintf("%s %s", u.name, shortARN(u.fam.target)))
@@ -307,6 +311,9 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 		if err := d.housekeep(ctx, spec, units); err != nil {
 			d.out("warning: housekeeping: %v (the deploy itself succeeded)", err)
 		}
+	}
+	if schedErr != nil {
+		return &Failure{Summary: fmt.Sprintf("the services are deployed (%s), but %v", strings.Join(done, ", "), schedErr)}
 	}
 	return nil
 }

@@ -48,7 +48,6 @@ func (d *Deployer) printPlan(spec Spec, units []*unit, fams []*family, migrateCo
 	if spec.Keep > 0 {
 		d.out("plan: keep the %d newest revisions of each family, the live ones and the rollback ones; deregister older ones", spec.Keep)
 	}
-	d.out("dry run: nothing was changed")
 }
 
 // unifiedDiff is a line diff of a and b in unified format with ctx lines

@@ -18,6 +18,11 @@ import (
 // succeed a little later must not fail. call must be safe to repeat; it
 // gets the attempt number (from 1) to check what an earlier attempt did.
 func (d *Deployer) retryCall(ctx context.Context, timeout time.Duration, subject, op string, call func(ctx context.Context, attempt int) error) error {
+	return d.retryUnless(ctx, timeout, subject, op, permanent, call)
+}
+
+// retryUnless is retryCall with the caller's idea of a permanent error.
+func (d *Deployer) retryUnless(ctx context.Context, timeout time.Duration, subject, op string, permanent func(error) bool, call func(ctx context.Context, attempt int) error) error {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	lo, hi := d.poll()
@@ -29,7 +34,10 @@ func (d *Deployer) retryCall(ctx context.Context, timeout time.Duration, subject
 			return nil
 		}
 		if rctx.Err() == nil || lastErr == nil {
-			lastErr = callError(subject, op, err)
+			var ce *CallError
+			if lastErr = err; !errors.As(err, &ce) {
+				lastErr = callError(subject, op, err) // a call that did not name itself
+			}
 		}
 		if permanent(err) || ctx.Err() != nil {
 			return lastErr

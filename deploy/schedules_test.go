@@ -157,8 +157,9 @@ func TestScheduledTasksFollowTheDeploy(t *testing.T) {
 	if n := len(e.sched.Updates("default", "staging-report")) + len(e.sched.Updates("default", "a-unrelated")); n != 0 {
 		t.Errorf("%d UpdateSchedule calls on schedules of another cluster or family", n)
 	}
-	for _, w := range []string{"scheduled: rule default/nightly: web:1 -> web:2", "scheduled: schedule default/report: job:1 -> job:2",
-		"cron: registered cron:2 for scheduled tasks", "runs family web without a revision", "scheduled tasks moved: "} {
+	for _, w := range []string{"scheduled: rule default/nightly target nightly-web: web:1 -> web:2", "scheduled: schedule default/report: job:1 -> job:2",
+		"cron: registered cron:2 for scheduled tasks", "scheduled: searching every event bus: default\n",
+		"scheduled tasks: 3 moved; left alone: 2 of a family this deploy does not change, 1 naming a family without a revision (ECS runs its latest ACTIVE one)\n"} {
 		if !strings.Contains(e.out.String(), w) {
 			t.Errorf("output lacks %q:\n%s", w, e.out)
 		}
@@ -175,7 +176,7 @@ func TestScheduledTasksFollowTheDeploy(t *testing.T) {
 	if e.events.Calls()["PutTargets"] != puts || e.sched.Calls()["UpdateSchedule"] != updates {
 		t.Errorf("the re-run moved scheduled tasks again:\n%s", e.out)
 	}
-	if !strings.Contains(e.out.String(), "scheduled tasks already run the new revisions") {
+	if !strings.Contains(e.out.String(), "scheduled tasks: 0 moved; left alone: 3 already on the new revision, 2 of a family") || strings.Contains(e.out.String(), "; left alone\n") {
 		t.Errorf("re-run output:\n%s", e.out)
 	}
 }
@@ -196,10 +197,11 @@ func TestScheduledTasksLeftAloneOnRollback(t *testing.T) {
 	}
 }
 
-// A scheduled task that cannot be moved fails the deploy: the ones moved
-// are restored and the services rolled back, so that services and
-// scheduled tasks never run different releases.
-func TestScheduleFailureRestoresAndRollsBack(t *testing.T) {
+// A scheduled task that cannot be moved for good (a ValidationException)
+// fails the deploy, but undoes nothing: the services are healthy on the new
+// revision, the other scheduled tasks move, and the error says which task
+// is left behind and that re-running the deploy moves it.
+func TestSchedulePermanentFailureKeepsHealthyServices(t *testing.T) {
 	e := newSchedEnv(t)
 	nightly := ruleTarget("n", cluster, "web:1")
 	e.events.AddRule("", "nightly", nightly)
@@ -208,14 +210,31 @@ func TestScheduleFailureRestoresAndRollsBack(t *testing.T) {
 	s := spec()
 	s.Migrate = nil
 	s.Scheduled = ScheduleSpec{All: true}
-	failure(t, e.d.Deploy(context.Background(), s), "scheduled tasks: schedule default/report: UpdateSchedule: ValidationException", "restored web web:1")
-	if got := e.events.Targets("", "nightly"); !reflect.DeepEqual(got, []evtypes.Target{nightly}) {
-		t.Errorf("rule not restored: %+v", got)
+	err := e.d.Deploy(context.Background(), s)
+	failure(t, err, "the services are deployed (web web:2, job job:2), but 1 scheduled task(s) still run their old revision: "+
+		"schedule default/report: UpdateSchedule: ValidationException: fake: this schedule cannot be updated (services and the tasks moved are left as they are: "+
+		"run the same deploy again once the cause is fixed; it changes no service and moves these)")
+	if got := e.events.Targets("", "nightly"); !reflect.DeepEqual(got, []evtypes.Target{withTaskDef(nightly, "web:2")}) {
+		t.Errorf("rule nightly: %+v, want moved to web:2", got)
 	}
-	if !strings.Contains(e.out.String(), "scheduled: rule default/nightly: restored web:1") {
-		t.Errorf("output:\n%s", e.out)
+	if n := e.sched.Calls()["UpdateSchedule"]; n != 1 {
+		t.Errorf("%d UpdateSchedule calls for a permanent error, want 1", n)
 	}
-	e.wantRevision(t, "web", 1)
+	e.wantRevision(t, "web", 2)
+	e.wantRevision(t, "job", 2)
+	if strings.Contains(e.out.String(), "rolling back") || strings.Contains(e.out.String(), "deregistered") {
+		t.Errorf("a schedule error undid the deploy:\n%s", e.out)
+	}
+	// Once fixed, the same deploy moves it and changes no service.
+	e.sched.Reject = false
+	e.out.Reset()
+	updates := e.fake.Calls()["UpdateService"]
+	if err := e.d.Deploy(context.Background(), s); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, e.out)
+	}
+	if after, _ := e.sched.Schedule("default", "report"); aws.ToString(after.Target.EcsParameters.TaskDefinitionArn) != tdARN("job:2") || e.fake.Calls()["UpdateService"] != updates {
+		t.Errorf("re-run: schedule runs %s, %d UpdateService calls\n%s", aws.ToString(after.Target.EcsParameters.TaskDefinitionArn), e.fake.Calls()["UpdateService"]-updates, e.out)
+	}
 }
 
 func TestScheduledTasksDryRunAndNamed(t *testing.T) {
@@ -228,7 +247,7 @@ func TestScheduledTasksDryRunAndNamed(t *testing.T) {
 	if err := e.d.Deploy(context.Background(), s); err != nil {
 		t.Fatalf("Deploy: %v\n%s", err, e.out)
 	}
-	for _, w := range []string{"plan: scheduled: rule ops/nightly: web:1 -> new web revision", "plan: scheduled: schedule default/report: job:1 -> new job revision"} {
+	for _, w := range []string{"plan: scheduled: rule ops/nightly target n: web:1 -> new web revision", "plan: scheduled: schedule default/report: job:1 -> new job revision"} {
 		if !strings.Contains(e.out.String(), w) {
 			t.Errorf("dry run lacks %q:\n%s", w, e.out)
 		}
@@ -292,7 +311,7 @@ func TestScheduledTasksFollowAManualRollback(t *testing.T) {
 	if !reflect.DeepEqual(after, report) {
 		t.Errorf("schedule after the rollback:\n got %+v\nwant %+v", after, report)
 	}
-	if !strings.Contains(e.out.String(), "scheduled: rule default/nightly: web:2 -> web:1") {
+	if !strings.Contains(e.out.String(), "scheduled: rule default/nightly target n: web:2 -> web:1") {
 		t.Errorf("output:\n%s", e.out)
 	}
 }

@@ -337,7 +337,9 @@ func runDeployRollback(args []string) int {
 	if err := d.Rollback(ctx, f.cluster, f.services, f.timeout); err != nil {
 		return fail(exitFailure, "deploy rollback: %v", err)
 	}
-	if err := d.FollowServices(ctx, f.cluster, f.services, sched.spec(f.fs, cfg)); err != nil {
+	ss := sched.spec(f.fs, cfg)
+	ss.Timeout = f.timeout
+	if err := d.FollowServices(ctx, f.cluster, f.services, ss); err != nil {
 		return fail(exitFailure, "deploy rollback: the services are rolled back, but %v", err)
 	}
 	return exitOK

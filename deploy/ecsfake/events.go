@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -29,6 +30,14 @@ type Events struct {
 	Lag int
 
 	rules map[string]*rule // bus/name
+	buses map[string]bool
+	// failEntries: PutTargets answers its entries with FailedEntries of
+	// this code, for failFor from its first call (EventBridge writes
+	// each target on its own; a busy rule fails some).
+	failEntries   string
+	failFor       time.Duration
+	failUntil     time.Time
+	failedEntries int
 }
 
 type rule struct {
@@ -41,7 +50,7 @@ type rule struct {
 
 // NewEvents starts an EventBridge fake with no rules. Close it when done.
 func NewEvents() *Events {
-	e := &Events{PageSize: 2, rules: map[string]*rule{}}
+	e := &Events{PageSize: 2, rules: map[string]*rule{}, buses: map[string]bool{"default": true}}
 	e.modelled = newModelled("events", "", e.serveHTTP)
 	e.start()
 	return e
@@ -55,6 +64,49 @@ func (e *Events) AddRule(bus, name string, targets ...types.Target) {
 		bus = "default"
 	}
 	e.rules[bus+"/"+name] = &rule{bus: bus, name: name, targets: targets}
+	e.buses[bus] = true
+}
+
+// AddBus creates an event bus with no rules.
+func (e *Events) AddBus(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.buses[name] = true
+}
+
+// Edit changes a target of a rule as another client (the console, a
+// colleague's script) would, while the deploy runs: reads see the change
+// at once.
+func (e *Events) Edit(bus, name, id string, change func(*types.Target)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if bus == "" {
+		bus = "default"
+	}
+	r := e.rules[bus+"/"+name]
+	for i := range r.targets {
+		if aws.ToString(r.targets[i].Id) == id {
+			change(&r.targets[i])
+		}
+	}
+	r.staleFor = 0
+}
+
+// FailEntriesFor makes PutTargets accept the call but fail each of its
+// entries with code (ConcurrentModificationException, InternalException,
+// ValidationException, ...) in FailedEntries, for d of real time from its
+// first call from now on.
+func (e *Events) FailEntriesFor(code string, d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failEntries, e.failFor, e.failUntil = code, d, time.Time{}
+}
+
+// FailedEntries is how many entries FailEntriesFor failed.
+func (e *Events) FailedEntries() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.failedEntries
 }
 
 // Targets returns a rule's current targets (not the stale view).
@@ -149,6 +201,26 @@ func page[T any](items []T, token *string, limit *int32, size int) ([]T, *string
 
 func (e *Events) dispatch(op string, body []byte) (any, *apiError) {
 	switch op {
+	case "ListEventBuses":
+		in, err := decodeInput[eventbridge.ListEventBusesInput](e.model, op, body)
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for name := range e.buses {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		var buses []types.EventBus
+		for _, name := range names {
+			if strings.HasPrefix(name, aws.ToString(in.NamePrefix)) {
+				arn := fmt.Sprintf("arn:aws:events:%s:%s:event-bus/%s", Region, Account, name)
+				buses = append(buses, types.EventBus{Name: aws.String(name), Arn: aws.String(arn)})
+			}
+		}
+		out := eventbridge.ListEventBusesOutput{}
+		out.EventBuses, out.NextToken = page(buses, in.NextToken, in.Limit, e.PageSize)
+		return out, nil
 	case "ListRuleNamesByTarget":
 		in, err := decodeInput[eventbridge.ListRuleNamesByTargetInput](e.model, op, body)
 		if err != nil {
@@ -195,7 +267,22 @@ func (e *Events) dispatch(op string, body []byte) (any, *apiError) {
 		r.puts = append(r.puts, *in)
 		r.stale, r.staleFor = append([]types.Target(nil), r.targets...), e.Lag
 		out := eventbridge.PutTargetsOutput{}
+		failing := false
+		if e.failEntries != "" {
+			now := time.Now()
+			if e.failUntil.IsZero() {
+				e.failUntil = now.Add(e.failFor)
+			}
+			failing = now.Before(e.failUntil)
+		}
 		for _, t := range in.Targets {
+			if failing {
+				e.failedEntries++
+				out.FailedEntryCount++
+				out.FailedEntries = append(out.FailedEntries, types.PutTargetsResultEntry{TargetId: t.Id,
+					ErrorCode: aws.String(e.failEntries), ErrorMessage: aws.String("Try again (fake)")})
+				continue
+			}
 			if t.EcsParameters != nil && !strings.Contains(aws.ToString(t.EcsParameters.TaskDefinitionArn), ":task-definition/") {
 				out.FailedEntryCount++
 				out.FailedEntries = append(out.FailedEntries, types.PutTargetsResultEntry{TargetId: t.Id,

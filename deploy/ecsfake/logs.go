@@ -16,31 +16,50 @@ import (
 const LogsTargetPrefix = "Logs_20140328."
 
 // Logs is an in-memory Amazon CloudWatch Logs serving GetLogEvents
-// (awsJson1_1, camelCase members). A task's log stream does not exist until
+// (awsJson1_1, camelCase members). Log groups live in a region (that of
+// the request's signature): a group read in another region does not exist
+// ("The specified log group does not exist."). A task's log stream does not exist until
 // its container has written, so a stream added with Stream answers
 // ResourceNotFoundException for its first Absent reads; after that each
 // read makes at most Trickle more events visible (0: all), as events
 // arrive while the task runs, and each response holds at most PageSize
 // events. When nothing new is there, nextForwardToken is the token the
-// caller sent, as on AWS.
+// caller sent, as on AWS. With EmptyPages, a read that would return
+// events first returns an empty page with a new nextForwardToken, as
+// CloudWatch does while it scans forward: only the token the caller sent
+// coming back means the end.
 type Logs struct {
 	*modelled
-	PageSize int
+	PageSize   int
+	EmptyPages bool
 
-	streams  map[string]*stream // group/stream
+	groups   map[string]bool    // region/group
+	streams  map[string]*stream // region/group/stream
 	prefixes []*stream
 }
 
 type stream struct {
-	group, name     string
-	lines           []string
-	absent, trickle int
-	visible, reads  int
+	region, group, name string
+	lines               []string
+	absent, trickle     int
+	visible, reads      int
+	// Timed streams: event i is written at[i] after the first read and
+	// reaches CloudWatch delay later.
+	timed   bool
+	at      []time.Duration
+	delay   time.Duration
+	created time.Time
+}
+
+// An Event is a log line a container writes At after its stream appears.
+type Event struct {
+	At      time.Duration
+	Message string
 }
 
 // NewLogs starts a CloudWatch Logs fake with no log streams.
 func NewLogs() *Logs {
-	l := &Logs{PageSize: 3, streams: map[string]*stream{}}
+	l := &Logs{PageSize: 3, groups: map[string]bool{}, streams: map[string]*stream{}}
 	l.modelled = newModelled("logs", "com.amazonaws.logs#", l.serveHTTP)
 	l.start()
 	return l
@@ -51,17 +70,50 @@ func NewLogs() *Logs {
 // is a prefix: the first stream read under it gets this script (the task
 // ID in PREFIX/CONTAINER/TASK_ID is known only once the task runs).
 func (l *Logs) Stream(group, name string, absent, trickle int, lines ...string) {
+	l.add(&stream{region: Region, group: group, name: name, lines: lines, absent: absent, trickle: trickle})
+}
+
+// TimedStream scripts a stream of group in region whose events are
+// written at their At (from the stream's first read: the task started)
+// and become visible delay later, CloudWatch's delivery delay: the last
+// lines of a task may arrive after it stopped.
+func (l *Logs) TimedStream(region, group, name string, delay time.Duration, events ...Event) {
+	s := &stream{region: region, group: group, name: name, timed: true, delay: delay}
+	for _, e := range events {
+		s.lines, s.at = append(s.lines, e.Message), append(s.at, e.At)
+	}
+	l.add(s)
+}
+
+// AddGroup creates an empty log group in region.
+func (l *Logs) AddGroup(region, group string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := &stream{group: group, name: name, lines: lines, absent: absent, trickle: trickle}
-	if strings.HasSuffix(name, "*") {
+	l.groups[region+"/"+group] = true
+}
+
+func (l *Logs) add(s *stream) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.groups[s.region+"/"+s.group] = true
+	if strings.HasSuffix(s.name, "*") {
 		l.prefixes = append(l.prefixes, s)
 		return
 	}
-	l.streams[group+"/"+name] = s
+	l.streams[s.region+"/"+s.group+"/"+s.name] = s
 }
 
-// StreamNames lists the streams read so far, as group/name.
+// signedRegion is the region in a SigV4 Authorization header's scope.
+func signedRegion(r *http.Request) string {
+	_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	parts := strings.Split(cred, "/")
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[2]
+}
+
+// StreamNames lists the streams read so far, as region/group/name.
 func (l *Logs) StreamNames() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -96,7 +148,7 @@ func (l *Logs) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	in, aerr := decodeInput[cloudwatchlogs.GetLogEventsInput](l.model, op, body)
 	if aerr == nil {
 		var out cloudwatchlogs.GetLogEventsOutput
-		if out, aerr = l.getLogEvents(in); aerr == nil {
+		if out, aerr = l.getLogEvents(signedRegion(r), in); aerr == nil {
 			l.reply(w, op, out, false)
 			return
 		}
@@ -104,15 +156,20 @@ func (l *Logs) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	l.fail(w, aerr)
 }
 
-func (l *Logs) getLogEvents(in *cloudwatchlogs.GetLogEventsInput) (cloudwatchlogs.GetLogEventsOutput, *apiError) {
+func (l *Logs) getLogEvents(region string, in *cloudwatchlogs.GetLogEventsInput) (cloudwatchlogs.GetLogEventsOutput, *apiError) {
 	group, name := aws.ToString(in.LogGroupName), aws.ToString(in.LogStreamName)
-	s := l.streams[group+"/"+name]
+	if !l.groups[region+"/"+group] {
+		return cloudwatchlogs.GetLogEventsOutput{}, &apiError{400, "ResourceNotFoundException", "The specified log group does not exist."}
+	}
+	key := region + "/" + group + "/" + name
+	s := l.streams[key]
 	if s == nil {
 		for i, p := range l.prefixes {
-			if p.group == group && strings.HasPrefix(name, strings.TrimSuffix(p.name, "*")) {
+			if p.region == region && p.group == group && strings.HasPrefix(name, strings.TrimSuffix(p.name, "*")) {
 				s = p
 				s.name = name
-				l.streams[group+"/"+name] = s
+				s.created = time.Now()
+				l.streams[key] = s
 				l.prefixes = append(l.prefixes[:i], l.prefixes[i+1:]...)
 				break
 			}
@@ -126,19 +183,38 @@ func (l *Logs) getLogEvents(in *cloudwatchlogs.GetLogEventsInput) (cloudwatchlog
 	if s.reads <= s.absent {
 		return cloudwatchlogs.GetLogEventsOutput{}, notFound
 	}
-	if s.trickle == 0 {
+	switch {
+	case s.timed:
+		if s.created.IsZero() {
+			s.created = time.Now()
+		}
+		age := time.Since(s.created)
+		for s.visible < len(s.lines) && s.at[s.visible]+s.delay <= age {
+			s.visible++
+		}
+	case s.trickle == 0:
 		s.visible = len(s.lines)
-	} else {
+	default:
 		s.visible = min(len(s.lines), s.visible+s.trickle)
 	}
 	if !aws.ToBool(in.StartFromHead) && in.NextToken == nil {
 		return cloudwatchlogs.GetLogEventsOutput{}, &apiError{400, "InvalidParameterException", "the fake serves only startFromHead reads"}
 	}
-	start := 0
+	start, scanned := 0, false
 	if in.NextToken != nil {
-		if _, err := fmt.Sscanf(*in.NextToken, "f/%d", &start); err != nil || start > s.visible {
+		tok := *in.NextToken
+		scanned = strings.HasSuffix(tok, "s")
+		if _, err := fmt.Sscanf(strings.TrimSuffix(tok, "s"), "f/%d", &start); err != nil || start > s.visible {
 			return cloudwatchlogs.GetLogEventsOutput{}, &apiError{400, "InvalidParameterException", "The specified nextToken is invalid."}
 		}
+	}
+	if l.EmptyPages && !scanned && start < s.visible {
+		// A stretch scanned with nothing in it: no events, a new token.
+		return cloudwatchlogs.GetLogEventsOutput{
+			Events:            []types.OutputLogEvent{},
+			NextForwardToken:  aws.String(fmt.Sprintf("f/%055ds", start)),
+			NextBackwardToken: aws.String(fmt.Sprintf("b/%056d", start)),
+		}, nil
 	}
 	size := l.PageSize
 	if in.Limit != nil && int(*in.Limit) < size {

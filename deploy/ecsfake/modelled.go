@@ -48,13 +48,24 @@ type modelled struct {
 	mu         sync.Mutex
 	calls      map[string]int
 	throttles  map[string]int
+	faults     map[string]*fault
 	violations []string
+}
+
+// A fault is trouble scripted for one operation: every call fails (or its
+// connection is dropped) for a stretch of real time that starts with the
+// first call after it was scripted.
+type fault struct {
+	err   *apiError // nil: drop the connection
+	dur   time.Duration
+	until time.Time // zero until the first call
+	n     int       // calls it answered
 }
 
 // The server starts only once m is complete, so that no request (not even
 // a stray one on a reused port) can race with its construction.
 func newModelled(model, errorPrefix string, handler func(w http.ResponseWriter, r *http.Request)) *modelled {
-	m := &modelled{model: loadModel(model), errorPrefix: errorPrefix, calls: map[string]int{}, throttles: map[string]int{}}
+	m := &modelled{model: loadModel(model), errorPrefix: errorPrefix, calls: map[string]int{}, throttles: map[string]int{}, faults: map[string]*fault{}}
 	m.srv = httptest.NewUnstartedServer(http.HandlerFunc(handler))
 	return m
 }
@@ -74,6 +85,38 @@ func (m *modelled) Throttle(op string, n int) {
 	defer m.mu.Unlock()
 	m.throttles[op] = n
 }
+
+// FailFor makes every call of op fail with the error code at HTTP status
+// (ConcurrentModificationException 400, ConflictException 409,
+// InternalException 500, ...) for d of real time, counted from the first
+// call of op from now on: the trouble meets the caller whenever it gets
+// there.
+func (m *modelled) FailFor(op string, status int, code, msg string, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.faults[op] = &fault{err: &apiError{status, code, msg}, dur: d}
+}
+
+// DropFor makes the fake close the connection of every call of op without
+// an answer (nothing acted on) for d, counted from the first call of op.
+func (m *modelled) DropFor(op string, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.faults[op] = &fault{dur: d}
+}
+
+// Faulted returns how many calls of op the scripted fault answered.
+func (m *modelled) Faulted(op string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if f := m.faults[op]; f != nil {
+		return f.n
+	}
+	return 0
+}
+
+// errDrop is begin's answer for a call whose connection is to be dropped.
+var errDrop = &apiError{0, "", "connection dropped"}
 
 // Calls returns the number of requests per operation, throttled ones
 // included.
@@ -113,6 +156,20 @@ func (m *modelled) begin(r *http.Request, op string, body []byte, bound map[stri
 		m.throttles[op]--
 		return &apiError{400, "ThrottlingException", "Rate exceeded"}
 	}
+	if f := m.faults[op]; f != nil {
+		now := time.Now()
+		if f.until.IsZero() {
+			f.until = now.Add(f.dur)
+		}
+		if now.Before(f.until) {
+			f.n++
+			if f.err == nil {
+				return errDrop
+			}
+			e := *f.err
+			return &e
+		}
+	}
 	return nil
 }
 
@@ -136,6 +193,9 @@ func (m *modelled) reply(w http.ResponseWriter, op string, out any, pascal bool)
 // fail writes an error the way the protocol does: awsJson puts the code in
 // __type, REST-JSON in the X-Amzn-ErrorType header.
 func (m *modelled) fail(w http.ResponseWriter, e *apiError) {
+	if e == errDrop && hangUp(w) {
+		return
+	}
 	w.Header().Set("X-Amzn-ErrorType", e.typ)
 	w.WriteHeader(e.status)
 	typ := e.typ

@@ -71,6 +71,19 @@ func (s *Scheduler) Schedule(group, name string) (scheduler.GetScheduleOutput, b
 	return sc.s, true
 }
 
+// Edit changes a schedule as another client would while the deploy runs
+// (disables it, changes its expression...): GetSchedule sees the change at
+// once.
+func (s *Scheduler) Edit(group, name string, change func(*scheduler.GetScheduleOutput)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := s.schedules[group+"/"+name]
+	change(&sc.s)
+	s.clock = s.clock.Add(time.Second)
+	now := s.clock
+	sc.s.LastModificationDate = &now
+}
+
 // Settle lets every write propagate: listings show the current targets.
 func (s *Scheduler) Settle() {
 	s.mu.Lock()
