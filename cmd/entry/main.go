@@ -68,6 +68,9 @@ func run(argv []string) int {
 	}
 	args := argv[1:]
 	if len(args) > 0 {
+		if args[0] == "--version" || args[0] == "-v" {
+			return runVersion(args[1:])
+		}
 		if sc := lookupSubcommand(args[0]); sc != nil {
 			return sc.run(args[1:])
 		}

@@ -37,6 +37,8 @@ still reaped and signals forwarded (the tini model).
 The role is taken from, in order: role=NAME or NAME, --role, ENTRY_ROLE,
 ROLE, default_role.
 
+entry --version (or -v) prints the version, as 'entry version' does.
+
 Example (Dockerfile):
   ENTRYPOINT ["entry"]
   CMD ["role=web"]
