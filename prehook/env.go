@@ -13,6 +13,9 @@ import (
 type Env struct {
 	keys []string
 	vals map[string]string
+	// outer holds the keys the Env was made with (EnvFromList, OSEnv): the
+	// real environment, which wins over .env files and vault values alike.
+	outer map[string]bool
 }
 
 // OSEnv returns the process's own environment.
@@ -21,16 +24,22 @@ func OSEnv() *Env { return EnvFromList(os.Environ()) }
 // EnvFromList builds an Env from KEY=VALUE strings; a later duplicate wins,
 // as with execve.
 func EnvFromList(list []string) *Env {
-	e := &Env{}
+	e := &Env{outer: map[string]bool{}}
 	for _, kv := range list {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			continue
 		}
 		e.Set(k, v)
+		e.outer[k] = true
 	}
 	return e
 }
+
+// FromEnvironment reports whether key was set in the environment the Env
+// was made from (the container's own, e.g. the ECS task definition's
+// environment) rather than added since, by a .env file or a step.
+func (e *Env) FromEnvironment(key string) bool { return e.outer[key] }
 
 // Lookup returns the value of key and whether it is set.
 func (e *Env) Lookup(key string) (string, bool) {
@@ -66,6 +75,7 @@ func (e *Env) Unset(key string) {
 		return
 	}
 	delete(e.vals, key)
+	delete(e.outer, key)
 	for i, k := range e.keys {
 		if k == key {
 			e.keys = append(e.keys[:i], e.keys[i+1:]...)
@@ -96,6 +106,12 @@ func (e *Env) Clone() *Env {
 	c := &Env{}
 	for _, k := range e.keys {
 		c.Set(k, e.vals[k])
+	}
+	if e.outer != nil {
+		c.outer = make(map[string]bool, len(e.outer))
+		for k := range e.outer {
+			c.outer[k] = true
+		}
 	}
 	return c
 }

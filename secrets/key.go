@@ -284,14 +284,32 @@ func SaveKey(name, file string) error {
 	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err := writeNew(name, file, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return errors.New("already exists (keygen never overwrites a key; choose another file)")
+	}
+	return err
+}
+
+// SaveRecipients writes public keys (PublicKeys' lines) to a new file
+// name, mode 0644. It never replaces a file, which may be a team's list of
+// recipients, or a key file given by mistake.
+func SaveRecipients(name string, publics []string) error {
+	err := writeNew(name, strings.Join(publics, "\n")+"\n", 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return errors.New("already exists (choose another file, or append with >> instead of -o)")
+	}
+	return err
+}
+
+// writeNew creates name, which must not exist, with content; a failed
+// write leaves no file behind.
+func writeNew(name, content string, perm os.FileMode) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return errors.New("already exists (keygen never overwrites a key; choose another file)")
-		}
 		return err
 	}
-	_, werr := f.WriteString(file)
+	_, werr := f.WriteString(content)
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
@@ -299,4 +317,18 @@ func SaveKey(name, file string) error {
 		os.Remove(name)
 	}
 	return werr
+}
+
+// PublicKeys returns the public key of each secret key in an age key file,
+// in order (what age-keygen -y prints).
+func PublicKeys(keyFile string) ([]string, error) {
+	ids, err := ParseIdentities(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	publics := make([]string, len(ids))
+	for i, id := range ids {
+		publics[i] = PublicKey(id)
+	}
+	return publics, nil
 }

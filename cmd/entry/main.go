@@ -66,7 +66,7 @@ func run(argv []string) int {
 	if tool := filepath.Base(argv[0]); isEntryKitTool(tool) {
 		return runEntryKit(tool, argv[1:])
 	}
-	args := argv[1:]
+	args := dropOwnName(argv[1:])
 	if len(args) > 0 {
 		if args[0] == "--version" || args[0] == "-v" {
 			return runVersion(args[1:])
@@ -76,6 +76,19 @@ func run(argv []string) int {
 		}
 	}
 	return runStart(args)
+}
+
+// dropOwnName drops a first argument that is entry's own name ("entry", or
+// a path ending in /entry). With the image's ENTRYPOINT ["entry"],
+// `docker run IMG entry deploy …` reaches entry as `entry entry deploy …`;
+// without this, the start-up pipeline would run first and then try to exec
+// a second entry. Only one is dropped: `entry entry entry` is a mistake
+// worth an error.
+func dropOwnName(args []string) []string {
+	if len(args) > 0 && (args[0] == "entry" || strings.HasSuffix(args[0], "/entry")) {
+		return args[1:]
+	}
+	return args
 }
 
 func lookupSubcommand(name string) *subcommand {

@@ -28,6 +28,7 @@ shows which secret changed. See docs/secrets.md.
 
 Commands:
   keygen [-o FILE] [--pq]           make an age key; prints its public key on stderr
+  keygen -y [KEYFILE]               print the public key of an existing key file
   encrypt FILE -r AGE1... [-o OUT]  encrypt a plain file in place (or to OUT)
   decrypt FILE [-o OUT]             print the plain file (or write it, mode 0600)
   edit FILE                         decrypt to a 0600 temp file, run $EDITOR, re-encrypt
@@ -183,24 +184,37 @@ func (c *secretsCmd) parseVault(args []string) (file string, v *secrets.Vault, f
 // ---- keygen ----
 
 const keygenUsage = `Usage: entry secrets keygen [-o FILE] [--pq]
+       entry secrets keygen -y [-o OUT] [KEYFILE]
 
 Generate an age key. The key file (with its public key in a comment) goes to
 FILE, created with mode 0600 and never overwritten, or to stdout; the public
 key, which you give to whoever encrypts for you, is printed on stderr.
 
+With -y (as age-keygen -y), make no key: print the public key of each secret
+key in an existing KEYFILE (or stdin, or "-"), one a line, on stdout or to
+OUT (which must not exist).
+
 Examples:
   entry secrets keygen -o ~/.config/entry/age.key
   entry secrets keygen --pq > prod.key    # post-quantum hybrid key (age1pq1...)
+  entry secrets keygen -y ~/.config/entry/age.key >> team.recipients
 `
 
 func secretsKeygen(args []string) int {
 	c := newSecretsCmd("keygen", keygenUsage, false)
 	var out string
-	var pq bool
+	var pq, publicOnly bool
 	c.fs.StringVarP(&out, "output", "o", "", "write the key to this file (mode 0600; must not exist)")
 	c.fs.BoolVar(&pq, "pq", false, "make a post-quantum hybrid key (age1pq1...); cannot be mixed with classic keys in one vault")
+	c.fs.BoolVarP(&publicOnly, "public-key", "y", false, "print the public key of an existing key file (KEYFILE or stdin) instead of making a key")
 	if code := c.fs.parseOrExit(args); code >= 0 {
 		return code
+	}
+	if publicOnly {
+		if pq {
+			return fail(exitUsage, "secrets keygen: -y reads an existing key; --pq makes a new one: give one of them")
+		}
+		return secretsPublicKeys(c.fs.Args(), out)
 	}
 	if c.fs.NArg() != 0 {
 		return fail(exitUsage, "secrets keygen: unexpected argument %q (see 'entry secrets keygen --help')", c.fs.Arg(0))
@@ -215,6 +229,36 @@ func secretsKeygen(args []string) int {
 		return secretsFail(out, err)
 	}
 	fmt.Fprintf(os.Stderr, "Public key: %s\n", public)
+	return exitOK
+}
+
+// secretsPublicKeys is `entry secrets keygen -y`: the public keys of the
+// secret keys in the key file args[0] (stdin when absent or "-").
+func secretsPublicKeys(args []string, out string) int {
+	if len(args) > 1 {
+		return fail(exitUsage, "secrets keygen -y: want at most one KEYFILE, got %d (see 'entry secrets keygen --help')", len(args))
+	}
+	name, data, err := "stdin", []byte(nil), error(nil)
+	if len(args) == 1 && args[0] != "-" {
+		name = args[0]
+		data, err = os.ReadFile(name)
+	} else {
+		data, err = io.ReadAll(os.Stdin)
+	}
+	if err != nil {
+		return secretsFail("", err)
+	}
+	publics, err := secrets.PublicKeys(string(data))
+	if err != nil {
+		return secretsFail(name, err)
+	}
+	if out == "" {
+		fmt.Println(strings.Join(publics, "\n"))
+		return exitOK
+	}
+	if err := secrets.SaveRecipients(out, publics); err != nil {
+		return secretsFail(out, err)
+	}
 	return exitOK
 }
 
@@ -729,6 +773,15 @@ func (s *secretsStep) Plan(env *prehook.Env) []string {
 				e += " (cannot read " + v.Src + ": " + errors.Unwrap(err).Error() + ")"
 			} else if keys, err := secrets.TopLevelKeys(vaultFormat(v, data), data); err == nil {
 				e += ": " + strings.Join(keys, ", ")
+				var kept []string
+				for _, k := range keys {
+					if env.FromEnvironment(k) {
+						kept = append(kept, k)
+					}
+				}
+				if len(kept) > 0 {
+					e += " (" + strings.Join(kept, ", ") + ": the real environment's value wins)"
+				}
 			}
 			to = append(to, e)
 		}
@@ -893,12 +946,25 @@ func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Log
 			to = append(to, fmt.Sprintf("%s (mode %04o)", d.v.Dst, vaultMode(d.v)))
 		}
 		if d.v.Env {
-			names := make([]string, len(d.env))
-			for i, kv := range d.env {
+			// The real environment wins, as over .env files: a variable
+			// the task definition sets is the operator's override.
+			var names, kept []string
+			for _, kv := range d.env {
+				if env.FromEnvironment(kv.Key) {
+					kept = append(kept, kv.Key)
+					continue
+				}
 				env.Set(kv.Key, kv.Value)
-				names[i] = kv.Key
+				names = append(names, kv.Key)
 			}
-			to = append(to, "environment ("+strings.Join(names, ", ")+")")
+			e := "environment (" + strings.Join(names, ", ")
+			if len(kept) > 0 {
+				if len(names) > 0 {
+					e += "; "
+				}
+				e += strings.Join(kept, ", ") + " kept from the real environment"
+			}
+			to = append(to, e+")")
 		}
 		log("secrets: %s -> %s: %d %s, key from %s", d.v.Src, strings.Join(to, " and "), d.n, plural(d.n, "value", "values"), desc)
 	}

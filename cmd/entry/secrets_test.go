@@ -554,8 +554,8 @@ func TestSecretsStep(t *testing.T) {
 	wantPlan := []string{
 		"key from ENTRY_AGE_KEY",
 		"decrypt config/secrets.yml.enc -> run/secrets/secrets.yml (mode 0600)",
-		"decrypt config/app.env.enc -> environment: DATABASE_URL, SECRET_KEY_BASE",
-		"decrypt config/app.env.enc -> run/app.env (mode 0640) and environment: DATABASE_URL, SECRET_KEY_BASE",
+		"decrypt config/app.env.enc -> environment: DATABASE_URL, SECRET_KEY_BASE (SECRET_KEY_BASE: the real environment's value wins)",
+		"decrypt config/app.env.enc -> run/app.env (mode 0640) and environment: DATABASE_URL, SECRET_KEY_BASE (SECRET_KEY_BASE: the real environment's value wins)",
 		"unset ENTRY_AGE_KEY, ENTRY_AGE_KEY_SSM for the processes",
 	}
 	if !slices.Equal(plan, wantPlan) {
@@ -574,7 +574,10 @@ func TestSecretsStep(t *testing.T) {
 			t.Errorf("%s: mode %v, want %v (%v)", name, st.Mode().Perm(), mode, err)
 		}
 	}
-	if env.Get("DATABASE_URL") != "postgres://u:hunter2-xyzzy@db/app" || env.Get("SECRET_KEY_BASE") != "tok-9f8e7d6c" {
+	// The real environment's SECRET_KEY_BASE wins over the vault's, as it
+	// wins over a .env file's (the task definition is the operator's
+	// override).
+	if env.Get("DATABASE_URL") != "postgres://u:hunter2-xyzzy@db/app" || env.Get("SECRET_KEY_BASE") != "old" {
 		t.Errorf("env: %v", env.List())
 	}
 	for _, k := range secrets.KeyEnvVars {
@@ -584,8 +587,8 @@ func TestSecretsStep(t *testing.T) {
 	}
 	wantLogs := []string{
 		"secrets: config/secrets.yml.enc -> run/secrets/secrets.yml (mode 0600): 4 values, key from ENTRY_AGE_KEY",
-		"secrets: config/app.env.enc -> environment (DATABASE_URL, SECRET_KEY_BASE): 2 values, key from ENTRY_AGE_KEY",
-		"secrets: config/app.env.enc -> run/app.env (mode 0640) and environment (DATABASE_URL, SECRET_KEY_BASE): 2 values, key from ENTRY_AGE_KEY",
+		"secrets: config/app.env.enc -> environment (DATABASE_URL; SECRET_KEY_BASE kept from the real environment): 2 values, key from ENTRY_AGE_KEY",
+		"secrets: config/app.env.enc -> run/app.env (mode 0640) and environment (DATABASE_URL; SECRET_KEY_BASE kept from the real environment): 2 values, key from ENTRY_AGE_KEY",
 	}
 	if !slices.Equal(logs, wantLogs) {
 		t.Errorf("logs:\n%s\nwant\n%s", strings.Join(logs, "\n"), strings.Join(wantLogs, "\n"))
