@@ -68,6 +68,8 @@ const (
 	fFileJoin
 	fFileBasename
 	fFileDirname
+	fRailsCredentials // Rails.application.credentials
+	fCredentialBang   // credentials.name!: args[0].name, KeyError when blank
 )
 
 // An arm is one when of an expression-level case.
@@ -356,6 +358,10 @@ type expr struct {
 	blk              *expr
 	nparams, slotEnd int
 	slots            []int // opMassign
+	// options marks Rails.application.credentials and what method-style
+	// access returns from it: .name reads the key :name (Rails 7+'s
+	// nested ActiveSupport::InheritableOptions).
+	options bool
 }
 
 // A nodeKind is what a node of a template does.

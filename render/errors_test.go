@@ -11,8 +11,10 @@ import (
 func TestParseErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
 		// Ruby outside the subset.
-		{"a\nhost: <%= Rails.logger %>", "t.erb:2:11: unsupported Ruby: Rails.logger (entry knows Rails.env and Rails.root only; use ENV[...])"},
-		{"x: <%= Rails.application.credentials.db %>", "t.erb:1:8: unsupported Ruby: Rails.application.credentials.db (entry knows Rails.env and Rails.root only; use ENV[...])"},
+		{"a\nhost: <%= Rails.logger %>", "t.erb:2:11: unsupported Ruby: Rails.logger (entry knows Rails.env, Rails.root and Rails.application.credentials; use ENV[...])"},
+		{"# key: <%= Rails.logger %>", "t.erb:1:12: unsupported Ruby: Rails.logger (entry knows Rails.env, Rails.root and Rails.application.credentials; use ENV[...]; this line is a YAML comment, but ERB runs the code in it all the same: delete the line, or write <%= as <%%= to keep it as text)"},
+		{"x: <%= Rails.application.config.x %>", "t.erb:1:8: unsupported Ruby: Rails.application.config (of Rails.application entry knows credentials only; use ENV[...])"},
+		{"x: <%= Rails.application.credentials.db? %>", "t.erb:1:38: unsupported Ruby: .db? (read the key with .dig(:db) or [:db])"},
 		{"<%= `hostname` %>", "t.erb:1:5: unsupported Ruby: backticks (entry runs no commands; use ENV.fetch(\"HOSTNAME\"))"},
 		{"<%= `cat /etc/x` %>", "t.erb:1:5: unsupported Ruby: backticks (entry runs no commands; pass the value in an environment variable)"},
 		{"<% require 'yaml' %>", "t.erb:1:4: unsupported Ruby: require (entry renders without Ruby libraries; File.read, JSON.parse and Rails.env need no require)"},

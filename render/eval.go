@@ -197,6 +197,8 @@ type state struct {
 	// secrets are the values read from the environment or files, which
 	// errors never show (see redact.go).
 	secrets map[string]origin
+	// creds is Rails.application.credentials, read on first use.
+	creds *value
 }
 
 func (st *state) errorf(pos int, format string, args ...any) error {

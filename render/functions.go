@@ -32,6 +32,14 @@ func (st *state) function(x *expr) (value, error) {
 		return strValue("development"), nil
 	case fRailsRoot:
 		return value{k: kPath, s: st.root()}, nil
+	case fRailsCredentials:
+		return st.credentials(x)
+	case fCredentialBang:
+		recv, err := st.eval(x.args[0])
+		if err != nil {
+			return value{}, err
+		}
+		return st.credentialBang(x, recv, x.args[1].val)
 	}
 	args, err := st.evalArgs(x.args)
 	if err != nil {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strings"
 )
 
 // maxNesting bounds how deep an expression nests, and how many blocks
@@ -110,7 +111,22 @@ func (p *parser) fail(off int, format string, args ...any) {
 
 // unsupported stops the parse with an "unsupported Ruby" error.
 func (p *parser) unsupported(off int, what, hint string) {
+	if p.inComment(off) {
+		hint += "; this line is a YAML comment, but ERB runs the code in it all the same: delete the line, or write <%= as <%%= to keep it as text"
+	}
 	p.fail(off, "unsupported Ruby: %s (%s)", what, hint)
+}
+
+// inComment reports whether the tag at off stands on a line whose text
+// starts with # (a YAML or shell comment), which ERB still evaluates.
+func (p *parser) inComment(off int) bool {
+	src := p.tmpl
+	at := p.seg.srcOffset(off)
+	if at > len(src) {
+		return false
+	}
+	line := src[strings.LastIndexByte(src[:at], '\n')+1 : at]
+	return strings.HasPrefix(strings.TrimLeft(line, " \t"), "#")
 }
 
 func (p *parser) peek() byte {

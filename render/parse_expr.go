@@ -273,6 +273,10 @@ func (p *parser) parsePostfix() *expr {
 			p.i++
 		}
 		m, ok := methods[name]
+		if !ok && x.options && safe == nil {
+			x = p.optionsAccess(start, nameAt, x, name)
+			continue
+		}
 		if !ok {
 			p.unsupported(nameAt, "."+name, "entry supports "+methodList)
 		}
@@ -658,7 +662,7 @@ func (p *parser) parsePrimary() *expr {
 		hint := "entry knows no constant but ENV, File, JSON and Rails; use ENV[...]"
 		switch w {
 		case "Rails":
-			hint = "entry knows Rails.env and Rails.root only; use ENV[...]"
+			hint = "entry knows Rails.env, Rails.root and Rails.application.credentials; use ENV[...]"
 		case "File":
 			hint = "entry supports File.read, File.exist?, File.join, File.basename and File.dirname"
 		case "JSON":
@@ -810,6 +814,9 @@ func (p *parser) parseConstant(start int, w string) *expr {
 		m := member()
 		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot,
 			"File.join": fFileJoin, "File.basename": fFileBasename, "File.dirname": fFileDirname}
+		if w == "Rails" && (m == "application" || m == "app") {
+			return p.parseCredentials(start, m)
+		}
 		fn, ok := fns[w+"."+m]
 		if !ok {
 			return nil
