@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -38,38 +39,13 @@ func (c corpusCase) expectedPath(ext string) string {
 	return filepath.Join(corpusDir, "expected", strings.TrimSuffix(c.template, ".erb")+"."+c.env+ext)
 }
 
-// pendingCorpus lists the corpus templates (named pending_*) that Ruby
-// renders and entry does not yet: the corpus tests leave them out, and
-// TestCorpusPending reports each one's state with t.Log, so that one that
-// starts to pass is moved into the corpus proper.
-var pendingCorpus = map[string]string{
-	// none: the last one (case x; when y in one tag, three block
-	// variables, multiple assignment) renders since h13a's constructs.
-}
-
 func loadCorpus(t testing.TB) []corpusCase {
-	return loadCases(t, false)
-}
-
-// loadCases loads the corpus proper, or with pending set only the
-// templates of pendingCorpus.
-func loadCases(t testing.TB, pending bool) []corpusCase {
 	t.Helper()
-	all, err := filepath.Glob(filepath.Join(corpusDir, "*.erb"))
+	templates, err := filepath.Glob(filepath.Join(corpusDir, "*.erb"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var templates []string
-	for _, path := range all {
-		if _, ok := pendingCorpus[filepath.Base(path)]; ok == pending {
-			templates = append(templates, path)
-		}
-	}
-	if pending {
-		if len(templates) != len(pendingCorpus) {
-			t.Fatalf("pendingCorpus names %d templates, %d exist", len(pendingCorpus), len(templates))
-		}
-	} else if len(templates) < 40 {
+	if len(templates) < 40 {
 		t.Fatalf("corpus has %d templates, want at least 40", len(templates))
 	}
 	var cases []corpusCase
@@ -166,8 +142,8 @@ func TestCorpus(t *testing.T) {
 func TestCorpusRuby(t *testing.T) {
 	results := rubyResults(t)
 	cases := loadCorpus(t)
-	if pending := loadCases(t, true); len(results) != len(cases)+len(pending) {
-		t.Errorf("ruby rendered %d cases, entry %d (and %d pending)", len(results), len(cases), len(pending))
+	if len(results) != len(cases) {
+		t.Errorf("ruby rendered %d cases, entry %d", len(results), len(cases))
 	}
 	failures := 0
 	for _, c := range cases {
@@ -181,7 +157,12 @@ func TestCorpusRuby(t *testing.T) {
 		case r.Out == nil && err == nil:
 			t.Errorf("%s: Ruby raised %s; entry rendered %q", c.key(), r.Error, out)
 		case r.Out == nil:
-			t.Logf("%s: both fail: Ruby %s; entry %v", c.key(), r.Error, err)
+			// Both fail: entry must fail where Ruby does and for the
+			// same reason.
+			var rerr *Error
+			if !errors.As(err, &rerr) || rerr.Line != r.Line || !sameFailure(rerr.Msg, r.Error) {
+				t.Errorf("%s: Ruby raised %s at line %d; entry: %v", c.key(), r.Error, r.Line, err)
+			}
 			failures++
 		case err != nil:
 			t.Errorf("%s: Ruby rendered; entry: %v", c.key(), err)
@@ -195,6 +176,28 @@ func TestCorpusRuby(t *testing.T) {
 	if failures == 0 || failures == len(cases) {
 		t.Errorf("%d of %d cases fail in Ruby; the corpus must have both kinds", failures, len(cases))
 	}
+}
+
+// sameFailure reports whether entry's message says what Ruby's error
+// ("Class: message") says: the variable or method it names, or its class
+// named in entry's "(Ruby raises Class here)" and the words of its
+// message up to any quoted value.
+func sameFailure(msg, rubyErr string) bool {
+	class, rmsg, _ := strings.Cut(rubyErr, ": ")
+	switch class {
+	case "KeyError": // key not found: "NAME"
+		name, err := strconv.Unquote(strings.TrimPrefix(rmsg, "key not found: "))
+		return err == nil && strings.Contains(msg, ": "+name+" is not set (")
+	case "NoMethodError": // undefined method `m' for nil:NilClass
+		m, _, _ := strings.Cut(strings.TrimPrefix(rmsg, "undefined method `"), "'")
+		return strings.HasPrefix(msg, "undefined method '"+m+"' for ")
+	case "Errno::ENOENT":
+		return strings.Contains(msg, ": no such file or directory (Ruby raises here")
+	case "JSON::ParserError": // Ruby's message quotes its parser's state
+		return strings.HasPrefix(msg, "JSON.parse: ") && strings.Contains(msg, "(Ruby raises JSON::ParserError here)")
+	}
+	words, _, _ := strings.Cut(rmsg, `"`)
+	return strings.Contains(msg, "(Ruby raises "+class+" here") && strings.HasPrefix(msg, words)
 }
 
 // rubyResults renders the whole corpus directory, pending templates
@@ -216,41 +219,10 @@ func rubyResults(t *testing.T) map[string]rubyResult {
 	return results
 }
 
-// TestCorpusPending reports, without failing, how far entry is from Ruby
-// on each template of pendingCorpus.
-func TestCorpusPending(t *testing.T) {
-	results := rubyResults(t)
-	for _, c := range loadCases(t, true) {
-		r := results[c.key()]
-		src, err := os.ReadFile(filepath.Join(corpusDir, c.template))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out bytes.Buffer
-		tmpl, err := Parse(c.template, src)
-		if err == nil {
-			err = tmpl.Execute(&out, func(k string) (string, bool) { v, ok := c.vars[k]; return v, ok }, Options{})
-		}
-		var want []byte
-		if r.Out != nil {
-			want, _ = base64.StdEncoding.DecodeString(*r.Out)
-		}
-		switch {
-		case r.Out == nil:
-			t.Logf("pending %s: Ruby raises %s (make the environments render)", c.key(), r.Error)
-		case err != nil:
-			t.Logf("pending %s (%s): entry fails: %v", c.key(), pendingCorpus[c.template], err)
-		case !bytes.Equal(out.Bytes(), want):
-			t.Logf("pending %s: differs from Ruby:\nentry %q\n ruby %q", c.key(), out.Bytes(), want)
-		default:
-			t.Logf("pending %s: entry now renders Ruby's bytes: move the template out of pendingCorpus", c.key())
-		}
-	}
-}
-
 type rubyResult struct {
 	Out   *string `json:"out"`
-	Error string  `json:"error"`
+	Error string  `json:"error"` // "Class: message"
+	Line  int     `json:"line"`  // the template's line that raised
 }
 
 // TestCorpusStrict renders the corpus in strict mode: every case either

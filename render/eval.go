@@ -16,8 +16,11 @@ import (
 const (
 	maxSteps    = 1_000_000
 	maxLoopWork = 20_000_000
-	maxOutput   = 64 << 20
 )
+
+// maxOutput caps the output and every String a template makes; a
+// variable only so that tests can reach it without making 64 MiB.
+var maxOutput = 64 << 20
 
 // A kind is the Ruby class of a value.
 type kind uint8
@@ -241,6 +244,9 @@ func (st *state) run(nodes []*node) error {
 				return err
 			}
 			st.out = append(st.out, v.toS()...)
+			if len(st.out) > maxOutput {
+				return st.errorf(n.x.pos, "output larger than %d MiB", maxOutput>>20)
+			}
 		case nExpr:
 			if _, err := st.eval(n.x); err != nil {
 				return err
@@ -344,8 +350,11 @@ func (st *state) eval(x *expr) (value, error) {
 				return value{}, err
 			}
 			b.WriteString(v.toS())
+			if b.Len() > maxOutput {
+				return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+			}
 		}
-		return value{k: kStr, s: b.String()}, nil
+		return st.made(x, value{k: kStr, s: b.String()})
 	case opEnv:
 		key, err := st.envKey(x.args[0])
 		if err != nil {

@@ -59,7 +59,11 @@ func (st *state) function(x *expr) (value, error) {
 		return st.format(x, args[0].s, args[1:])
 	case fFileJoin:
 		var parts []string
-		for i, a := range flatten(args, 0) {
+		flat, err := st.flattenCharged(x, args)
+		if err != nil {
+			return value{}, err
+		}
+		for i, a := range flat.a {
 			if a.k != kStr && a.k != kPath {
 				return value{}, st.typeError(x.args[min(i, len(x.args)-1)], a, "String")
 			}

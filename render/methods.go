@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // This file holds the methods entry implements, with Ruby's semantics.
@@ -46,7 +47,32 @@ func (st *state) call(x *expr) (value, error) {
 	return st.method(x, recv, args)
 }
 
+// method calls a built-in method and pays for what it made: no method
+// can make a String past maxOutput, and a big result costs as much as
+// touching it would.
 func (st *state) method(x *expr, recv value, args []value) (value, error) {
+	v, err := st.builtin(x, recv, args)
+	if err != nil || sameValue(v, recv) || x.method == mSplit { // split paid first
+		return v, err
+	}
+	return st.made(x, v)
+}
+
+// sameValue reports whether a method returned its receiver itself, which
+// it did not make.
+func sameValue(a, b value) bool {
+	switch {
+	case a.k != b.k:
+		return false
+	case a.k == kStr:
+		return len(a.s) == len(b.s) && unsafe.StringData(a.s) == unsafe.StringData(b.s)
+	case a.k == kArr:
+		return len(a.a) == len(b.a) && (len(a.a) == 0 || &a.a[0] == &b.a[0])
+	}
+	return a.k != kHash || a.h == b.h
+}
+
+func (st *state) builtin(x *expr, recv value, args []value) (value, error) {
 	work := sizeOf(recv)
 	if x.method == mUniq || x.method == mCount && len(args) > 0 {
 		work = len(recv.a) * len(recv.a) / 64 // quadratic
@@ -83,9 +109,12 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 	case mInspect:
 		return strValue(inspect(recv)), nil
 	case mToJson:
-		s, ok := toJSON(recv)
-		if !ok {
-			return value{}, st.errorf(x.pos, "%s: source sequence is illegal/malformed utf-8 (Ruby's JSON raises here)", x.src)
+		s, problem := toJSON(recv)
+		if problem == jsonTooLong {
+			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+		}
+		if problem != "" {
+			return value{}, st.errorf(x.pos, "%s: %s (Ruby's JSON raises here)", x.src, problem)
 		}
 		return strValue(s), nil
 	case mToI:
@@ -215,6 +244,11 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		return strValue(out), st.charge(x.pos, len(out)>>8)
 	case mSplit:
 		if recv.k == kStr {
+			// Pay for the pieces before making them: a 10 MB string
+			// split into characters is 10 million values.
+			if err := st.charge(x.pos, splitCount(recv.s, arg)); err != nil {
+				return value{}, err
+			}
 			if len(args) == 0 || arg.k == kNil {
 				return value{k: kArr, a: splitAwk(recv.s)}, nil
 			}
@@ -295,7 +329,7 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 			}
 			sep = arg.s
 		}
-		return strValue(st.join(recv.a, sep, 0)), nil
+		return st.join(x, recv.a, sep)
 	case mCompact:
 		switch recv.k {
 		case kArr:
@@ -342,7 +376,7 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 		}
 	case mFlatten:
 		if recv.k == kArr {
-			return value{k: kArr, a: flatten(recv.a, 0)}, nil
+			return st.flattenCharged(x, recv.a)
 		}
 	case mSort, mMax, mMin:
 		if recv.k != kArr {
@@ -487,6 +521,18 @@ func (st *state) method(x *expr, recv value, args []value) (value, error) {
 	return value{}, st.noMethod(x.args[0], methodNames[x.method], recv)
 }
 
+// splitCount is how many pieces String#split(sep) makes of s, at most:
+// counted without making them.
+func splitCount(s string, sep value) int {
+	switch {
+	case sep.k != kStr || sep.s == " ":
+		return strings.Count(s, " ") + strings.Count(s, "\n") + strings.Count(s, "\t") + 1
+	case sep.s == "":
+		return utf8.RuneCountInString(s)
+	}
+	return strings.Count(s, sep.s) + 1
+}
+
 func pairs(h *hash) []value {
 	out := make([]value, len(h.keys))
 	for i, k := range h.keys {
@@ -495,32 +541,100 @@ func pairs(h *hash) []value {
 	return out
 }
 
-func flatten(a []value, depth int) []value {
+// A walk bounds the elements flatten and join visit and make to what the
+// budget can still pay for: nested Arrays that share elements
+// (a = [a, a] in a loop) are exponentially many. Visiting or making an
+// element costs a step.
+type walk struct{ visits, limit int }
+
+func (st *state) newWalk() *walk { return &walk{limit: max(0, maxSteps-st.steps) + 1} }
+
+// more counts one element visited, and reports whether the walk may go on
+// with made elements made so far.
+func (w *walk) more(made int) bool {
+	w.visits++
+	return w.visits+made <= w.limit
+}
+
+// flatten is Array#flatten, stopping where w runs out.
+func flatten(a []value, w *walk) []value {
 	var out []value
-	for _, e := range a {
-		if e.k == kArr && depth < maxDepth {
-			out = append(out, flatten(e.a, depth+1)...)
-		} else {
-			out = append(out, e)
-		}
-	}
+	flattenTo(&out, a, 0, w)
 	return out
 }
 
+func flattenTo(out *[]value, a []value, depth int, w *walk) {
+	for _, e := range a {
+		if !w.more(len(*out)) {
+			return
+		}
+		if e.k == kArr && depth < maxDepth {
+			flattenTo(out, e.a, depth+1, w)
+		} else {
+			*out = append(*out, e)
+		}
+	}
+}
+
 // join is Array#join: nested arrays are joined with the same separator.
-func (st *state) join(a []value, sep string, depth int) string {
+// It pays for the elements it visits and the string it makes, and fails
+// past the string cap.
+func (st *state) join(x *expr, a []value, sep string) (value, error) {
 	var b strings.Builder
+	w := st.newWalk()
+	st.joinTo(&b, a, sep, 0, w)
+	if err := st.charge(x.pos, w.visits); err != nil {
+		return value{}, err
+	}
+	return st.made(x, strValue(b.String()))
+}
+
+func (st *state) joinTo(b *strings.Builder, a []value, sep string, depth int, w *walk) {
 	for i, e := range a {
+		if !w.more(b.Len()>>8) || b.Len() > maxOutput {
+			return
+		}
 		if i > 0 {
 			b.WriteString(sep)
 		}
 		if e.k == kArr && depth < maxDepth {
-			b.WriteString(st.join(e.a, sep, depth+1))
+			st.joinTo(b, e.a, sep, depth+1, w)
 		} else {
 			b.WriteString(e.toS())
 		}
 	}
-	return b.String()
+}
+
+// flattenCharged is flatten, paid for.
+func (st *state) flattenCharged(x *expr, a []value) (value, error) {
+	w := st.newWalk()
+	out := flatten(a, w)
+	if err := st.charge(x.pos, w.visits); err != nil {
+		return value{}, err
+	}
+	return st.made(x, value{k: kArr, a: out})
+}
+
+// made checks and pays for a value a built-in method made: a String
+// longer than maxOutput is refused; a String costs a step per 256 bytes,
+// an Array or Hash a step per element.
+func (st *state) made(x *expr, v value) (value, error) {
+	cost := 0
+	switch v.k {
+	case kStr:
+		if len(v.s) > maxOutput {
+			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+		}
+		cost = len(v.s) >> 8
+	case kArr:
+		cost = len(v.a)
+	case kHash:
+		cost = len(v.h.keys)
+	}
+	if err := st.charge(x.pos, cost); err != nil {
+		return value{}, err
+	}
+	return v, nil
 }
 
 // compare is Ruby's <=> for sorting: numbers with numbers, strings with

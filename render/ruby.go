@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -227,49 +228,86 @@ func rubyPrintable(r rune) bool {
 }
 
 // toJSON is Ruby's to_json (json 2.x, as `require "json"` gives it). It
-// reports false for a string that is not valid UTF-8, which Ruby refuses.
-func toJSON(v value) (string, bool) {
+// names the problem, as Ruby's JSON raises it, with a string that is not
+// valid UTF-8 or values nested deeper than maxDepth. A result past
+// maxOutput is cut short; the caller refuses it.
+func toJSON(v value) (string, string) {
 	var b strings.Builder
-	ok := jsonTo(&b, v, 0)
-	return b.String(), ok
+	problem := jsonTo(&b, v, 0)
+	return b.String(), problem
 }
 
-func jsonTo(b *strings.Builder, v value, depth int) bool {
+const (
+	jsonBadUTF8 = "source sequence is illegal/malformed utf-8"
+	jsonTooLong = "too long" // the caller says the cap
+)
+
+// jsonLen is the length of s as a JSON string.
+func jsonLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+			n += 2
+		case c < 0x20:
+			n += 6
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func jsonTo(b *strings.Builder, v value, depth int) string {
+	if (v.k == kArr || v.k == kHash) && depth >= maxDepth {
+		return fmt.Sprintf("nesting of %d is too deep", depth)
+	}
 	switch v.k {
 	case kNil:
 		b.WriteString("null")
 	case kStr, kSym, kPath, kRange:
-		return jsonString(b, v.s)
+		if len(v.s) > (maxOutput-b.Len())/6 && b.Len()+jsonLen(v.s) > maxOutput {
+			return jsonTooLong // refused before it is made
+		}
+		if !jsonString(b, v.s) {
+			return jsonBadUTF8
+		}
 	case kArr:
 		b.WriteByte('[')
 		for i, e := range v.a {
+			if b.Len() > maxOutput {
+				return "" // shared elements can make it exponential: cut, the caller refuses it
+			}
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if depth > maxDepth || !jsonTo(b, e, depth+1) {
-				return false
+			if p := jsonTo(b, e, depth+1); p != "" {
+				return p
 			}
 		}
 		b.WriteByte(']')
 	case kHash:
 		b.WriteByte('{')
 		for i, k := range v.h.keys {
+			if b.Len() > maxOutput {
+				return ""
+			}
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			if !jsonString(b, k.toS()) {
-				return false
+				return jsonBadUTF8
 			}
 			b.WriteByte(':')
-			if depth > maxDepth || !jsonTo(b, v.h.vals[i], depth+1) {
-				return false
+			if p := jsonTo(b, v.h.vals[i], depth+1); p != "" {
+				return p
 			}
 		}
 		b.WriteByte('}')
 	default:
 		b.WriteString(v.toS())
 	}
-	return true
+	return ""
 }
 
 func jsonString(b *strings.Builder, s string) bool {
@@ -278,6 +316,9 @@ func jsonString(b *strings.Builder, s string) bool {
 	}
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
+		if b.Len() > maxOutput {
+			return true // cut: the caller refuses it
+		}
 		c := s[i]
 		switch {
 		case c == '"':

@@ -137,6 +137,9 @@ func inspectTo(b *strings.Builder, v value, depth int) {
 		}
 		b.WriteByte('[')
 		for i, e := range v.a {
+			if b.Len() > maxOutput {
+				return // shared elements can make it exponential: cut, the caller refuses it
+			}
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -150,6 +153,9 @@ func inspectTo(b *strings.Builder, v value, depth int) {
 		}
 		b.WriteByte('{')
 		for i, k := range v.h.keys {
+			if b.Len() > maxOutput {
+				return
+			}
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -272,7 +278,7 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 			return value{k: kArr, a: out}, nil
 		case bMul:
 			if b.k == kStr {
-				return strValue(st.join(a.a, b.s, 0)), nil
+				return st.join(x, a.a, b.s)
 			}
 		}
 	}

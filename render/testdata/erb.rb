@@ -1,7 +1,8 @@
 # Renders every template of a corpus directory with Ruby's ERB, for the
 # conformance test of package render (render/conformance_test.go) and for
 # bench/render. Usage: ruby erb.rb DIR  -> JSON on stdout:
-#   {"NAME.erb ENVNAME": {"out": BASE64} | {"error": "Class: message"}}
+#   {"NAME.erb ENVNAME": {"out": BASE64} | {"error": "Class: message", "line": N}}
+# where N is the template's line that raised (0 if none is known).
 #
 # The prelude gives Ruby what Rails' ActiveSupport adds and config
 # templates use (blank?, present?, presence), with ActiveSupport's
@@ -27,7 +28,8 @@ Dir.glob(File.join(dir, '*.erb')).sort.each do |path|
       out = ERB.new(src, trim_mode: '-').result
       results[key] = { 'out' => Base64.strict_encode64(out.b) }
     rescue Exception => e
-      results[key] = { 'error' => "#{e.class}: #{e.message.lines.first.to_s.chomp}" }
+      at = (e.backtrace_locations || []).find { |l| l.path == '(erb)' }
+      results[key] = { 'error' => "#{e.class}: #{e.message.lines.first.to_s.chomp}", 'line' => at ? at.lineno : 0 }
     end
   end
 end
