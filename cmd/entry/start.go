@@ -251,7 +251,10 @@ func chooseTarget(cfg *config.File, fs *flagSet, sf *startFlags, env *prehook.En
 			}
 			return roleTarget(cfg, name, "role="+name)
 		}
-		if role := cfg.Roles.Get(args[0]); role != nil && len(args) == 1 {
+		if role := cfg.Roles.Get(args[0]); role != nil {
+			if len(args) > 1 {
+				return target{}, fmt.Errorf("%s is a role of %s, but more words follow (%s): entry starts one role, named alone (entry %s), and runs a command after -- (entry -- %s)", args[0], configName(cfg), strings.Join(args[1:], " "), args[0], strings.Join(args, " "))
+			}
 			return target{role: role}, nil
 		}
 		return target{command: args}, nil
