@@ -89,7 +89,7 @@ func Parse(name string, data []byte) (*File, error) {
 		if errors.Is(err, errorsEOF) {
 			return f, nil // an empty file configures nothing
 		}
-		return nil, yamlError(name, err)
+		return nil, longKeyError(yamlError(name, err), data)
 	}
 	if len(doc.Content) == 0 {
 		return f, nil
@@ -97,6 +97,12 @@ func Parse(name string, data []byte) (*File, error) {
 	root := doc.Content[0]
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return f, nil
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); err == nil {
+		return nil, &Error{File: name, Line: second.Line, Msg: "a second YAML document (---): entry reads one, so its keys would be ignored; merge it into the first and remove the ---"}
+	} else if !errors.Is(err, errorsEOF) {
+		return nil, yamlError(name, err)
 	}
 	if err := decodeStrict(root, f, "top level"); err != nil {
 		return nil, withFile(name, err)
@@ -108,6 +114,25 @@ func Parse(name string, data []byte) (*File, error) {
 		return nil, errors.Join(errs...)
 	}
 	return f, nil
+}
+
+// longKeyError explains a YAML syntax error on a line whose key is longer
+// than the 1024 characters YAML allows a plain key, which yaml.v3 reports
+// as "mapping values are not allowed in this context".
+func longKeyError(err error, data []byte) error {
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Line < 1 {
+		return err
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	if ce.Line > len(lines) {
+		return err
+	}
+	key, _, _ := bytes.Cut(bytes.TrimLeft(lines[ce.Line-1], " -"), []byte(":"))
+	if n := len([]rune(string(key))); n > 1024 {
+		return &Error{File: ce.File, Line: ce.Line, Msg: fmt.Sprintf("a key of %d characters: YAML allows at most 1024 (role and process names are at most %d)", n, MaxNameLen)}
+	}
+	return err
 }
 
 // validate checks what the YAML types cannot express. It returns every

@@ -33,6 +33,7 @@ func decodeStrict(n *yaml.Node, out any, where string) error {
 var (
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 	durationType    = reflect.TypeFor[time.Duration]()
+	commandType     = reflect.TypeFor[Command]()
 )
 
 func decodeValue(n *yaml.Node, v reflect.Value, where string) error {
@@ -41,6 +42,10 @@ func decodeValue(n *yaml.Node, v reflect.Value, where string) error {
 	}
 	if isNull(n) {
 		return nil // an empty value leaves the default
+	}
+	if v.Type() == commandType && n.Kind == yaml.ScalarNode && n.Tag != "!!str" {
+		// ready: 5 would run the command "5"; a process: 42 is refused too.
+		return &Error{Line: n.Line, Msg: fmt.Sprintf("%s: want a command (a string or a list of strings), got %s (quote it if %s is the command)", where, n.Value, n.Value)}
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
 		return v.Addr().Interface().(yaml.Unmarshaler).UnmarshalYAML(n)
@@ -186,6 +191,10 @@ func scalarDecode(n *yaml.Node, v reflect.Value, where, want string) error {
 		}
 		v.SetInt(int64(d))
 		return nil
+	}
+	if k := v.Kind(); k >= reflect.Int && k <= reflect.Uint64 && n.Tag != "!!int" {
+		// yaml.v3 would truncate 1.5 to 1.
+		return &Error{Line: n.Line, Msg: fmt.Sprintf("%s: want %s, got %q", where, want, n.Value)}
 	}
 	if err := n.Decode(v.Addr().Interface()); err != nil {
 		return &Error{Line: n.Line, Msg: fmt.Sprintf("%s: want %s, got %q", where, want, n.Value)}

@@ -106,6 +106,9 @@ func (r *Roles) UnmarshalYAML(n *yaml.Node) error {
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
+		if err := checkName(key, "role"); err != nil {
+			return err
+		}
 		role := Role{Name: key.Value, Line: key.Line}
 		where := "roles." + key.Value
 		if val.Kind == yaml.AliasNode {
@@ -120,6 +123,9 @@ func (r *Roles) UnmarshalYAML(n *yaml.Node) error {
 			}
 			for j := 0; j+1 < len(val.Content); j += 2 {
 				pk, pv := val.Content[j], val.Content[j+1]
+				if err := checkName(pk, where+": process"); err != nil {
+					return err
+				}
 				p := Process{Name: pk.Value, Line: pk.Line}
 				if err := p.decode(pv, where+"."+pk.Value); err != nil {
 					return err
@@ -130,6 +136,33 @@ func (r *Roles) UnmarshalYAML(n *yaml.Node) error {
 		*r = append(*r, role)
 	}
 	return nil
+}
+
+// MaxNameLen is the longest role or process name.
+const MaxNameLen = 63
+
+// checkName refuses a role or process name outside letters, digits, _, .
+// and - (starting with a letter or digit), or longer than MaxNameLen: a
+// name is written into every log line, and a newline or an escape in it
+// would forge or garble lines ("a\nentry: role web stopped").
+func checkName(key *yaml.Node, what string) error {
+	name := key.Value
+	ok := name != "" && len(name) <= MaxNameLen && isNameStart(name[0])
+	for i := 1; ok && i < len(name); i++ {
+		ok = isNameStart(name[i]) || name[i] == '_' || name[i] == '.' || name[i] == '-'
+	}
+	if ok {
+		return nil
+	}
+	shown := name
+	if len(shown) > 40 {
+		shown = shown[:40] + "..."
+	}
+	return &Error{Line: key.Line, Msg: fmt.Sprintf("%s name %q: want 1 to %d letters, digits, _, . or -, starting with a letter or digit", what, shown, MaxNameLen)}
+}
+
+func isNameStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // decode accepts the three forms of a process: a shell string, an argv
@@ -273,6 +306,19 @@ func (p *Process) validate(role string, siblings map[string]bool) error {
 	}
 	if p.MaxRestarts < 0 {
 		return bad("max_restarts must not be negative")
+	}
+	keys := make([]string, 0, len(p.Env))
+	for k := range p.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return bad("env: %q is not a variable name (no = or NUL, not empty; write NAME: value)", k)
+		}
+		if strings.IndexByte(p.Env[k], 0) >= 0 {
+			return bad("env: %s holds a NUL byte, which no environment variable can", k)
+		}
 	}
 	for _, dep := range p.After {
 		if !siblings[dep] || dep == p.Name {

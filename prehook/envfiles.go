@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/entryhq/entry/internal/readcap"
 	"io/fs"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/entryhq/entry/internal/readcap"
 
 	"github.com/joho/godotenv"
 )
@@ -66,6 +67,10 @@ func readEnvFile(name string) (map[string]string, error) {
 // names the file and line and says what is wrong there, never quoting the
 // file: godotenv's own message holds the rest of the file, secrets and all.
 func parseEnvFile(name string, data []byte) (map[string]string, error) {
+	data, err := checkEnvText(name, data)
+	if err != nil {
+		return nil, err
+	}
 	vars, err := godotenv.UnmarshalBytes(data)
 	if err != nil {
 		line, msg := envSyntaxError(data, err)
@@ -82,6 +87,9 @@ func parseEnvFile(name string, data []byte) (map[string]string, error) {
 			line := lineAt(lf, bytes.Index(lf, []byte(k)))
 			return nil, fmt.Errorf("env file %s:%d: %s (see https://github.com/joho/godotenv for the syntax)", name, line, noEquals)
 		}
+	}
+	if err := checkEnvVars(name, data, vars); err != nil {
+		return nil, err
 	}
 	return vars, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,6 +54,11 @@ func ParseReady(shell string, argv []string) (*Ready, error) {
 		}
 	default:
 		return nil, fmt.Errorf("ready: %s: want tcp://, http:// or https://, or a command", masked)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("ready: %s: port %s is not a TCP port (1 to 65535)", masked, p)
+		}
 	}
 	return &Ready{URL: u}, nil
 }

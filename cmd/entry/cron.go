@@ -152,6 +152,10 @@ func runCronRun(args []string) int {
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
+	if *stopTimeout <= 0 {
+		// 0 would otherwise mean the default, silently.
+		return fail(exitUsage, "cron run: --stop-timeout %s: give a positive duration, like 25s (the default)", *stopTimeout)
+	}
 	path, code := cronFileArg(fs, "run")
 	if code >= 0 {
 		return code

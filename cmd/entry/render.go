@@ -72,6 +72,11 @@ func runRender(args []string) int {
 	if fs.NArg() == 2 && filepath.Clean(src) == filepath.Clean(fs.Arg(1)) {
 		return fail(exitUsage, "render: DST %s is the template itself; rendering would overwrite it (give another DST)", fs.Arg(1))
 	}
+	if fs.NArg() == 2 {
+		if st, err := os.Stat(fs.Arg(1)); err == nil && st.IsDir() {
+			return fail(exitUsage, "render: DST %s is a directory; give the file to write, e.g. %s", fs.Arg(1), filepath.Join(fs.Arg(1), strings.TrimSuffix(filepath.Base(src), ".erb")))
+		}
+	}
 	tmpl, err := renderParseFile(src)
 	if err != nil {
 		return fail(exitFailure, "render: %v", err)
@@ -144,7 +149,9 @@ func newRenderStep(cfg *config.File) (prehook.Step, error) {
 		case t.Dst == "":
 			return nil, fmt.Errorf("%s: dst is missing (the file or directory to render %s into)", where, t.Src)
 		case t.Owner != "":
-			if err := checkOwner(t.Owner); err != nil {
+			// Looked up now, as a vault's owner is: a user missing from
+			// the image fails entry config check, not only start-up.
+			if _, _, err := lookupOwner(t.Owner); err != nil {
 				return nil, fmt.Errorf("%s: %v", where, err)
 			}
 		}

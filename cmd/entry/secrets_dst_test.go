@@ -147,3 +147,42 @@ func TestSecretsDecryptOutput(t *testing.T) {
 	}
 	assertNoTempFiles(t, f.dir)
 }
+
+// TestKeyVarsGoneBeforeTemplates: the key variables are gone from entry's
+// own /proc/self/environ, names and values, before templates and hooks
+// run, and the secrets step still decrypts with the key.
+func TestKeyVarsGoneBeforeTemplates(t *testing.T) {
+	f := newSecretsFixture(t)
+	writeFiles(t, f.dir, map[string]string{
+		"environ.erb": `<%= File.read("/proc/self/environ") %>`,
+		"entry.yml": `secrets:
+  vaults:
+    - {src: config/secrets.yml.enc, dst: run/secrets.yml}
+render:
+  templates:
+    - {src: environ.erb, dst: run/environ}
+hooks:
+  - tr '\0' '\n' < /proc/$PPID/environ > run/hook-environ
+`,
+	})
+	key := keyOnly(f.key)
+	env := append(slices.Clone(f.env), "ENTRY_AGE_KEY="+key, "ENTRY_AGE_KEY_SSM=/app/age-key", "AFTER_KEY=still-here")
+	r := runEntry(t, f.dir, env, "--", "true")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if got := f.read(t, "run/secrets.yml"); got != fixtureYAML {
+		t.Errorf("the vault was not decrypted with the key: %q", got)
+	}
+	for _, name := range []string{"run/environ", "run/hook-environ"} {
+		environ := f.read(t, name)
+		if !strings.Contains(environ, "AFTER_KEY=still-here") {
+			t.Errorf("%s lost other variables:\n%q", name, environ)
+		}
+		for _, s := range []string{"ENTRY_AGE_KEY", keyOnly(f.key)[20:40], "/app/age-key"} {
+			if strings.Contains(environ, s) {
+				t.Errorf("%s shows %s:\n%q", name, s, environ)
+			}
+		}
+	}
+}

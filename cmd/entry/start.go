@@ -14,6 +14,7 @@ import (
 	"github.com/entryhq/entry/internal/selfenv"
 	"github.com/entryhq/entry/internal/signame"
 	"github.com/entryhq/entry/prehook"
+	"github.com/entryhq/entry/secrets"
 	"github.com/entryhq/entry/supervise"
 )
 
@@ -213,10 +214,13 @@ func runStart(args []string) int {
 	if plan.target.role != nil {
 		subscribeAllSignals(signals) // before the pipeline: its hooks may start daemons
 	}
+	// Before the pipeline: a template (File.read("/proc/self/environ")) or
+	// a hook (/proc/1/environ) must not find the key there. The secrets
+	// step reads it from plan.env, a copy.
+	eraseKeyVars()
 	if code, _ := runPipeline(plan.pipeline, plan.env, signals); code != exitOK {
 		return code
 	}
-	eraseAgeKey()
 	switch {
 	case plan.target.role != nil:
 		return runRole(plan.role, plan.env, signals)
@@ -250,7 +254,10 @@ func chooseTarget(cfg *config.File, fs *flagSet, sf *startFlags, env *prehook.En
 			}
 			return roleTarget(cfg, name, "role="+name)
 		}
-		if role := cfg.Roles.Get(args[0]); role != nil && len(args) == 1 {
+		if role := cfg.Roles.Get(args[0]); role != nil {
+			if len(args) > 1 {
+				return target{}, fmt.Errorf("%s is a role of %s, but more words follow (%s): entry starts one role, named alone (entry %s), and runs a command after -- (entry -- %s)", args[0], configName(cfg), strings.Join(args[1:], " "), args[0], strings.Join(args, " "))
+			}
 			return target{role: role}, nil
 		}
 		return target{command: args}, nil
@@ -399,15 +406,22 @@ func execCommand(argv []string, env *prehook.Env) int {
 	return fail(126, "exec %s: %v", argv[0], err)
 }
 
-// eraseAgeKey erases ENTRY_AGE_KEY from entry's original environment block.
-// The secrets step already keeps it out of the processes' environment, but
-// the kernel would go on showing it in /proc/1/environ to every process of
-// the same user for as long as entry supervises them.
-func eraseAgeKey() {
-	if _, ok := os.LookupEnv("ENTRY_AGE_KEY"); !ok {
+// eraseKeyVars removes ENTRY_AGE_KEY and the other key variables from
+// entry's original environment block. The secrets step already keeps them
+// out of the processes' environment, but the kernel would go on showing the
+// block in /proc/1/environ to every process of the same user (and to a
+// template's File.read("/proc/self/environ")) for as long as entry runs.
+func eraseKeyVars() {
+	var set []string
+	for _, k := range secrets.KeyEnvVars {
+		if _, ok := os.LookupEnv(k); ok {
+			set = append(set, k)
+		}
+	}
+	if len(set) == 0 {
 		return
 	}
-	if err := selfenv.Erase("ENTRY_AGE_KEY"); err != nil {
+	if err := selfenv.Erase(set...); err != nil && slices.Contains(set, secrets.EnvKey) {
 		prehook.StderrLogger("warning: ENTRY_AGE_KEY stays visible in /proc/%d/environ: %v (prefer ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM)", os.Getpid(), err)
 	}
 }

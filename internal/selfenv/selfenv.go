@@ -12,9 +12,17 @@ import (
 	"strings"
 )
 
-// Erase overwrites the value of each named variable in the original
-// environment block with zero bytes, so that /proc/self/environ no longer
-// shows it. The process's own copy (os.Getenv) is not changed. Linux only.
+// Erase removes each named variable from the original environment block,
+// so that /proc/self/environ shows neither its value nor its name: the
+// entries after it move up and the freed bytes at the end become zero
+// bytes (empty entries to a reader of the block). The process's own copy
+// (os.Getenv) is not changed. Linux only.
+//
+// The block is rewritten in place, through /proc/self/mem, rather than by
+// re-executing entry without the variables: a re-exec would need the
+// values passed on some other way and would change what PID 1 is running
+// mid-start, and shrinking the block with prctl(PR_SET_MM) needs
+// CAP_SYS_RESOURCE, which containers do not have by default.
 func Erase(names ...string) error {
 	start, end, err := envBounds()
 	if err != nil {
@@ -29,6 +37,7 @@ func Erase(names ...string) error {
 	if _, err := mem.ReadAt(block, int64(start)); err != nil {
 		return fmt.Errorf("reading the environment block: %w", err)
 	}
+	kept := make([]byte, 0, len(block))
 	changed := false
 	for off := 0; off < len(block); {
 		n := bytes.IndexByte(block[off:], 0)
@@ -36,21 +45,32 @@ func Erase(names ...string) error {
 			n = len(block) - off
 		}
 		entry := block[off : off+n]
-		for _, name := range names {
-			if bytes.HasPrefix(entry, []byte(name+"=")) {
-				clear(entry[len(name)+1:])
-				changed = true
-			}
-		}
 		off += n + 1
+		if len(entry) == 0 || erased(entry, names) {
+			changed = changed || len(entry) > 0
+			continue
+		}
+		kept = append(append(kept, entry...), 0)
 	}
 	if !changed {
 		return nil
 	}
+	copy(block, kept)
+	clear(block[len(kept):])
 	if _, err := mem.WriteAt(block, int64(start)); err != nil {
 		return fmt.Errorf("erasing the environment block: %w", err)
 	}
 	return nil
+}
+
+// erased reports whether entry (NAME=value) is one of names.
+func erased(entry []byte, names []string) bool {
+	for _, name := range names {
+		if bytes.HasPrefix(entry, []byte(name+"=")) {
+			return true
+		}
+	}
+	return false
 }
 
 // envBounds reads env_start and env_end, fields 50 and 51 of

@@ -22,7 +22,7 @@ func TestErase(t *testing.T) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestErase$")
-	cmd.Env = append(os.Environ(), "SELFENV_CHILD=1", "SELFENV_SECRET=hunter2-value", "SELFENV_KEEP=visible")
+	cmd.Env = append(os.Environ(), "SELFENV_CHILD=1", "SELFENV_KEEP=visible", "SELFENV_SECRET=hunter2-value", "SELFENV_AFTER=also visible")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
@@ -30,7 +30,10 @@ func TestErase(t *testing.T) {
 	if strings.Contains(string(out), "hunter2") {
 		t.Errorf("the secret is still in /proc/self/environ:\n%q", out)
 	}
-	if !strings.Contains(string(out), "SELFENV_SECRET=\x00") || !strings.Contains(string(out), "SELFENV_KEEP=visible") {
-		t.Errorf("other variables or the name changed:\n%q", out)
+	if strings.Contains(string(out), "SELFENV_SECRET") {
+		t.Errorf("the name is still in /proc/self/environ:\n%q", out)
+	}
+	if !strings.Contains(string(out), "\x00SELFENV_KEEP=visible\x00") || !strings.Contains(string(out), "\x00SELFENV_AFTER=also visible\x00") {
+		t.Errorf("other variables changed:\n%q", out)
 	}
 }
