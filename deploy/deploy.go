@@ -710,6 +710,9 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 		for _, u := range updated {
 			names = append(names, u.name)
 		}
+		if !errors.Is(cause, errInterrupted) {
+			b.WriteString(d.stoppedTasks(ctx, spec.Cluster, watches))
+		}
 		fmt.Fprintf(&b, "; not rolled back (%s): %s left on the new revision", why, strings.Join(names, ", "))
 		return &Failure{Summary: b.String()}
 	}
@@ -754,6 +757,13 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 			back = append(back, nw)
 		}
 		restored = append(restored, u.name+" "+shortARN(u.serving))
+	}
+	// Why the tasks failed, read once the rollbacks are under way.
+	if why := d.stoppedTasks(ctx, spec.Cluster, watches); why != "" {
+		rest := b.String()
+		head := fmt.Sprintf("deploy failed: %v", cause)
+		b.Reset()
+		b.WriteString(head + why + strings.TrimPrefix(rest, head))
 	}
 	// The rollback's own wait: the deploy's context may have expired.
 	if err := d.wait(context.WithoutCancel(ctx), spec.Cluster, back, spec.Timeout); err != nil {
