@@ -112,6 +112,12 @@ func (s *Spec) Validate() error {
 	if len(s.Services) == 0 {
 		return errors.New("no service (--service, repeatable)")
 	}
+	if err := checkServices(s.Services); err != nil {
+		return err
+	}
+	if s.Timeout < 0 {
+		return fmt.Errorf("--timeout %v: give a positive duration such as 10m", s.Timeout)
+	}
 	seen := map[string]bool{}
 	for _, name := range s.Services {
 		if seen[name] {
@@ -128,8 +134,18 @@ func (s *Spec) Validate() error {
 	if n != 1 {
 		return errors.New("name the new image with exactly one of --image, --image-definitions or --task-definition")
 	}
-	if s.Image != "" && !imageHasTagOrDigest(s.Image) {
-		return fmt.Errorf("--image %q has no tag or digest: give REPO:TAG (the commit SHA, say) or REPO@sha256:..., so that the deploy is of one exact image", s.Image)
+	if s.Image != "" {
+		if err := checkImage("--image", s.Image); err != nil {
+			return err
+		}
+	}
+	for _, def := range s.ImageDefinitions {
+		if err := checkImage("image definitions: container "+def.Name+": imageUri", def.ImageURI); err != nil {
+			return err
+		}
+	}
+	if err := CheckScheduled(s.Scheduled); err != nil {
+		return err
 	}
 	if len(s.Containers) > 0 && s.Image == "" {
 		return errors.New("--container goes with --image")

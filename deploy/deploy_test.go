@@ -701,7 +701,7 @@ func TestSpecValidate(t *testing.T) {
 		{Spec{Services: []string{"web"}, Image: "a"}, "no cluster"},
 		{Spec{Cluster: "c", Services: []string{"web"}, Image: "repo"}, `--image "repo" has no tag or digest`},
 		{Spec{Cluster: "c", Services: []string{"web"}, Image: "host:5000/app"}, `--image "host:5000/app" has no tag or digest`},
-		{Spec{Cluster: "c", Services: []string{"web"}, Image: "app:"}, `--image "app:" has no tag or digest`},
+		{Spec{Cluster: "c", Services: []string{"web"}, Image: "app:"}, `--image "app:" is not an image reference Docker accepts (invalid reference format)`},
 		{Spec{Cluster: "c", Image: "a"}, "no service"},
 		{Spec{Cluster: "c", Services: []string{"web"}}, "exactly one of --image"},
 		{Spec{Cluster: "c", Services: []string{"web", "web"}, Image: "a"}, `service "web" named twice`},

@@ -390,6 +390,9 @@ var errInterrupted = errors.New("interrupted")
 // rejected as the caller's fault (access denied, cluster not found), not a
 // throttle. Network errors, server errors and throttling are transient.
 func permanent(err error) bool {
+	if connectionRefused(err) {
+		return true // a wrong endpoint: see NewRetryer
+	}
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorFault() != smithy.FaultClient {
 		return false

@@ -112,6 +112,14 @@ func (f *deployFlags) load() (*config.Deploy, error) {
 	if f.pollInterval <= 0 {
 		return nil, errors.New("--poll-interval must be positive")
 	}
+	if f.timeout <= 0 {
+		return nil, fmt.Errorf("--timeout %v: give a positive duration such as 10m (it bounds each wait)", f.timeout)
+	}
+	for _, name := range f.services {
+		if strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("--service: an empty service name in %q (a doubled or trailing comma in --service or ENTRY_DEPLOY_SERVICE?)", strings.Join(f.services, ","))
+		}
+	}
 	if f.region != "" && !awsRegion.MatchString(f.region) {
 		return nil, fmt.Errorf("--region %q is not an AWS region name such as us-east-1 or ap-northeast-1", f.region)
 	}
@@ -328,6 +336,10 @@ func runDeployRollback(args []string) int {
 	if f.cluster == "" || len(f.services) == 0 {
 		return fail(exitUsage, "deploy rollback: name the --cluster and at least one --service (see 'entry deploy rollback --help')")
 	}
+	schedSpec := sched.spec(f.fs, cfg)
+	if err := deploy.CheckScheduled(schedSpec); err != nil {
+		return fail(exitUsage, "deploy rollback: %v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	d, err := f.deployer(ctx)
@@ -337,7 +349,7 @@ func runDeployRollback(args []string) int {
 	if err := d.Rollback(ctx, f.cluster, f.services, f.timeout); err != nil {
 		return fail(exitFailure, "deploy rollback: %v", err)
 	}
-	if err := d.FollowServices(ctx, f.cluster, f.services, sched.spec(f.fs, cfg)); err != nil {
+	if err := d.FollowServices(ctx, f.cluster, f.services, schedSpec); err != nil {
 		return fail(exitFailure, "deploy rollback: the services are rolled back, but %v", err)
 	}
 	return exitOK
