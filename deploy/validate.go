@@ -57,7 +57,7 @@ func CheckRevision(rev string) error {
 }
 
 // CheckCommand refuses a one-off command with no program to run:
-// `deploy run -- ”` would start a task with an empty command.
+// an empty first word after -- would start a task with an empty command.
 func CheckCommand(cmd []string) error {
 	if len(cmd) == 0 || strings.TrimSpace(cmd[0]) == "" {
 		return errors.New("no command: the word after -- is empty; give the program to run, e.g. entry deploy run --service web -- bin/rails runner 'Foo.bar'")
