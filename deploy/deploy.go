@@ -99,6 +99,10 @@ type Spec struct {
 	DryRun     bool
 	// Scheduled says which scheduled tasks follow the services.
 	Scheduled ScheduleSpec
+	// KeepZero keeps a service scaled to 0 at 0 (the new revision is set,
+	// no task runs); by default a desired count of 0 becomes 1, as the
+	// original set-ups did ("keep desired, at least 1").
+	KeepZero bool
 	// OtherDeploys says what to do when another deployment is rolling a
 	// service out: OthersReplace ("" too), OthersRefuse or OthersWait.
 	OtherDeploys string
@@ -671,8 +675,11 @@ func (d *Deployer) update(ctx context.Context, spec Spec, units []*unit) ([]*wat
 		if u.current == u.fam.target {
 			in.ForceNewDeployment = true // redeploying after a failed rollout
 		}
-		if u.svc.DesiredCount == 0 {
-			d.out("warning: %s: desired count is 0; setting it to 1 so that the new revision runs", u.name)
+		switch {
+		case u.svc.DesiredCount == 0 && spec.KeepZero:
+			d.out("%s: desired count 0 kept (--keep-scaled-to-zero): the service moves to the new revision, no task of it runs", u.name)
+		case u.svc.DesiredCount == 0:
+			d.out("warning: %s: desired count is 0; setting it to 1 so that the new revision runs (--keep-scaled-to-zero keeps 0)", u.name)
 			in.DesiredCount = aws.Int32(1)
 		}
 		// UpdateService to a given revision is idempotent: repeating one

@@ -189,6 +189,7 @@ func runDeploy(args []string) int {
 		keep                                        int
 		noRollback, dryRun                          bool
 		otherDeploys                                string
+		keepZero                                    bool
 	)
 	fs := f.fs
 	fs.StringVar(&image, "image", "", "new image REPO:TAG for the containers named by --container, or else for every container of that repository")
@@ -200,6 +201,7 @@ func runDeploy(args []string) int {
 	fs.IntVar(&keep, "keep", 0, "deregister revisions older than the N newest of each family (0: keep all); never a live or rollback one")
 	fs.BoolVar(&noRollback, "no-rollback", false, "on failure, leave the services on the new revision")
 	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
+	fs.BoolVar(&keepZero, "keep-scaled-to-zero", false, "leave a service whose desired count is 0 at 0 (default: raise it to 1 so that the new revision runs)")
 	fs.StringVar(&otherDeploys, "other-deploys", deploy.OthersReplace, "when another deployment is rolling a service out: replace (deploy over it), refuse (exit 3, change nothing) or wait (up to --timeout) for it")
 	sched := addScheduleFlags(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
@@ -240,7 +242,7 @@ func runDeploy(args []string) int {
 	spec := deploy.Spec{
 		Cluster: f.cluster, Services: f.services, Image: image, Containers: containers,
 		MigrateContainer: migrateContainer, Timeout: f.timeout, Keep: keep, NoRollback: noRollback, DryRun: dryRun,
-		Scheduled: sched.spec(fs, cfg), OtherDeploys: otherDeploys,
+		Scheduled: sched.spec(fs, cfg), OtherDeploys: otherDeploys, KeepZero: keepZero,
 	}
 	if migrate != "" {
 		if spec.Migrate, err = deploy.SplitCommand(migrate); err != nil {
