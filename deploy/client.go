@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/entryhq/entry/internal/awsenv"
@@ -32,6 +34,14 @@ func NewRetryer(maxAttempts int, maxBackoff time.Duration) func() aws.Retryer {
 				so.MaxAttempts = maxAttempts
 				so.MaxBackoff = maxBackoff
 				so.Backoff = retry.NewExponentialJitterBackoff(maxBackoff)
+				// A refused connection is a wrong endpoint, not a busy
+				// one: AWS endpoints do not refuse. Fail at once.
+				so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					if connectionRefused(err) {
+						return aws.FalseTernary
+					}
+					return aws.UnknownTernary
+				})}, so.Retryables...)
 			})
 		})
 	}
@@ -78,6 +88,8 @@ func (e *CallError) Error() string {
 	var ae smithy.APIError
 	if awsenv.IsNoCredentials(e.Err) {
 		msg = "no AWS credentials found (" + awsenv.NoCredentialsHint + ")"
+	} else if connectionRefused(e.Err) {
+		msg = "cannot connect to " + endpointOf(e.Err) + ": connection refused; check the endpoint (AWS_ENDPOINT_URL_ECS, AWS_ENDPOINT_URL and the like) and --region"
 	} else if errors.As(e.Err, &ae) {
 		msg = ae.ErrorCode() + ": " + ae.ErrorMessage()
 		var re *retry.MaxAttemptsError
@@ -94,3 +106,18 @@ func (e *CallError) Error() string {
 }
 
 func (e *CallError) Unwrap() error { return e.Err }
+
+// connectionRefused reports a call whose connection was refused.
+func connectionRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// endpointOf is the scheme and host a failed request was sent to.
+func endpointOf(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			return u.Scheme + "://" + u.Host
+		}
+		return ue.URL
+	}
+	return "the endpoint"
+}

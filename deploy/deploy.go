@@ -99,6 +99,10 @@ type Spec struct {
 	DryRun     bool
 	// Scheduled says which scheduled tasks follow the services.
 	Scheduled ScheduleSpec
+	// KeepZero keeps a service scaled to 0 at 0 (the new revision is set,
+	// no task runs); by default a desired count of 0 becomes 1, as the
+	// original set-ups did ("keep desired, at least 1").
+	KeepZero bool
 	// OtherDeploys says what to do when another deployment is rolling a
 	// service out: OthersReplace ("" too), OthersRefuse or OthersWait.
 	OtherDeploys string
@@ -111,6 +115,12 @@ func (s *Spec) Validate() error {
 	}
 	if len(s.Services) == 0 {
 		return errors.New("no service (--service, repeatable)")
+	}
+	if err := checkServices(s.Services); err != nil {
+		return err
+	}
+	if s.Timeout < 0 {
+		return fmt.Errorf("--timeout %v: give a positive duration such as 10m", s.Timeout)
 	}
 	seen := map[string]bool{}
 	for _, name := range s.Services {
@@ -128,8 +138,18 @@ func (s *Spec) Validate() error {
 	if n != 1 {
 		return errors.New("name the new image with exactly one of --image, --image-definitions or --task-definition")
 	}
-	if s.Image != "" && !imageHasTagOrDigest(s.Image) {
-		return fmt.Errorf("--image %q has no tag or digest: give REPO:TAG (the commit SHA, say) or REPO@sha256:..., so that the deploy is of one exact image", s.Image)
+	if s.Image != "" {
+		if err := checkImage("--image", s.Image); err != nil {
+			return err
+		}
+	}
+	for _, def := range s.ImageDefinitions {
+		if err := checkImage("image definitions: container "+def.Name+": imageUri", def.ImageURI); err != nil {
+			return err
+		}
+	}
+	if err := CheckScheduled(s.Scheduled); err != nil {
+		return err
 	}
 	if len(s.Containers) > 0 && s.Image == "" {
 		return errors.New("--container goes with --image")
@@ -662,8 +682,11 @@ func (d *Deployer) update(ctx context.Context, spec Spec, units []*unit) ([]*wat
 		if u.current == u.fam.target {
 			in.ForceNewDeployment = true // redeploying after a failed rollout
 		}
-		if u.svc.DesiredCount == 0 {
-			d.out("warning: %s: desired count is 0; setting it to 1 so that the new revision runs", u.name)
+		switch {
+		case u.svc.DesiredCount == 0 && spec.KeepZero:
+			d.out("%s: desired count 0 kept (--keep-scaled-to-zero): the service moves to the new revision, no task of it runs", u.name)
+		case u.svc.DesiredCount == 0:
+			d.out("warning: %s: desired count is 0; setting it to 1 so that the new revision runs (--keep-scaled-to-zero keeps 0)", u.name)
 			in.DesiredCount = aws.Int32(1)
 		}
 		// UpdateService to a given revision is idempotent: repeating one
@@ -717,6 +740,9 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 		for _, u := range updated {
 			names = append(names, u.name)
 		}
+		if !errors.Is(cause, errInterrupted) {
+			b.WriteString(d.stoppedTasks(ctx, spec.Cluster, watches))
+		}
 		fmt.Fprintf(&b, "; not rolled back (%s): %s left on the new revision", why, strings.Join(names, ", "))
 		return &Failure{Summary: b.String()}
 	}
@@ -761,6 +787,13 @@ func (d *Deployer) fail(ctx context.Context, spec Spec, units []*unit, watches [
 			back = append(back, nw)
 		}
 		restored = append(restored, u.name+" "+shortARN(u.serving))
+	}
+	// Why the tasks failed, read once the rollbacks are under way.
+	if why := d.stoppedTasks(ctx, spec.Cluster, watches); why != "" {
+		rest := b.String()
+		head := fmt.Sprintf("deploy failed: %v", cause)
+		b.Reset()
+		b.WriteString(head + why + strings.TrimPrefix(rest, head))
 	}
 	// The rollback's own wait: the deploy's context may have expired.
 	if err := d.wait(context.WithoutCancel(ctx), spec.Cluster, back, spec.Timeout); err != nil {

@@ -300,8 +300,9 @@ func TestFailedExitsInTheSamePoll(t *testing.T) {
 	if !ok {
 		t.Fatal("the fake never reported FAILED")
 	}
-	if len(after) != 0 {
-		t.Errorf("calls after ECS reported FAILED: %v, want none (exit at the poll that saw it)", after)
+	// No further poll: only reading why the deployment's tasks stopped.
+	if !slices.Equal(after, []string{"ListTasks", "DescribeTasks"}) {
+		t.Errorf("calls after ECS reported FAILED: %v, want only ListTasks and DescribeTasks (exit at the poll that saw it)", after)
 	}
 }
 
@@ -700,7 +701,7 @@ func TestSpecValidate(t *testing.T) {
 		{Spec{Services: []string{"web"}, Image: "a"}, "no cluster"},
 		{Spec{Cluster: "c", Services: []string{"web"}, Image: "repo"}, `--image "repo" has no tag or digest`},
 		{Spec{Cluster: "c", Services: []string{"web"}, Image: "host:5000/app"}, `--image "host:5000/app" has no tag or digest`},
-		{Spec{Cluster: "c", Services: []string{"web"}, Image: "app:"}, `--image "app:" has no tag or digest`},
+		{Spec{Cluster: "c", Services: []string{"web"}, Image: "app:"}, `--image "app:" is not an image reference Docker accepts (invalid reference format)`},
 		{Spec{Cluster: "c", Image: "a"}, "no service"},
 		{Spec{Cluster: "c", Services: []string{"web"}}, "exactly one of --image"},
 		{Spec{Cluster: "c", Services: []string{"web", "web"}, Image: "a"}, `service "web" named twice`},

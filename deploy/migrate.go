@@ -201,6 +201,12 @@ func (d *Deployer) waitTask(ctx context.Context, label string, spec Spec, arn st
 		if ctx.Err() != nil {
 			why = "had not started when the deploy was interrupted"
 		}
+		// The last poll may be old (or cut short by the cancel): look again.
+		cctx, ccancel := d.cleanup(ctx)
+		if out, err := d.Client.DescribeTasks(cctx, &ecs.DescribeTasksInput{Cluster: aws.String(spec.Cluster), Tasks: []string{arn}}); err == nil && len(out.Tasks) == 1 {
+			last = out.Tasks[0]
+		}
+		ccancel()
 		if neverStarted(last) {
 			return types.Task{}, d.stopUnstarted(ctx, label, spec, arn, last, why)
 		}

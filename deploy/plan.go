@@ -35,8 +35,11 @@ func (d *Deployer) printPlan(spec Spec, units []*unit, fams []*family, migrateCo
 		}
 		desired := u.svc.DesiredCount
 		note := ""
-		if desired == 0 {
-			desired, note = 1, " (desired count 0 raised to 1)"
+		switch {
+		case desired == 0 && spec.KeepZero:
+			note = " (scaled to 0, kept: --keep-scaled-to-zero)"
+		case desired == 0:
+			desired, note = 1, " (desired count 0 raised to 1; --keep-scaled-to-zero keeps 0)"
 		}
 		d.out("plan: %s: update %s -> new %s revision, desired %d%s", u.name, shortARN(u.current), u.fam.name, desired, note)
 	}

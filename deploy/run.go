@@ -34,6 +34,12 @@ func (d *Deployer) Run(ctx context.Context, rs RunSpec) (int, error) {
 	if len(rs.Command) == 0 {
 		return 0, errors.New("no command: give it after --, e.g. entry deploy run --service web -- bin/rails runner 'Foo.bar'")
 	}
+	if err := CheckCommand(rs.Command); err != nil {
+		return 0, err
+	}
+	if err := CheckRevision(rs.Revision); err != nil {
+		return 0, err
+	}
 	if rs.Timeout <= 0 {
 		rs.Timeout = DefaultTimeout
 	}

@@ -67,6 +67,9 @@ var readOnlyKeys = []string{"taskDefinitionArn", "revision", "status", "requires
 // otherwise be dropped silently. name is used in errors.
 func ParseTaskDefinition(name string, data []byte) (*ecs.RegisterTaskDefinitionInput, error) {
 	var top map[string]json.RawMessage
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] != '{' {
+		return nil, fmt.Errorf("%s: the file must hold one JSON object {\"family\": …, \"containerDefinitions\": […]} (as aws ecs register-task-definition --cli-input-json takes it), not %s", name, jsonKind(t[0]))
+	}
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, jsonError(data, err))
 	}
@@ -341,4 +344,19 @@ func SplitCommand(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// jsonKind names the JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number or something else"
 }

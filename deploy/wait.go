@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,12 @@ type watch struct {
 	placeGrace  time.Duration
 	lastRunning int32
 	served      bool // the deployment was seen running tasks
+	// failedTasks is the deployment's failedTasks as last seen; failed,
+	// that the watch ended in a failure.
+	failedTasks int32
+	failed      bool
+	// alarmsSeen: the service's deployment alarms named in its events.
+	alarmsSeen []string
 }
 
 // newWatch starts watching a service; updated says whether UpdateService
@@ -113,6 +120,15 @@ func (w *watch) newEvents(svc types.Service) []string {
 // evaluate decides from one description whether the watch succeeded,
 // failed or goes on.
 func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
+	if alarms := deploymentAlarms(svc); alarms != nil {
+		for _, msg := range events {
+			for _, name := range alarms.AlarmNames {
+				if strings.Contains(msg, name) && !slices.Contains(w.alarmsSeen, name) {
+					w.alarmsSeen = append(w.alarmsSeen, name)
+				}
+			}
+		}
+	}
 	var primary, ours *types.Deployment
 	for i := range svc.Deployments {
 		dep := &svc.Deployments[i]
@@ -144,6 +160,7 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 		if ours.RunningCount > 0 {
 			w.served = true
 		}
+		w.failedTasks = ours.FailedTasks
 	}
 	if ours != nil && ours.RolloutState == types.DeploymentRolloutStateFailed {
 		msg := fmt.Sprintf("rollout of %s FAILED: %s", shortARN(w.target), aws.ToString(ours.RolloutStateReason))
@@ -152,10 +169,16 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 		// made the previous revision PRIMARY. A redeploy of the revision
 		// the service ran has nothing older to go back to.
 		cb := circuitBreaker(svc)
+		rollback, who := cb != nil && cb.Rollback, "the circuit breaker"
+		if alarms := deploymentAlarms(svc); alarms != nil && strings.Contains(strings.ToLower(aws.ToString(ours.RolloutStateReason)), "alarm") {
+			// A CloudWatch alarm failed it, not the breaker: name it.
+			msg = fmt.Sprintf("rollout of %s FAILED: CloudWatch alarm %s went into ALARM (%s)", shortARN(w.target), w.alarmNames(alarms), aws.ToString(ours.RolloutStateReason))
+			rollback, who = alarms.Rollback, "ECS (the alarms' rollback)"
+		}
 		backToPrev := primary != nil && aws.ToString(primary.TaskDefinition) == w.prev && aws.ToString(primary.Id) != w.deploymentID
-		if w.prev != w.target && ((cb != nil && cb.Rollback) || backToPrev) {
+		if w.prev != w.target && (rollback || backToPrev) {
 			w.ecsRolledBack = true
-			msg += fmt.Sprintf(" (the circuit breaker rolls back to %s)", shortARN(w.prev))
+			msg += fmt.Sprintf(" (%s rolls back to %s)", who, shortARN(w.prev))
 		}
 		return false, errors.New(msg)
 	}
@@ -204,6 +227,24 @@ func (w *watch) evaluate(svc types.Service, events []string) (bool, error) {
 	}
 	complete := ours.RolloutState == "" || ours.RolloutState == types.DeploymentRolloutStateCompleted
 	return complete && len(svc.Deployments) == 1 && ours.RunningCount == ours.DesiredCount && svc.RunningCount == svc.DesiredCount, nil
+}
+
+// deploymentAlarms is the service's enabled deployment alarms, or nil.
+func deploymentAlarms(svc types.Service) *types.DeploymentAlarms {
+	if c := svc.DeploymentConfiguration; c != nil && c.Alarms != nil && c.Alarms.Enable && len(c.Alarms.AlarmNames) > 0 {
+		return c.Alarms
+	}
+	return nil
+}
+
+// alarmNames names the alarm that failed a rollout: those of the
+// service's deployment alarms that its events named, else all of them
+// ("a or b": ECS's rollout reason does not say which).
+func (w *watch) alarmNames(alarms *types.DeploymentAlarms) string {
+	if len(w.alarmsSeen) > 0 {
+		return strings.Join(w.alarmsSeen, ", ")
+	}
+	return strings.Join(alarms.AlarmNames, " or ")
 }
 
 // breakerThreshold is the number of failed tasks at which ECS's deployment
@@ -311,6 +352,7 @@ func (d *Deployer) wait(ctx context.Context, cluster string, watches []*watch, t
 					return r
 				}
 				if ferr != nil {
+					w.failed = true
 					return fmt.Errorf("%s: %v", w.name, ferr)
 				}
 				if ok {
@@ -348,6 +390,9 @@ var errInterrupted = errors.New("interrupted")
 // rejected as the caller's fault (access denied, cluster not found), not a
 // throttle. Network errors, server errors and throttling are transient.
 func permanent(err error) bool {
+	if connectionRefused(err) {
+		return true // a wrong endpoint: see NewRetryer
+	}
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorFault() != smithy.FaultClient {
 		return false

@@ -112,6 +112,14 @@ func (f *deployFlags) load() (*config.Deploy, error) {
 	if f.pollInterval <= 0 {
 		return nil, errors.New("--poll-interval must be positive")
 	}
+	if f.timeout <= 0 {
+		return nil, fmt.Errorf("--timeout %v: give a positive duration such as 10m (it bounds each wait)", f.timeout)
+	}
+	for _, name := range f.services {
+		if strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("--service: an empty service name in %q (a doubled or trailing comma in --service or ENTRY_DEPLOY_SERVICE?)", strings.Join(f.services, ","))
+		}
+	}
 	if f.region != "" && !awsRegion.MatchString(f.region) {
 		return nil, fmt.Errorf("--region %q is not an AWS region name such as us-east-1 or ap-northeast-1", f.region)
 	}
@@ -181,6 +189,7 @@ func runDeploy(args []string) int {
 		keep                                        int
 		noRollback, dryRun                          bool
 		otherDeploys                                string
+		keepZero                                    bool
 	)
 	fs := f.fs
 	fs.StringVar(&image, "image", "", "new image REPO:TAG for the containers named by --container, or else for every container of that repository")
@@ -192,6 +201,7 @@ func runDeploy(args []string) int {
 	fs.IntVar(&keep, "keep", 0, "deregister revisions older than the N newest of each family (0: keep all); never a live or rollback one")
 	fs.BoolVar(&noRollback, "no-rollback", false, "on failure, leave the services on the new revision")
 	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
+	fs.BoolVar(&keepZero, "keep-scaled-to-zero", false, "leave a service whose desired count is 0 at 0 (default: raise it to 1 so that the new revision runs)")
 	fs.StringVar(&otherDeploys, "other-deploys", deploy.OthersReplace, "when another deployment is rolling a service out: replace (deploy over it), refuse (exit 3, change nothing) or wait (up to --timeout) for it")
 	sched := addScheduleFlags(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
@@ -232,7 +242,7 @@ func runDeploy(args []string) int {
 	spec := deploy.Spec{
 		Cluster: f.cluster, Services: f.services, Image: image, Containers: containers,
 		MigrateContainer: migrateContainer, Timeout: f.timeout, Keep: keep, NoRollback: noRollback, DryRun: dryRun,
-		Scheduled: sched.spec(fs, cfg), OtherDeploys: otherDeploys,
+		Scheduled: sched.spec(fs, cfg), OtherDeploys: otherDeploys, KeepZero: keepZero,
 	}
 	if migrate != "" {
 		if spec.Migrate, err = deploy.SplitCommand(migrate); err != nil {
@@ -328,6 +338,10 @@ func runDeployRollback(args []string) int {
 	if f.cluster == "" || len(f.services) == 0 {
 		return fail(exitUsage, "deploy rollback: name the --cluster and at least one --service (see 'entry deploy rollback --help')")
 	}
+	schedSpec := sched.spec(f.fs, cfg)
+	if err := deploy.CheckScheduled(schedSpec); err != nil {
+		return fail(exitUsage, "deploy rollback: %v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	d, err := f.deployer(ctx)
@@ -337,9 +351,8 @@ func runDeployRollback(args []string) int {
 	if err := d.Rollback(ctx, f.cluster, f.services, f.timeout); err != nil {
 		return fail(exitFailure, "deploy rollback: %v", err)
 	}
-	ss := sched.spec(f.fs, cfg)
-	ss.Timeout = f.timeout
-	if err := d.FollowServices(ctx, f.cluster, f.services, ss); err != nil {
+	schedSpec.Timeout = f.timeout
+	if err := d.FollowServices(ctx, f.cluster, f.services, schedSpec); err != nil {
 		return fail(exitFailure, "deploy rollback: the services are rolled back, but %v", err)
 	}
 	return exitOK

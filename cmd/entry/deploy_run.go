@@ -82,6 +82,12 @@ func runDeployRun(args []string) int {
 	if f.fs.NArg() == 0 {
 		return fail(exitUsage, "deploy run: no command; give it after --, e.g. entry deploy run --service web -- bin/rails runner 'Foo.bar'")
 	}
+	if err := deploy.CheckCommand(f.fs.Args()); err != nil {
+		return fail(exitUsage, "deploy run: %v", err)
+	}
+	if err := deploy.CheckRevision(revision); err != nil {
+		return fail(exitUsage, "deploy run: %v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	d, err := f.deployer(ctx)

@@ -209,7 +209,7 @@ func TestDeployCommandCircuitBreakerFails(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	want := "entry: deploy: deploy failed: web: rollout of web:2 FAILED: ECS deployment circuit breaker: tasks failed to start. (the circuit breaker rolls back to web:1); restored web web:1, job job:1\n"
+	want := "entry: deploy: deploy failed: web: rollout of web:2 FAILED: ECS deployment circuit breaker: tasks failed to start. (the circuit breaker rolls back to web:1); web: 4 tasks of web:2 stopped: 4× Essential container in task exited (container app exited 1); restored web web:1, job job:1\n"
 	if r.stderr != want {
 		t.Errorf("stderr:\n%q\nwant\n%q", r.stderr, want)
 	}

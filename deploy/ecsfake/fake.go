@@ -64,6 +64,12 @@ const (
 	Stall
 	// Unplaceable: like Stall, with an "unable to place a task" event.
 	Unplaceable
+	// Alarm: like Complete, but one of the service's deployment alarms
+	// (Rollout.AlarmName, default the first) goes into ALARM at the end of
+	// the bake time (Rollout.Bake, at least 1): the rollout FAILS, and
+	// with the alarms' rollback on ECS rolls back as the circuit breaker
+	// does.
+	Alarm
 )
 
 // A Rollout scripts the next deployment of a service.
@@ -85,6 +91,13 @@ type Rollout struct {
 	// PRIMARY before the circuit breaker's rollback deployment starts
 	// (default 2; ECS takes a moment too).
 	RollbackAfter int
+	// TaskFailure is how the tasks of a CircuitBreaker rollout stop (each
+	// failing step stops max(desired, 1) of them, started by the
+	// deployment): ExitCodes, StopCode, StoppedReason, ContainerReasons,
+	// or FailToStart with Reason. Default: the first container exits 1.
+	TaskFailure *TaskOutcome
+	// AlarmName is the alarm that fails an Alarm rollout.
+	AlarmName string
 }
 
 // A TaskOutcome scripts the tasks RunTask starts.
@@ -159,7 +172,9 @@ type service struct {
 	// rollbackAt is when ECS starts the circuit breaker's rollback to
 	// rollbackTo (zero: none due).
 	rollbackAt time.Time
-	rollbackTo string
+	// lastCompleted is the task definition of the last deployment that
+	// COMPLETED: where ECS's rollbacks return.
+	lastCompleted string
 	// inactiveAt is when a deleted (DRAINING) service becomes INACTIVE.
 	inactiveAt time.Time
 	// stale is what DescribeServices answers until staleUntil: the
@@ -358,6 +373,9 @@ type ServiceSpec struct {
 	CircuitBreaker, Rollback bool
 	// DeploymentController is ECS unless set.
 	DeploymentController types.DeploymentControllerType
+	// Alarms and AlarmRollback configure deploymentConfiguration.alarms.
+	Alarms        []string
+	AlarmRollback bool
 }
 
 // AddService creates a steady service running spec.TaskDefinition.
@@ -387,6 +405,9 @@ func (f *Fake) AddService(spec ServiceSpec) {
 			MinimumHealthyPercent:    aws.Int32(100),
 		},
 	}
+	if len(spec.Alarms) > 0 {
+		s.svc.DeploymentConfiguration.Alarms = &types.DeploymentAlarms{AlarmNames: spec.Alarms, Enable: true, Rollback: spec.AlarmRollback}
+	}
 	if spec.DeploymentController == "" {
 		spec.DeploymentController = types.DeploymentControllerTypeEcs
 	}
@@ -395,6 +416,7 @@ func (f *Fake) AddService(spec ServiceSpec) {
 	d.RolloutState = types.DeploymentRolloutStateCompleted
 	d.RunningCount = spec.DesiredCount
 	s.svc.Deployments = []types.Deployment{d}
+	s.lastCompleted = spec.TaskDefinition
 	f.services[spec.Cluster+"/"+spec.Name] = s
 }
 
@@ -1004,6 +1026,31 @@ func (f *Fake) step(s *service) {
 			d.PendingCount = desired
 			f.event(s, "has started %d tasks: (task %s).", desired, f.taskID())
 		}
+	case Alarm:
+		bake := max(r.Bake, 1)
+		switch {
+		case n == 1:
+			d.PendingCount = desired
+			f.event(s, "has started %d tasks: (task %s).", desired, f.taskID())
+		case n < r.Steps+bake:
+			d.PendingCount, d.RunningCount = 0, desired
+			if len(s.svc.Deployments) > 1 {
+				s.svc.Deployments = s.svc.Deployments[:1]
+				f.event(s, "has stopped 1 running tasks: (task %s).", f.taskID())
+			}
+		default:
+			alarms := s.svc.DeploymentConfiguration.Alarms
+			name := r.AlarmName
+			if name == "" && alarms != nil && len(alarms.AlarmNames) > 0 {
+				name = alarms.AlarmNames[0]
+			}
+			d.RolloutState = types.DeploymentRolloutStateFailed
+			d.RolloutStateReason = aws.String("ECS deployment " + id + " failed: alarm detected.")
+			f.event(s, "(deployment %s) deployment failed: alarm %s in ALARM state.", id, name)
+			if alarms != nil && alarms.Rollback {
+				f.scheduleRollback(s, r)
+			}
+		}
 	case Complete:
 		switch {
 		case n == 1:
@@ -1026,6 +1073,7 @@ func (f *Fake) step(s *service) {
 			d.PendingCount, d.RunningCount = 0, desired
 			d.RolloutState = types.DeploymentRolloutStateCompleted
 			d.RolloutStateReason = aws.String("ECS deployment " + id + " completed.")
+			s.lastCompleted = aws.ToString(d.TaskDefinition)
 			s.svc.Deployments = s.svc.Deployments[:1]
 			f.event(s, "(deployment %s) deployment completed.", id)
 			f.event(s, "has reached a steady state.")
@@ -1038,13 +1086,17 @@ func (f *Fake) step(s *service) {
 			// fail, for ever.
 			d.PendingCount = 0
 			d.FailedTasks += max(desired, 1)
-			f.event(s, "(task %s) failed container health checks.", f.taskID())
+			var id string
+			for range max(desired, 1) {
+				id = f.failedServiceTask(s, d, r)
+			}
+			f.event(s, "(task %s) failed container health checks.", id)
 		default:
 			d.PendingCount = 0
 			d.RolloutState = types.DeploymentRolloutStateFailed
 			d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start.")
 			f.event(s, "(deployment %s) deployment failed: tasks failed to start.", id)
-			if cb.Rollback && len(s.svc.Deployments) > 1 {
+			if cb.Rollback {
 				f.scheduleRollback(s, r)
 			}
 		}
@@ -1058,32 +1110,29 @@ func (f *Fake) step(s *service) {
 }
 
 // scheduleRollback makes ECS roll back, RollbackAfter Ticks from now, to
-// the newest deployment that completed: the circuit breaker returns to the
-// last deployment that reached a steady state.
+// the last deployment that completed: the circuit breaker (or the alarms'
+// rollback) returns to the last deployment that reached a steady state,
+// even one already gone from the list (drained during a bake time).
 func (f *Fake) scheduleRollback(s *service, r Rollout) {
-	for _, d := range s.svc.Deployments[1:] {
-		if d.RolloutState == types.DeploymentRolloutStateCompleted {
-			after := r.RollbackAfter
-			if after <= 0 {
-				after = 2
-			}
-			s.rollbackTo = aws.ToString(d.Id)
-			s.rollbackAt = f.clock.Add(time.Duration(after) * f.tick)
-			return
-		}
+	if s.lastCompleted == "" {
+		return
 	}
+	after := r.RollbackAfter
+	if after <= 0 {
+		after = 2
+	}
+	s.rollbackAt = f.clock.Add(time.Duration(after) * f.tick)
 }
 
-// startRollback starts the circuit breaker's rollback deployment.
+// startRollback starts the rollback deployment.
 func (f *Fake) startRollback(s *service) {
 	s.rollbackAt = time.Time{}
-	for _, d := range s.svc.Deployments {
-		if aws.ToString(d.Id) == s.rollbackTo {
-			f.event(s, "rolling back to deployment %s.", s.rollbackTo)
-			f.startDeployment(s, aws.ToString(d.TaskDefinition), Rollout{Outcome: Complete, Steps: 3})
-			return
-		}
-	}
+	f.event(s, "rolling back to %s.", shortTaskDef(s.lastCompleted))
+	f.startDeployment(s, s.lastCompleted, Rollout{Outcome: Complete, Steps: 3})
+}
+
+func shortTaskDef(arn string) string {
+	return arn[strings.LastIndex(arn, "/")+1:]
 }
 
 const unplaceable = "was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."

@@ -145,3 +145,53 @@ func (f *Fake) Tasks() []types.Task {
 	}
 	return out
 }
+
+// failedServiceTask records a task of deployment d that stopped as
+// r.TaskFailure says, as ECS keeps a service's stopped tasks for a while
+// (ListTasks with desiredStatus STOPPED finds them), and returns its id.
+func (f *Fake) failedServiceTask(s *service, d *types.Deployment, r Rollout) string {
+	o := TaskOutcome{}
+	if r.TaskFailure != nil {
+		o = *r.TaskFailure
+	}
+	td := f.lookup(aws.ToString(d.TaskDefinition))
+	id := f.taskID()
+	cluster := aws.ToString(s.svc.ClusterArn)
+	arn := f.arn("task", cluster[strings.LastIndex(cluster, "/")+1:]+"/"+id)
+	now := f.clock
+	t := types.Task{
+		TaskArn: aws.String(arn), ClusterArn: s.svc.ClusterArn, TaskDefinitionArn: d.TaskDefinition,
+		LastStatus: aws.String("STOPPED"), DesiredStatus: aws.String("STOPPED"),
+		StartedBy: d.Id, Group: aws.String("service:" + aws.ToString(s.svc.ServiceName)),
+		LaunchType: s.svc.LaunchType, CreatedAt: &now, StoppedAt: &now,
+		StopCode: types.TaskStopCodeEssentialContainerExited, StoppedReason: aws.String("Essential container in task exited"),
+	}
+	if o.FailToStart {
+		t.StopCode, t.StoppedReason = types.TaskStopCodeTaskFailedToStart, aws.String(o.Reason)
+	}
+	if o.StopCode != "" {
+		t.StopCode = o.StopCode
+	}
+	if o.StoppedReason != "" {
+		t.StoppedReason = aws.String(o.StoppedReason)
+	}
+	for i, c := range td.def.ContainerDefinitions {
+		name := aws.ToString(c.Name)
+		ct := types.Container{Name: c.Name, Image: c.Image, LastStatus: aws.String("STOPPED"), TaskArn: aws.String(arn)}
+		if !o.FailToStart {
+			code, ok := o.ExitCodes[name]
+			if !ok && i == 0 && o.ExitCodes == nil {
+				code = 1
+			}
+			ct.ExitCode = aws.Int32(code)
+		}
+		if r, ok := o.ContainerReasons[name]; ok {
+			ct.Reason = aws.String(r)
+		} else if o.FailToStart {
+			ct.Reason = aws.String(o.Reason)
+		}
+		t.Containers = append(t.Containers, ct)
+	}
+	f.tasks[arn] = &task{t: t, outcome: o, created: now, steps: 1 << 30}
+	return id
+}
