@@ -120,12 +120,18 @@ type pid1 struct {
 
 func startPID1(t *testing.T, spec helperSpec) *pid1 {
 	t.Helper()
+	return startPID1Program(t, spec, os.Args[0], "-test.run=^$")
+}
+
+// startPID1Program is startPID1 for another program reading the spec.
+func startPID1Program(t *testing.T, spec helperSpec, argv ...string) *pid1 {
+	t.Helper()
 	data, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &pid1{t: t}
-	p.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(os.Environ(), helperEnv+"="+string(data))
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	// unshare does not forward signals: they go to the helper itself.

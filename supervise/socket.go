@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"syscall"
 	"time"
@@ -170,7 +173,11 @@ func (c *control) close() {
 // falls back to a path of the user's own (FallbackControlSocket).
 func (s *Supervisor) listenControl() (*control, error) {
 	if s.role.ControlSocket == DefaultControlSocket {
-		return listenControlDefault()
+		c, err := listenControlDefault()
+		if err == nil && c.path != DefaultControlSocket {
+			s.infof("", "control socket %s (user %d cannot create %s)", c.path, os.Geteuid(), DefaultControlSocket)
+		}
+		return c, err
 	}
 	return listenControl(s.role.ControlSocket)
 }
@@ -229,17 +236,27 @@ func (s *Supervisor) serveControl(c *control, limit int) {
 	}
 }
 
-// idleTrim returns the memory requests used to the kernel once the socket
-// has had no connection for a moment: the health check comes every 30s
-// for the life of the task, and the runtime would otherwise keep the pages
-// of the busiest moment. Nothing runs while the socket stays idle.
+// idleTrim keeps the memory requests use from staying with entry: the
+// health check comes every 30s for the life of the task, and the runtime
+// would otherwise keep the pages of the busiest moment. While connections
+// are being served, a soft memory limit a little above the idle figure
+// makes the collector run before the heap grows; once the socket has had
+// no connection for trimAfter, the garbage is returned to the kernel and
+// the limit lifted, so that nothing else (a long output line) ever works
+// under it. Nothing runs while the socket stays idle.
 type idleTrim struct {
-	mu     sync.Mutex
-	active int
-	timer  *time.Timer
+	mu       sync.Mutex
+	active   int
+	timer    *time.Timer
+	baseline uint64 // memory in use after the last trim
 }
 
-const trimAfter = 500 * time.Millisecond
+const (
+	trimAfter = 500 * time.Millisecond
+	// burstHeadroom is how far above the idle figure serving may take
+	// entry's memory before the collector runs.
+	burstHeadroom = 512 << 10
+)
 
 func (t *idleTrim) begin() {
 	t.mu.Lock()
@@ -248,6 +265,10 @@ func (t *idleTrim) begin() {
 	if t.timer != nil {
 		t.timer.Stop()
 	}
+	if t.baseline == 0 {
+		t.baseline = memoryInUse()
+	}
+	debug.SetMemoryLimit(int64(t.baseline + burstHeadroom))
 }
 
 func (t *idleTrim) end() {
@@ -266,11 +287,13 @@ func (t *idleTrim) end() {
 
 func (t *idleTrim) trim() {
 	t.mu.Lock()
-	busy := t.active > 0
-	t.mu.Unlock()
-	if !busy {
-		trimMemory()
+	defer t.mu.Unlock()
+	if t.active > 0 {
+		return
 	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	trimMemory()
+	t.baseline = memoryInUse()
 }
 
 func (t *idleTrim) stop() {
@@ -279,6 +302,15 @@ func (t *idleTrim) stop() {
 	if t.timer != nil {
 		t.timer.Stop()
 	}
+	debug.SetMemoryLimit(math.MaxInt64)
+}
+
+// memoryInUse is the memory the runtime holds from the kernel, as its
+// memory limit counts it.
+func memoryInUse() uint64 {
+	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(m)
+	return m[0].Value.Uint64() - m[1].Value.Uint64()
 }
 
 // errTooLong is a request line over MaxRequest.

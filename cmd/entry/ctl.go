@@ -82,21 +82,64 @@ func controlSocket(fs *flagSet, flag string, cfg *config.File) string {
 	return path
 }
 
-// clientSocket is the socket path for ctl and health, which read entry.yml
-// only when it is there.
-func clientSocket(fs *flagSet, flag, configPath string) (string, error) {
-	var cfg *config.File
-	if !fs.isSet("control-socket") {
-		var err error
-		if cfg, err = loadConfig(fs, configPath); err != nil {
-			return "", err
+// clientSocket is the socket path for ctl and health, found however the
+// running supervisor was configured: --control-socket or
+// ENTRY_CONTROL_SOCKET if given; else control_socket in the entry.yml named
+// by --config or ENTRY_CONFIG (relative to that file); else the socket the
+// running entry listens on (found through /proc); else control_socket in
+// ./entry.yml (a broken one is passed over); else the default, or its
+// fallback for a non-root user. hint says why discovery found nothing,
+// when that may be why the socket cannot be reached.
+func clientSocket(fs *flagSet, flag, configPath string) (path, hint string, err error) {
+	off := fmt.Errorf("the control socket is off (control_socket: none)")
+	if fs.isSet("control-socket") {
+		if path = controlSocket(fs, flag, nil); path == "" {
+			return "", "", off
+		}
+		return path, "", nil
+	}
+	if fs.isSet("config") {
+		cfg, err := loadConfig(fs, configPath)
+		if err != nil {
+			return "", "", err
+		}
+		if cfg.ControlSocket != "" {
+			if path = controlSocket(fs, flag, cfg); path == "" {
+				return "", "", off
+			}
+			return path, "", nil
 		}
 	}
-	path := controlSocket(fs, flag, cfg)
-	if path == "" {
-		return "", fmt.Errorf("the control socket is off (control_socket: none)")
+	found, err := supervise.FindControlSocket()
+	if found != "" {
+		return found, "", nil
 	}
-	return path, nil
+	if err != nil {
+		hint = err.Error()
+	}
+	if !fs.isSet("config") {
+		if cfg, err := loadConfig(fs, configPath); err == nil && cfg.ControlSocket != "" {
+			if path = controlSocket(fs, flag, cfg); path == "" {
+				return "", "", off
+			}
+			return path, hint, nil
+		}
+	}
+	for _, p := range []string{supervise.DefaultControlSocket, supervise.FallbackControlSocket(os.Geteuid())} {
+		if st, err := os.Lstat(p); err == nil && st.Mode()&os.ModeSocket != 0 {
+			return p, hint, nil
+		}
+	}
+	return supervise.DefaultControlSocket, hint, nil
+}
+
+// callSupervisor is supervise.Call, its error completed with hint.
+func callSupervisor(path, hint string, req supervise.Request, timeout time.Duration) (*supervise.Response, error) {
+	resp, err := supervise.Call(path, req, timeout)
+	if err != nil && hint != "" {
+		err = fmt.Errorf("%v; and %s", err, hint)
+	}
+	return resp, err
 }
 
 // runCtl is `entry ctl`.
@@ -131,11 +174,11 @@ func runCtl(args []string) int {
 	if want > 2 {
 		req.Signal = rest[2]
 	}
-	path, err := clientSocket(fs, socket, configPath)
+	path, hint, err := clientSocket(fs, socket, configPath)
 	if err != nil {
 		return fail(exitUsage, "ctl: %v", err)
 	}
-	resp, err := supervise.Call(path, req, timeout)
+	resp, err := callSupervisor(path, hint, req, timeout)
 	if err != nil {
 		return fail(exitFailure, "ctl: %v", err)
 	}

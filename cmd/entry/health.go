@@ -35,11 +35,11 @@ func runHealth(args []string) int {
 	if fs.NArg() > 0 {
 		return fail(exitUsage, "health: takes no arguments, got %q", strings.Join(fs.Args(), " "))
 	}
-	path, err := clientSocket(fs, socket, configPath)
+	path, hint, err := clientSocket(fs, socket, configPath)
 	if err != nil {
 		return fail(exitUsage, "health: %v", err)
 	}
-	resp, err := supervise.Call(path, supervise.Request{Cmd: "health", Timeout: timeout}, timeout+time.Second)
+	resp, err := callSupervisor(path, hint, supervise.Request{Cmd: "health", Timeout: timeout}, timeout+time.Second)
 	if err != nil {
 		return fail(exitFailure, "health: %v", err)
 	}
