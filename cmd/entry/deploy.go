@@ -192,6 +192,7 @@ func runDeploy(args []string) int {
 	fs.BoolVar(&noRollback, "no-rollback", false, "on failure, leave the services on the new revision")
 	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
 	sched := addScheduleFlags(fs)
+	logGrace := addLogGraceFlag(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
@@ -263,6 +264,7 @@ func runDeploy(args []string) int {
 	if err != nil {
 		return deployerFail("deploy", err)
 	}
+	d.LogGrace = *logGrace
 	if err := d.Deploy(ctx, spec); err != nil {
 		return fail(exitFailure, "deploy: %v", err)
 	}
