@@ -9,6 +9,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,7 +57,10 @@ type Deployer struct {
 	PollInterval, PollMax, ProgressEvery time.Duration
 	// Grace periods and the clean-up bound; 0 means the default above.
 	MissingGrace, LagGrace, PlacementGrace, CleanupTimeout time.Duration
-	Clients                                                // EventBridge, Scheduler, CloudWatch Logs: see schedules.go
+	// LogGrace: how long a stopped one-off task's log must stay quiet
+	// (DefaultLogGrace when 0; see logs.go).
+	LogGrace time.Duration
+	Clients  // EventBridge, Scheduler, CloudWatch Logs: see schedules.go
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -214,7 +218,13 @@ type unit struct {
 	adopt   bool // its in-flight rollout already carries the target
 }
 
+// outMu keeps lines whole: a one-off task's log is printed by its follower
+// while the wait prints its own.
+var outMu sync.Mutex
+
 func (d *Deployer) out(format string, args ...any) {
+	outMu.Lock()
+	defer outMu.Unlock()
 	fmt.Fprintf(d.Out, format+"\n", args...)
 }
 

@@ -104,9 +104,9 @@ func (d *Deployer) migrate(ctx context.Context, label string, spec Spec, in *ecs
 	}
 	arn := aws.ToString(out.Tasks[0].TaskArn)
 	id := lastPart(arn)
-	d.out("%s: task %s of %s started: %s (container %s); waiting up to %v for it to stop", label, id, rev, strings.Join(spec.Migrate, " "), container, spec.Timeout)
+	d.out("%s: task %s of %s started: %s (container %s); waiting up to %v for it to stop", label, id, rev, quoteCommand(spec.Migrate), container, spec.Timeout)
 	lf := d.followLogs(ctx, label, aws.ToString(in.TaskDefinition), container, arn)
-	defer func() { lf.finish(ctx, err != nil) }()
+	defer func() { lf.finish(ctx, err) }()
 
 	t, err := d.waitTask(ctx, label, spec, arn)
 	if err != nil {

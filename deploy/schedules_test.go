@@ -43,6 +43,7 @@ func newSchedEnv(t *testing.T) *schedEnv {
 	retryer := NewRetryer(5, 5*time.Millisecond)
 	e.d.Events = eventbridge.New(eventbridge.Options{Region: ecsfake.Region, BaseEndpoint: aws.String(e.events.URL), Credentials: creds, Retryer: retryer()})
 	e.d.Scheduler = scheduler.New(scheduler.Options{Region: ecsfake.Region, BaseEndpoint: aws.String(e.sched.URL), Credentials: creds, Retryer: retryer()})
+	e.d.LogGrace = 100 * time.Millisecond // a test reads the late lines it scripts with a grace of its own
 	e.d.Logs = cloudwatchlogs.New(cloudwatchlogs.Options{Region: ecsfake.Region, BaseEndpoint: aws.String(e.logs.URL), Credentials: creds, Retryer: retryer()})
 	return e
 }

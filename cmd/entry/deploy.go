@@ -204,6 +204,7 @@ func runDeploy(args []string) int {
 	fs.BoolVar(&keepZero, "keep-scaled-to-zero", false, "leave a service whose desired count is 0 at 0 (default: raise it to 1 so that the new revision runs)")
 	fs.StringVar(&otherDeploys, "other-deploys", deploy.OthersReplace, "when another deployment is rolling a service out: replace (deploy over it), refuse (exit 3, change nothing) or wait (up to --timeout) for it")
 	sched := addScheduleFlags(fs)
+	logGrace := addLogGraceFlag(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
@@ -275,6 +276,7 @@ func runDeploy(args []string) int {
 	if err != nil {
 		return deployerFail("deploy", err)
 	}
+	d.LogGrace = *logGrace
 	if err := d.Deploy(ctx, spec); err != nil {
 		return fail(deployExitCode(err), "deploy: %v", err)
 	}

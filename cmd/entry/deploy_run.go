@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/entryhq/entry/config"
 	"github.com/entryhq/entry/deploy"
@@ -26,6 +28,14 @@ one); or name one.
 Example:
   entry deploy run --cluster prod --service web -- bin/rails runner 'Foo.bar'
 `
+
+// addLogGraceFlag adds --log-grace, how long a stopped one-off task's log
+// must stay quiet before entry stops reading it.
+func addLogGraceFlag(fs *flagSet) *time.Duration {
+	var d time.Duration
+	fs.DurationVar(&d, "log-grace", deploy.DefaultLogGrace, "after a one-off task stopped, read its CloudWatch log until it has been quiet this long (late lines)")
+	return &d
+}
 
 // scheduleFlags are the flags that make scheduled tasks follow a deploy.
 type scheduleFlags struct {
@@ -70,6 +80,7 @@ func runDeployRun(args []string) int {
 	var revision, container string
 	f.fs.StringVar(&revision, "revision", "live", "task definition: live (the service's), new (its family's newest ACTIVE revision) or FAMILY:REV")
 	f.fs.StringVar(&container, "container", "", "container that runs the command (default: the first essential one)")
+	logGrace := addLogGraceFlag(f.fs)
 	if code := f.fs.parseOrExit(args); code >= 0 {
 		return code
 	}
@@ -94,10 +105,12 @@ func runDeployRun(args []string) int {
 	if err != nil {
 		return fail(exitFailure, "deploy run: %v", err)
 	}
+	d.LogGrace = *logGrace
 	code, err := d.Run(ctx, deploy.RunSpec{Cluster: f.cluster, Service: f.services[0], Command: f.fs.Args(),
 		Container: container, Revision: revision, Timeout: f.timeout})
 	if err != nil {
-		return fail(exitFailure, "deploy run: %v", err)
+		// The task's own errors already say "run:".
+		return fail(exitFailure, "deploy run: %s", strings.TrimPrefix(err.Error(), "run: "))
 	}
 	return code
 }

@@ -39,11 +39,12 @@ func TestDeployRunExitsWithTheContainersCode(t *testing.T) {
 	})
 	lg.Stream("/ecs/web", "web/app/*", 1, 1, "checking 12 accounts", "account 7: balance mismatch")
 	f.SetTaskOutcome(ecsfake.TaskOutcome{ExitCodes: map[string]int32{"app": 4}})
+	env = append(env, "ENTRY_DEPLOY_LOG_GRACE=200ms")
 	r := runEntry(t, t.TempDir(), env, "deploy", "run", "--cluster", "prod", "--service", "web", "--revision", "new", "--", "bin/rails", "runner", "Audit.run")
 	if r.code != 4 {
 		t.Fatalf("exit %d, want 4\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, w := range []string{"app | checking 12 accounts", "app | account 7: balance mismatch", "last 2 lines of app's log", "run: container app of task"} {
+	for _, w := range []string{"app | checking 12 accounts", "app | account 7: balance mismatch", "run: container app of task"} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
 		}
@@ -73,7 +74,7 @@ func TestDeploySchedulesFromConfig(t *testing.T) {
 	if got := aws.ToString(ev.Targets("", "nightly")[0].EcsParameters.TaskDefinitionArn); !strings.HasSuffix(got, "job:2") {
 		t.Errorf("rule runs %s\n%s", got, r.stdout)
 	}
-	if !strings.Contains(r.stdout, "scheduled tasks moved: rule default/nightly job:2") {
+	if !strings.Contains(r.stdout, "scheduled: rule default/nightly target t: job:1 -> job:2\n") || !strings.Contains(r.stdout, "scheduled tasks: 1 moved\n") {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
 }
@@ -87,10 +88,21 @@ func TestDeploySchedulesDryRunFromEnvironment(t *testing.T) {
 	ev.AddRule("", "nightly", evtypes.Target{Id: aws.String("t"), Arn: aws.String("arn:aws:ecs:us-east-1:123456789012:cluster/prod"),
 		EcsParameters: &evtypes.EcsParameters{TaskDefinitionArn: aws.String("arn:aws:ecs:us-east-1:123456789012:task-definition/web:1")}})
 	r := runEntry(t, t.TempDir(), append(env, "ENTRY_DEPLOY_SCHEDULES=true"), "deploy", "--cluster", "prod", "--service", "web", "--image", "repo/app:abc", "--dry-run")
-	if r.code != 0 || !strings.Contains(r.stdout, "plan: scheduled: rule default/nightly: web:1 -> new web revision") {
+	if r.code != 0 || !strings.Contains(r.stdout, "plan: scheduled: rule default/nightly target t: web:1 -> new web revision") {
 		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if f.MutatingCalls() != 0 || ev.Calls()["PutTargets"] != 0 {
 		t.Errorf("a dry run changed something: %v", ev.Calls())
+	}
+}
+
+// A task that fails to start: one "deploy run:" prefix, not two.
+func TestDeployRunErrorPrefixOnce(t *testing.T) {
+	f, env := deployFake(t)
+	_, _, _, side := sideFakes(t)
+	f.SetTaskOutcome(ecsfake.TaskOutcome{FailToStart: true, Reason: "CannotPullContainerError: pull access denied"})
+	r := runEntry(t, t.TempDir(), append(env, side...), "deploy", "run", "--cluster", "prod", "--service", "web", "--", "true")
+	if r.code != 1 || !strings.Contains(r.stderr, "entry: deploy run: task ") || strings.Contains(r.stderr, "run: run:") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
