@@ -150,8 +150,8 @@ func hasChildren() bool {
 // held off meanwhile, so that a pid read from /proc still names that child
 // when it is signalled: an unreaped child's pid cannot be reused.
 func (r *reaper) signalChildren(sig syscall.Signal, done map[int]bool) ([]int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.forking.Lock()
+	defer r.forking.Unlock()
 	kids, err := children()
 	for pid := range done {
 		if !slices.Contains(kids, pid) {

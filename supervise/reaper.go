@@ -17,10 +17,13 @@ import (
 // for one child (supercronic's "waitid: no child processes").
 //
 // The fork-versus-reap race (a child that exits before its pid is
-// registered) cannot happen: start holds the same lock as the reap loop
-// from before fork until the pid is registered.
+// registered) cannot happen: start holds forking (shared) from before fork
+// until the pid is registered, and the reap loop holds it exclusively.
+// Starts do not wait for each other: a burst of cron jobs forks on every
+// core at once.
 type reaper struct {
-	mu      sync.Mutex
+	forking sync.RWMutex
+	mu      sync.Mutex // guards waiters and orphans
 	waiters map[int]func(ExitStatus)
 	orphans int // unregistered children reaped
 
@@ -73,13 +76,15 @@ func (r *reaper) close() {
 // registers onExit for it, with reaping held off in between. onExit is
 // called from the reap loop and must not block.
 func (r *reaper) start(fork func() (int, error), onExit func(ExitStatus)) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.forking.RLock()
+	defer r.forking.RUnlock()
 	pid, err := fork()
 	if err != nil {
 		return 0, err
 	}
+	r.mu.Lock()
 	r.waiters[pid] = onExit
+	r.mu.Unlock()
 	return pid, nil
 }
 
@@ -92,6 +97,7 @@ func (r *reaper) reap() {
 	}
 	var calls []exited
 	collected := false
+	r.forking.Lock()
 	r.mu.Lock()
 	for {
 		var ws unix.WaitStatus
@@ -114,6 +120,7 @@ func (r *reaper) reap() {
 		}
 	}
 	r.mu.Unlock()
+	r.forking.Unlock()
 	if collected {
 		select {
 		case r.reaped <- struct{}{}:

@@ -3,6 +3,8 @@ package cron
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,6 +21,12 @@ const DefaultStopTimeout = supervise.DefaultStopTimeout
 // (an NTP correction, a resumed host) is noticed within a minute. It costs
 // one wake-up a minute, not a polling loop.
 const maxSleep = time.Minute
+
+// spawnSlots is how many runs are spawned at once: a spawn mostly waits
+// for the kernel (fork, then exec of the shell), so a few per core keep the
+// machine busy during a burst without hundreds of goroutines competing with
+// the scheduler's loop.
+var spawnSlots = max(4, 2*runtime.GOMAXPROCS(0))
 
 // A Clock is the scheduler's source of time; tests inject a fake one.
 type Clock interface {
@@ -66,18 +74,30 @@ type jobState struct {
 	running []*run
 }
 
-// A run is one started execution of a job.
+// A run is one execution of a job, from the moment the scheduler decides
+// to start it.
 type run struct {
-	state   *jobState
+	state *jobState
+	due   time.Time
+
+	mu      sync.Mutex // child and started are set by the run's goroutine
 	child   supervise.Child
-	due     time.Time
 	started time.Time
+}
+
+// startedAs returns the run's child and start time; a nil child while it is
+// still being started.
+func (r *run) startedAs() (supervise.Child, time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.child, r.started
 }
 
 // A runEnd reports a finished run to the scheduler loop.
 type runEnd struct {
-	run  *run
-	exit supervise.ExitStatus
+	run        *run
+	exit       supervise.ExitStatus
+	notStarted bool // the spawn failed, or the role stopped first
 }
 
 // scheduler is one Run of a Service.
@@ -88,6 +108,7 @@ type scheduler struct {
 	stopSignal  syscall.Signal
 	stopTimeout time.Duration
 	stopping    chan struct{} // closed when the role stops
+	spawning    chan struct{} // a slot for each spawn in progress
 	ended       chan runEnd
 	active      int
 }
@@ -104,6 +125,7 @@ func (s *Service) Run(ctx context.Context, sp supervise.Spawner) error {
 		stopSignal:  s.StopSignal,
 		stopTimeout: s.StopTimeout,
 		stopping:    make(chan struct{}),
+		spawning:    make(chan struct{}, spawnSlots),
 		ended:       make(chan runEnd),
 	}
 	if sc.clock == nil {
@@ -196,16 +218,39 @@ func (sc *scheduler) advance(st *jobState, now time.Time) {
 // fire starts a due run unless the previous one is still going.
 func (sc *scheduler) fire(st *jobState, due time.Time, note string) {
 	if len(st.running) > 0 && !st.job.Overlap {
-		prev := st.running[0]
-		sc.sp.Logf("%s: skipped the run due %s: the previous run (pid %d, started %s) is still going (\"# entry: overlap=allow\" above the job allows overlapping runs)",
-			st.job.Name, stamp(due), prev.child.Pid(), stamp(prev.started.In(st.job.loc)))
+		prev := "the previous run (still starting)"
+		if child, started := st.running[0].startedAs(); child != nil {
+			prev = fmt.Sprintf("the previous run (pid %d, started %s)", child.Pid(), stamp(started.In(st.job.loc)))
+		}
+		sc.sp.Logf("%s: skipped the run due %s: %s is still going (\"# entry: overlap=allow\" above the job allows overlapping runs)",
+			st.job.Name, stamp(due), prev)
 		return
 	}
 	sc.start(st, due, note)
 }
 
+// start starts a run of st on a goroutine of its own, which then watches
+// it. The loop never waits for a spawn, so it keeps to the schedule during
+// a burst of due jobs (400 due the same minute): a job due a second later
+// is started, not reported missed, once the spawns queued before it are
+// done, and those run spawnSlots at a time (in due order: a channel serves
+// its waiters first come, first served).
 func (sc *scheduler) start(st *jobState, due time.Time, note string) {
-	j := st.job
+	r := &run{state: st, due: due}
+	st.running = append(st.running, r)
+	sc.active++
+	go sc.run(r, note)
+}
+
+// run spawns r's child, logs the start, and watches it until it ends.
+func (sc *scheduler) run(r *run, note string) {
+	j, due := r.state.job, r.due
+	select {
+	case <-sc.stopping:
+		sc.ended <- runEnd{run: r, notStarted: true}
+		return
+	case sc.spawning <- struct{}{}:
+	}
 	cmd := supervise.Command{
 		Name: "cron:" + j.Name,
 		Env:  j.Env,
@@ -216,19 +261,21 @@ func (sc *scheduler) start(st *jobState, due time.Time, note string) {
 		cmd.Shell = j.Command
 	}
 	child, err := sc.sp.Spawn(cmd)
+	<-sc.spawning
 	if err != nil {
 		sc.sp.Logf("%s: cannot start the run due %s: %v", j.Name, stamp(due), err)
+		sc.ended <- runEnd{run: r, notStarted: true}
 		return
 	}
-	r := &run{state: st, child: child, due: due, started: sc.clock.Now()}
-	st.running = append(st.running, r)
-	sc.active++
+	r.mu.Lock()
+	r.child, r.started = child, sc.clock.Now()
+	r.mu.Unlock()
 	if note != "" {
 		sc.sp.Logf("%s: started pid %d (due %s; %s)", j.Name, child.Pid(), stamp(due), note)
 	} else {
 		sc.sp.Logf("%s: started pid %d (due %s)", j.Name, child.Pid(), stamp(due))
 	}
-	go sc.watch(r)
+	sc.watch(r)
 }
 
 // watch waits for r's child to exit, stopping it on timeout or when the
@@ -283,6 +330,9 @@ func (sc *scheduler) finish(e runEnd) {
 		}
 	}
 	sc.active--
+	if e.notStarted {
+		return
+	}
 	took := sc.clock.Now().Sub(r.started).Round(100 * time.Microsecond)
 	if e.exit.Signal != 0 {
 		sc.sp.Logf("%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signame.String(e.exit.Signal), took, e.exit.Code)

@@ -154,11 +154,19 @@ type fakeSpawner struct {
 	// quick makes every child exit 0 as soon as it starts.
 	quick      bool
 	exitOnStop bool
+	// hold, when set, makes Spawn of a command wait until the channel it
+	// returns for it is closed (nil: no wait): a slow fork.
+	hold func(supervise.Command) chan struct{}
 }
 
 func newFakeSpawner() *fakeSpawner { return &fakeSpawner{spawned: make(chan *fakeChild, 100)} }
 
 func (s *fakeSpawner) Spawn(c supervise.Command) (supervise.Child, error) {
+	if s.hold != nil {
+		if wait := s.hold(c); wait != nil {
+			<-wait
+		}
+	}
 	s.mu.Lock()
 	s.commands = append(s.commands, c)
 	ch := &fakeChild{pid: 1000 + len(s.commands), done: make(chan struct{}), exitOnStop: s.exitOnStop}
@@ -280,6 +288,42 @@ func TestServiceRunsOnSchedule(t *testing.T) {
 		if !strings.Contains(sp.log(), want) {
 			t.Errorf("log lacks %q:\n%s", want, sp.log())
 		}
+	}
+}
+
+func TestServiceSlowStartDelaysNoOtherJob(t *testing.T) {
+	// The first job's spawn takes as long as the test likes (a burst of
+	// hundreds of due jobs, a slow fork): the job below it must still
+	// start on time, every second, and never be reported as missed.
+	sp := newFakeSpawner()
+	sp.quick = true
+	release := make(chan struct{})
+	sp.hold = func(c supervise.Command) chan struct{} {
+		if c.Name == "cron:slow" {
+			return release
+		}
+		return nil
+	}
+	clock, stop := startService(t, "# slow\n*/1 * * * * * * true\n# tick\n*/1 * * * * * * echo tick\n", sp)
+	for i := range 3 {
+		clock.Advance(time.Second)
+		c := sp.next(t)
+		sp.waitLog(t, fmt.Sprintf("tick: pid %d exited with code 0", c.pid))
+		if i > 0 {
+			sp.waitLog(t, fmt.Sprintf("slow: skipped the run due 2026-01-30 10:00:0%d UTC: the previous run (still starting) is still going", i+1))
+		}
+	}
+	close(release)
+	sp.next(t)
+	sp.waitLog(t, "slow: pid 1004 exited with code 0")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sp.log(), "missed") {
+		t.Errorf("a run was reported missed:\n%s", sp.log())
+	}
+	if n := strings.Count(sp.log(), "tick: started pid"); n != 3 {
+		t.Errorf("tick started %d times, want 3:\n%s", n, sp.log())
 	}
 }
 
