@@ -166,13 +166,19 @@ func buildDockerfileExample(t *testing.T, buildArgs map[string]string) *dockerBu
 }
 
 // runShell runs a shell script as docker build runs a RUN line: in dir,
-// with env only, bounded by testtool.Patience, its process group killed at
-// the end. (Not StartContained: a script of shell builtins starts no child
-// for it to find.)
+// with env only.
 func runShell(t *testing.T, dir string, env []string, script string) result {
 	t.Helper()
 	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.Dir, cmd.Env = dir, env
+	return runPrepared(t, cmd)
+}
+
+// runPrepared runs cmd bounded by testtool.Patience, its process group
+// killed at the end. (Not StartContained: a script of shell builtins starts
+// no child for it to find.)
+func runPrepared(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var stdout, stderr testtool.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -185,7 +191,7 @@ func runShell(t *testing.T, dir string, env []string, script string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("sh -c %s: %v", script, err)
+		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
 	}
 	return result{stdout.String(), stderr.String(), code}
 }
