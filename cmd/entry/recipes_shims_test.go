@@ -298,4 +298,3 @@ func dockerRun(args []string) int {
 	}
 	return 0
 }
-

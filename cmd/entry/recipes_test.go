@@ -129,14 +129,14 @@ const (
 
 // recipeEnv is one CI run: the fakes, a checkout, the shims.
 type recipeEnv struct {
-	t       *testing.T
-	ecs     *ecsfake.Fake
-	sts     *stsFake
-	repo    string   // the checkout
-	base    []string // the runner's environment
-	extra   []string
-	log     strings.Builder
-	pushed  string // image ref the recipe deployed
+	t      *testing.T
+	ecs    *ecsfake.Fake
+	sts    *stsFake
+	repo   string   // the checkout
+	base   []string // the runner's environment
+	extra  []string
+	log    strings.Builder
+	pushed string // image ref the recipe deployed
 }
 
 func newRecipeEnv(t *testing.T) *recipeEnv {
