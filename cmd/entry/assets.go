@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -435,6 +436,29 @@ func (s *assetsStep) revision(env *prehook.Env) (string, error) {
 	}
 	return "", errors.New("assets: no revision: set ENTRY_REVISION, bake a REVISION file into the image (RUN echo $GIT_SHA > REVISION), or set assets.revision in entry.yml")
 }
+
+// Check reports what would stop the fetch before it reaches S3 (no
+// revision, an empty REVISION file), so that `entry config check` does not
+// call such an image valid; and a Sprockets manifest fetched to a name
+// Sprockets never reads.
+func (s *assetsStep) Check(env *prehook.Env) []error {
+	var errs []error
+	if _, err := s.plan(env); err != nil {
+		errs = append(errs, err)
+	}
+	for _, m := range s.cfg.Manifests {
+		base := filepath.Base(m.Dst)
+		if strings.HasPrefix(base, ".sprockets-manifest") && !sprocketsManifestName.MatchString(base) {
+			errs = append(errs, fmt.Errorf("assets: manifest dst %s: Sprockets reads only .sprockets-manifest-<32 hex digits>.json, so it would never load this file; fetch it to %s (a fixed name that sorts first; see docs/assets.md)",
+				m.Dst, filepath.Join(filepath.Dir(m.Dst), ".sprockets-manifest-"+strings.Repeat("0", 32)+".json")))
+		}
+	}
+	return errs
+}
+
+// sprocketsManifestName is the only manifest name Sprockets 4 reads
+// (Sprockets::ManifestUtils::MANIFEST_RE).
+var sprocketsManifestName = regexp.MustCompile(`^\.sprockets-manifest-[0-9a-f]{32}\.json$`)
 
 // Plan describes the fetch without touching the network.
 func (s *assetsStep) Plan(env *prehook.Env) []string {

@@ -2,90 +2,198 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/entryhq/entry/internal/testtool"
 )
 
 // Dockerfile.example is documentation that cannot be built here (no Docker
-// engine), so this test checks what it names: the application files it
-// copies exist in examples/rails, and every entry command it runs — RUN
-// lines, ENTRYPOINT and CMD — succeeds against that tree with this binary.
+// engine), so this test plays the build: the application files it copies
+// must exist in examples/rails, and every RUN line of the app's stages runs
+// through /bin/sh against a copy of that tree, with the image's tools that
+// are not here (apt-get, bundle) as no-op shims and entry as this binary;
+// then the ENTRYPOINT with its CMD is checked as the container would start.
+// A build without --build-arg REVISION must fail, as the Dockerfile says.
 func TestDockerfileExample(t *testing.T) {
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	b := buildDockerfileExample(t, map[string]string{"REVISION": sha})
+	if b.failed != "" {
+		t.Fatal(b.failed)
+	}
+	if got := strings.TrimSpace(readFile(t, b.app, "REVISION")); got != sha {
+		t.Errorf("REVISION file = %q, want %q", got, sha)
+	}
+	if m, _ := filepath.Glob(filepath.Join(b.app, "public/assets/.sprockets-manifest-*.json")); len(m) != 0 {
+		t.Errorf("the build left %v: Sprockets would find two manifests", m)
+	}
+	if b.entryRuns < 5 {
+		t.Errorf("the RUN lines ran entry %d times; want the 5 of Dockerfile.example (the parser lost some)", b.entryRuns)
+	}
+	if len(b.entrypoint) != 1 || b.entrypoint[0] != "entry" {
+		t.Fatalf("ENTRYPOINT %q, want [\"entry\"]", b.entrypoint)
+	}
+	// What the container starts with, in production: check it as entry
+	// would run it, with no warning (sidekiq's -t against stop_timeout).
+	for _, role := range []string{"role=web", "role=job"} {
+		cmd := b.cmd
+		if role != "role=web" {
+			cmd = []string{role}
+		}
+		r := runEntry(t, b.app, append(b.imageEnv, "RAILS_ENV=production"), append([]string{"config", "check"}, cmd...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "start role "+strings.TrimPrefix(role, "role=")) || r.stderr != "" {
+			t.Errorf("ENTRYPOINT+CMD %q: exit %d\n%s%s", cmd, r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stdout, "revision "+sha) {
+			t.Errorf("ENTRYPOINT+CMD %q: the assets fetch does not use the baked revision:\n%s", cmd, r.stdout)
+		}
+	}
+	// Every config file a process names (-C FILE) is in the tree.
+	yml := readFile(t, b.app, "entry.yml")
+	for _, m := range regexp.MustCompile(`-C (\S+)`).FindAllStringSubmatch(yml, -1) {
+		if _, err := os.Stat(filepath.Join(b.app, m[1])); err != nil {
+			t.Errorf("entry.yml names %s, which examples/rails lacks", m[1])
+		}
+	}
+
+	t.Run("no REVISION", func(t *testing.T) {
+		b := buildDockerfileExample(t, nil)
+		want := "build with --build-arg REVISION=$(git rev-parse HEAD)"
+		if !strings.Contains(b.failed, want) {
+			t.Errorf("a build without REVISION: %q, want it to fail saying %q", b.failed, want)
+		}
+	})
+}
+
+// dockerBuild is what buildDockerfileExample did.
+type dockerBuild struct {
+	app             string   // the image's /app
+	imageEnv        []string // the image's environment
+	entrypoint, cmd []string
+	entryRuns       int
+	failed          string // the RUN line that failed, and its output
+}
+
+// buildDockerfileExample plays `docker build` of Dockerfile.example with
+// buildArgs in a copy of examples/rails.
+func buildDockerfileExample(t *testing.T, buildArgs map[string]string) *dockerBuild {
+	t.Helper()
 	data, err := os.ReadFile("../../Dockerfile.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := t.TempDir()
-	if out, err := exec.Command("cp", "-a", "../../examples/rails/.", app).CombinedOutput(); err != nil {
+	b := &dockerBuild{app: t.TempDir()}
+	if out, err := exec.Command("cp", "-a", "../../examples/rails/.", b.app).CombinedOutput(); err != nil {
 		t.Fatalf("copying examples/rails: %v\n%s", err, out)
 	}
-	// The image's PATH has Ruby's bundle, which the example's hook runs;
-	// entry checks that a hook's program exists.
+	// What assets:precompile leaves behind, for the RUN that deletes it.
+	writeFiles(t, b.app, map[string]string{"public/assets/.sprockets-manifest-5f2b1d7c9e3a4b6d8f0a1c2e3b4d5f6a.json": "{}"})
 	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "bundle"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
+	log := filepath.Join(t.TempDir(), "entry.log")
+	shims := map[string]string{
+		"apt-get": "#!/bin/sh\nexit 0\n",
+		"bundle":  "#!/bin/sh\nexit 0\n",
+		"entry":   "#!/bin/sh\necho \"$*\" >> " + log + "\nexec " + entryBin + " \"$@\"\n",
 	}
-	imageEnv := []string{"RAILS_ENV=production", "PATH=" + bin + ":" + os.Getenv("PATH")}
-	var entrypoint, cmd []string
-	ran := 0
+	for name, text := range shims {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.imageEnv = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + b.app}
+	symlinks := t.TempDir()
+	stage := ""
+	args := map[string]string{}
 	for _, ins := range dockerInstructions(string(data)) {
 		word, rest, _ := strings.Cut(ins, " ")
 		switch strings.ToUpper(word) {
+		case "FROM":
+			stage = rest
+		case "ARG":
+			name, def, _ := strings.Cut(rest, "=")
+			if v, ok := buildArgs[name]; ok {
+				def = v
+			}
+			args[name] = def
 		case "COPY":
-			args := strings.Fields(rest)
-			if args[0] == "--from=entry-src" {
+			fields := strings.Fields(rest)
+			if fields[0] == "--from=entry-src" {
 				// The entry stage builds from a checkout of this repository.
-				for _, src := range args[1 : len(args)-1] {
+				for _, src := range fields[1 : len(fields)-1] {
 					if _, err := os.Stat(filepath.Join("../..", src)); err != nil {
 						t.Errorf("COPY --from=entry-src %s: not in the repository", src)
 					}
 				}
 				continue
 			}
-			if strings.HasPrefix(args[0], "--from=") {
+			if strings.HasPrefix(fields[0], "--from=") {
 				continue
 			}
-			for _, src := range args[:len(args)-1] {
-				if _, err := os.Stat(filepath.Join(app, src)); err != nil {
+			for _, src := range fields[:len(fields)-1] {
+				if _, err := os.Stat(filepath.Join(b.app, src)); err != nil {
 					t.Errorf("COPY %s: not in examples/rails", src)
 				}
 			}
 		case "RUN":
-			for _, part := range strings.Split(rest, "&&") {
-				fields := strings.Fields(part)
-				if len(fields) == 0 || fields[0] != "entry" {
-					continue
-				}
-				args := fields[1:]
-				for i, a := range args {
-					if a == "/usr/local/bin" {
-						args[i] = t.TempDir()
-					}
-				}
-				if r := runEntry(t, app, imageEnv, args...); r.code != 0 {
-					t.Errorf("RUN entry %s: exit %d\n%s%s", strings.Join(fields[1:], " "), r.code, r.stdout, r.stderr)
-				}
-				ran++
+			if strings.HasSuffix(stage, " AS entry") {
+				continue // go build of entry itself
+			}
+			script := strings.ReplaceAll(rest, "/usr/local/bin", symlinks)
+			env := slices.Clone(b.imageEnv)
+			for k, v := range args {
+				env = append(env, k+"="+v)
+			}
+			if r := runShell(t, b.app, env, script); r.code != 0 && b.failed == "" {
+				b.failed = fmt.Sprintf("RUN %s: exit %d\n%s%s", rest, r.code, r.stdout, r.stderr)
 			}
 		case "ENTRYPOINT":
-			entrypoint = jsonArgs(t, rest)
+			b.entrypoint = jsonArgs(t, rest)
 		case "CMD":
-			cmd = jsonArgs(t, rest)
+			b.cmd = jsonArgs(t, rest)
 		}
 	}
-	if ran < 5 {
-		t.Errorf("found only %d entry commands in RUN lines; the parser lost some", ran)
+	if data, err := os.ReadFile(log); err == nil {
+		b.entryRuns = strings.Count(string(data), "\n")
 	}
-	if len(entrypoint) != 1 || entrypoint[0] != "entry" {
-		t.Fatalf("ENTRYPOINT %q, want [\"entry\"]", entrypoint)
+	return b
+}
+
+// runShell runs a shell script as docker build runs a RUN line: in dir,
+// with env only.
+func runShell(t *testing.T, dir string, env []string, script string) result {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.Dir, cmd.Env = dir, env
+	return runPrepared(t, cmd)
+}
+
+// runPrepared runs cmd bounded by testtool.Patience, its process group
+// killed at the end. (Not StartContained: a script of shell builtins starts
+// no child for it to find.)
+func runPrepared(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
+	var stdout, stderr testtool.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	// What the container starts with: check it as entry would run it.
-	if r := runEntry(t, app, imageEnv, append([]string{"config", "check"}, cmd...)...); r.code != 0 || !strings.Contains(r.stdout, "start role web") {
-		t.Errorf("ENTRYPOINT+CMD %q: exit %d\n%s%s", cmd, r.code, r.stdout, r.stderr)
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	err := testtool.WaitCmd(t, cmd, testtool.Patience, func() string { return stdout.String() + stderr.String() })
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
 	}
+	return result{stdout.String(), stderr.String(), code}
 }
 
 // dockerInstructions joins continuation lines and drops comments.

@@ -16,6 +16,10 @@ import (
 var entryBin string
 
 func TestMain(m *testing.M) {
+	// Linked as docker or aws, the test binary is a CI recipe's stand-in.
+	if code, ok := shimMain(); ok {
+		os.Exit(code)
+	}
 	dir, err := os.MkdirTemp("", "entry-test-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/entryhq/entry/prehook"
 	"github.com/entryhq/entry/secrets"
 	"github.com/entryhq/entry/supervise"
+	"github.com/entryhq/entry/supervise/cron"
 )
 
 const startUsage = `Usage: entry [flags] [role=NAME | NAME] [-- CMD ARGS...]
@@ -152,6 +153,10 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 func checkRolePrograms(cfg *config.File, role *config.Role, env *prehook.Env) []error {
 	var errs []error
 	for _, p := range role.Processes {
+		if p.Crontab != "" {
+			errs = append(errs, checkCrontabPrograms(p.Crontab, env)...)
+			continue
+		}
 		prog := p.Command.String()
 		if len(p.Command.Argv) > 0 {
 			prog = p.Command.Argv[0]
@@ -167,6 +172,35 @@ func checkRolePrograms(cfg *config.File, role *config.Role, env *prehook.Env) []
 		}
 		if _, err := prehook.LookPath(prog, path); err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: roles.%s.%s: cannot run: %v (install it in the image, or fix the command)", cfg.Path, p.Line, role.Name, p.Name, err))
+		}
+	}
+	return errs
+}
+
+// checkCrontabPrograms finds the jobs of a crontab whose program is not
+// installed, as checkRolePrograms does for processes: a job that cannot run
+// would otherwise fail only at its first scheduled time, maybe days after
+// the deploy. A crontab that does not parse is reported where roles are
+// prepared.
+func checkCrontabPrograms(path string, env *prehook.Env) []error {
+	tab, err := cron.ReadFile(path, env.Get("TZ"))
+	if err != nil {
+		return nil
+	}
+	var errs []error
+	for _, j := range tab.Jobs {
+		prog := prehook.CommandProgram(j.Command)
+		if prog == "" {
+			continue // only a shell can tell
+		}
+		pathVar := env.Get("PATH")
+		for _, kv := range j.Env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				pathVar = v
+			}
+		}
+		if _, err := prehook.LookPath(prog, pathVar); err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: cron job %q: cannot run: %v (install it in the image, or fix the command)", path, j.Line, j.Name, err))
 		}
 	}
 	return errs
