@@ -66,4 +66,80 @@ var mutants = []mutant{
 		New: "p := plain{}",
 		Bug: "env_files: [{path: .env.prod}] without required: becomes optional",
 	},
+	// supervise: signals, stops, restarts and exit codes of PID 1.
+	{
+		Package: "./supervise", File: "supervise/spawn.go",
+		Old: "err := unix.Kill(-c.pid, sig)",
+		New: "err := unix.Kill(c.pid, sig)",
+		Bug: "signals sent to the process's pid instead of its group (puma's workers never get TERM)",
+	},
+	{
+		Package: "./supervise", File: "supervise/restarts.go",
+		Old: "if s.cause.failed && s.cause.last.Code == 0 {",
+		New: "if s.cause.failed && s.cause.last.Code == 0 && false {",
+		Bug: "max_restarts exhausted by a process exiting 0 ends the role with 0",
+	},
+	{
+		Package: "./supervise", File: "supervise/signals.go",
+		Old: "\tcase syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:\n\t\treturn 0, false",
+		New: "\tcase syscall.SIGTTIN, syscall.SIGTTOU:\n\t\treturn 0, false",
+		Bug: "TSTP forwarded to every process",
+	},
+	{
+		Package: "./supervise", File: "supervise/restarts.go",
+		Old: "(st.Signal == p.stopSent || st.Code == 128+int(p.stopSent))",
+		New: "(st.Signal == p.stopSent)",
+		Bug: "a process exiting 128+N after entry's stop signal N counted as unclean",
+	},
+	{
+		Package: "./supervise", File: "supervise/restarts.go",
+		Old: "\t\tif s.role.ChildExitCode {",
+		New: "\t\tif s.role.ChildExitCode && false {",
+		Bug: "in the tini model the child's exit code is ignored on stop",
+	},
+
+	// deploy: never undo good work, never claim what did not happen.
+	{
+		Package: "./deploy", File: "deploy/wait.go",
+		Old: "rollback, who := cb != nil && cb.Rollback, \"the circuit breaker\"",
+		New: "rollback, who := false && cb != nil && cb.Rollback, \"the circuit breaker\"",
+		Bug: "a FAILED rollout whose PRIMARY is still the failed revision not recognised as ECS rolling back",
+	},
+	{
+		Package: "./deploy", File: "deploy/deploy.go",
+		Old: "\t\t\tif settled(u.svc) {\n\t\t\t\tu.noop = true",
+		New: "\t\t\tif true {\n\t\t\t\tu.noop = true",
+		Bug: "an IN_PROGRESS deployment of the target (bake time) reported as nothing to do",
+	},
+	{
+		Package: "./deploy", File: "deploy/deploy.go",
+		Old: "\t\tcase u.serving == u.fam.target:\n",
+		New: "\t\tcase u.serving == u.fam.target && false:\n",
+		Bug: "a failed redeploy of the revision the service ran reports it restored",
+	},
+	{
+		Package: "./deploy", File: "deploy/deploy.go",
+		Old: "if dep.RolloutState == types.DeploymentRolloutStateCompleted && (best == nil || newer(dep, best)) {",
+		New: "if (best == nil || newer(dep, best)) {",
+		Bug: "a rollback returns to another run's in-flight revision, not the last one that served settled",
+	},
+	// render: output Ruby would give, and no secret in a message.
+	{
+		Package: "./render", File: "render/pathname.go",
+		Old: `if b == ".." || len(basenameList2) == 0 || basenameList2[0] != ".." {`,
+		New: `if len(basenameList2) == 0 || basenameList2[0] != ".." {`,
+		Bug: "Rails.root.join resolves .. across a .. already in the base",
+	},
+	{
+		Package: "./render", File: "render/redact.go",
+		Old: "msg = strings.ReplaceAll(msg, inspect(strValue(v)), shown)",
+		New: "msg = strings.ReplaceAll(msg, \"\\x00\"+inspect(strValue(v)), shown)",
+		Bug: "an environment value quoted in a render error is printed",
+	},
+	{
+		Package: "./render", File: "render/credentials.go",
+		Old: `return perEnv, filepath.Join("config", "credentials", env+".key")`,
+		New: `return perEnv, filepath.Join("config", "master.key")`,
+		Bug: "per-environment credentials decrypted with the master key",
+	},
 }
