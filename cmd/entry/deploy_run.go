@@ -49,7 +49,7 @@ func addScheduleFlags(fs *flagSet) *scheduleFlags {
 	fs.BoolVar(&s.all, "schedules", false, "after the services are stable, point the cluster's EventBridge rules and Scheduler schedules that run a deployed family at its new revision")
 	fs.StringSliceVar(&s.rules, "rule", nil, "EventBridge rule [BUS/]NAME whose ECS targets follow the deploy; repeatable")
 	fs.StringSliceVar(&s.schedules, "schedule", nil, "EventBridge Scheduler schedule [GROUP/]NAME that follows the deploy; repeatable")
-	fs.StringSliceVar(&s.eventBuses, "event-bus", nil, "event buses --schedules searches (default: default); repeatable")
+	fs.StringSliceVar(&s.eventBuses, "event-bus", nil, "event buses --schedules searches (default: every bus); repeatable")
 	fs.StringSliceVar(&s.schedGroups, "schedule-group", nil, "schedule groups --schedules searches (default: all); repeatable")
 	return s
 }

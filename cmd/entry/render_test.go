@@ -122,7 +122,7 @@ func TestRenderCommandErrors(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"render", "docker/database.erb", "dst.yml"}, 1, "",
-			"entry: render: docker/database.erb:7:11: unsupported Ruby: Rails.logger (entry knows Rails.env and Rails.root only; use ENV[...])\n"},
+			"entry: render: docker/database.erb:7:11: unsupported Ruby: Rails.logger (entry knows Rails.env, Rails.root and Rails.application.credentials; use ENV[...])\n"},
 		{[]string{"render", "unbalanced.erb", "dst.yml"}, 1, "", "entry: render: unbalanced.erb:1:1: if without end (add <% end %>)\n"},
 		{[]string{"render", "missing.erb"}, 1, "", "entry: render: missing.erb: no such template (check the path)\n"},
 		{[]string{"render", "big.erb", "dst.yml"}, 1, "", "entry: render: big.erb: 11 MiB is larger than the 10 MiB cap for a template\n"},
@@ -133,7 +133,7 @@ func TestRenderCommandErrors(t *testing.T) {
 		{[]string{"render", "--check"}, 2, "", "entry: render --check: want at least one SRC (see 'entry render --help')\n"},
 		{[]string{"render", "--bogus", "good.erb"}, 2, "", "entry: render: unknown flag: --bogus (see 'entry render --help')\n"},
 		{[]string{"render", "--check", "good.erb", "docker/database.erb", "unbalanced.erb"}, 1, "ok good.erb\n",
-			"entry: render: docker/database.erb:7:11: unsupported Ruby: Rails.logger (entry knows Rails.env and Rails.root only; use ENV[...])\n" +
+			"entry: render: docker/database.erb:7:11: unsupported Ruby: Rails.logger (entry knows Rails.env, Rails.root and Rails.application.credentials; use ENV[...])\n" +
 				"entry: render: unbalanced.erb:1:1: if without end (add <% end %>)\n" +
 				"entry: render: 2 of 3 templates failed to parse\n"},
 		{[]string{"render", "--check", "good.erb"}, 0, "ok good.erb\n", ""},
@@ -237,7 +237,7 @@ func TestRenderStartupAllOrNothing(t *testing.T) {
 		"config/b.yml": "old b\n",
 	})
 	r := runEntry(t, dir, []string{"A=new"}, "--", "true")
-	if r.code != 1 || !strings.Contains(r.stderr, "b.yml.erb:1:8: unsupported Ruby: Rails.cache (entry knows Rails.env and Rails.root only; use ENV[...]); nothing was written") {
+	if r.code != 1 || !strings.Contains(r.stderr, "b.yml.erb:1:8: unsupported Ruby: Rails.cache (entry knows Rails.env, Rails.root and Rails.application.credentials; use ENV[...]); nothing was written") {
 		t.Errorf("bad template: %+v", r)
 	}
 	// A render-time failure in the second template also writes nothing.
