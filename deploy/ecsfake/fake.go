@@ -838,22 +838,8 @@ func (f *Fake) listTaskDefinitions(in *ecs.ListTaskDefinitionsInput) ecs.ListTas
 		}
 	}
 	// One page of at most maxResults (default 100), so callers must page.
-	start := 0
-	if in.NextToken != nil {
-		fmt.Sscanf(*in.NextToken, "%d", &start)
-	}
-	size := 100
-	if in.MaxResults != nil {
-		size = int(*in.MaxResults)
-	}
 	out := ecs.ListTaskDefinitionsOutput{}
-	end := min(start+size, len(arns))
-	if start < end {
-		out.TaskDefinitionArns = arns[start:end]
-	}
-	if end < len(arns) {
-		out.NextToken = aws.String(fmt.Sprint(end))
-	}
+	out.TaskDefinitionArns, out.NextToken = page(arns, in.NextToken, in.MaxResults, 100)
 	return out
 }
 

@@ -1,7 +1,6 @@
 package ecsfake
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -92,22 +91,8 @@ func (f *Fake) listTasks(in *ecs.ListTasksInput) (any, *apiError) {
 		arns = append(arns, arn)
 	}
 	sort.Strings(arns)
-	start := 0
-	if in.NextToken != nil {
-		fmt.Sscanf(*in.NextToken, "%d", &start)
-	}
-	size := 100
-	if in.MaxResults != nil {
-		size = int(*in.MaxResults)
-	}
 	out := ecs.ListTasksOutput{}
-	end := min(start+size, len(arns))
-	if start < end {
-		out.TaskArns = arns[start:end]
-	}
-	if end < len(arns) {
-		out.NextToken = aws.String(fmt.Sprint(end))
-	}
+	out.TaskArns, out.NextToken = page(arns, in.NextToken, in.MaxResults, 100)
 	return out, nil
 }
 
