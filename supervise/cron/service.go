@@ -83,6 +83,12 @@ type run struct {
 	mu      sync.Mutex // child and started are set by the run's goroutine
 	child   supervise.Child
 	started time.Time
+
+	// stopSent is the stop signal stop sent, and killed whether it had
+	// to send SIGKILL after it; both are set in the run's goroutine
+	// before its end is reported.
+	stopSent syscall.Signal
+	killed   bool
 }
 
 // startedAs returns the run's child and start time; a nil child while it is
@@ -302,6 +308,7 @@ func (sc *scheduler) watch(r *run) {
 func (sc *scheduler) stop(r *run, why string) {
 	name, pid := r.state.job.Name, r.child.Pid()
 	sc.sp.Logf("%s: %s; sending %s to pid %d's process group", name, why, signame.String(sc.stopSignal), pid)
+	r.stopSent = sc.stopSignal
 	if err := supervise.StopGroup(r.child, sc.stopSignal); err != nil {
 		sc.sp.Logf("%s: signalling pid %d: %v", name, pid, err)
 	}
@@ -313,6 +320,7 @@ func (sc *scheduler) stop(r *run, why string) {
 	case <-grace.C():
 	}
 	sc.sp.Logf("%s: pid %d still running %s after %s; sending SIGKILL to its process group", name, pid, sc.stopTimeout, signame.String(sc.stopSignal))
+	r.killed = true
 	if err := r.child.Signal(syscall.SIGKILL); err != nil {
 		sc.sp.Logf("%s: killing pid %d: %v", name, pid, err)
 	}
@@ -334,6 +342,12 @@ func (sc *scheduler) finish(e runEnd) {
 		return
 	}
 	took := sc.clock.Now().Sub(r.started).Round(100 * time.Microsecond)
+	// A run ended by the stop signal entry sent stopped as asked: "killed"
+	// is for SIGKILL at the stop timeout and signals from elsewhere.
+	if r.stopSent != 0 && !r.killed && (e.exit.Signal == r.stopSent || e.exit.Code == 128+int(r.stopSent)) {
+		sc.sp.Logf("%s: pid %d stopped (%s) after %s", st.job.Name, r.child.Pid(), signame.String(r.stopSent), took)
+		return
+	}
 	if e.exit.Signal != 0 {
 		sc.sp.Logf("%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signame.String(e.exit.Signal), took, e.exit.Code)
 		return

@@ -403,7 +403,7 @@ func TestServiceShutdownStopsRunsAndStartsNoMore(t *testing.T) {
 		"line3: @reboot: running once now",
 		"stopping: no new runs; stopping 1 running job(s) (SIGTERM, then SIGKILL after 10s)",
 		"tick: entry is stopping; sending SIGTERM to pid 1002's process group",
-		"tick: pid 1002 killed by SIGTERM after 0s (exit code 143)",
+		"tick: pid 1002 stopped (SIGTERM) after 0s",
 	} {
 		if !strings.Contains(sp.log(), want) {
 			t.Errorf("log lacks %q:\n%s", want, sp.log())
