@@ -112,7 +112,13 @@ func (s *Supervisor) onControl(r *ctlRequest) {
 			answer("%s: not running (%s)", p.Name, s.stateOf(p))
 			return
 		}
-		s.stopByHand(p, func(st ExitStatus) { answer("%s: stopped: %s", p.Name, describe(st)) })
+		s.stopByHand(p, func(st ExitStatus) {
+			if end := describeEnd(p, st); strings.HasPrefix(end, "stopped") {
+				answer("%s: %s", p.Name, end) // "stopped (SIGTERM)"
+			} else {
+				answer("%s: stopped: %s", p.Name, end)
+			}
+		})
 	case "restart":
 		if p.state != stRunning {
 			s.startByHand(p)
@@ -125,7 +131,7 @@ func (s *Supervisor) onControl(r *ctlRequest) {
 				return
 			}
 			s.startByHand(p)
-			answer("%s: restarted%s (the last run %s)", p.Name, pidText(p), describe(st))
+			answer("%s: restarted%s (the last run %s)", p.Name, pidText(p), describeEnd(p, st))
 		})
 	}
 }

@@ -53,10 +53,12 @@ func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
   web:
     app: {command: "trap 'echo app got USR1' USR1; trap 'echo app got TERM; exit 0' TERM; echo app up; while :; do sleep 0.05; done", stop_timeout: 20s}
     side: {command: "trap 'exit 0' TERM; echo side up; while :; do sleep 0.05; done", essential: false}
+    plain: {command: "echo plain up; exec sleep 1000", essential: false}
 `})
 	r := startEntry(t, dir, env, true, "role=web")
 	r.waitFor("app | app up", testtool.Patience)
 	r.waitFor("side | side up", testtool.Patience)
+	r.waitFor("plain | plain up", testtool.Patience)
 	waitSocket(t, r, sock)
 	if st, err := os.Stat(sock); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode: %v %v, want 0600", st.Mode(), err)
@@ -103,7 +105,12 @@ func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
 		t.Fatalf("signal: %q", out)
 	}
 	r.waitFor("app | app got USR1", testtool.Patience)
-	if out := ctl(1, "ctl", "stop", "nope"); !strings.Contains(out, `entry: ctl stop: no process "nope" in role web (processes: app, side)`) {
+	// A process that dies of the stop signal entry sent it stopped as
+	// asked: not "killed by SIGTERM".
+	if out := ctl(0, "ctl", "stop", "plain"); out != "plain: stopped (SIGTERM)\n" {
+		t.Fatalf("stop plain: %q", out)
+	}
+	if out := ctl(1, "ctl", "stop", "nope"); !strings.Contains(out, `entry: ctl stop: no process "nope" in role web (processes: app, side, plain)`) {
 		t.Fatalf("unknown process: %q", out)
 	}
 	if out := ctl(2, "ctl", "signal", "app"); !strings.Contains(out, "want 2 argument(s)") {
