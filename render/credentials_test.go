@@ -3,7 +3,6 @@ package render
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,21 +171,13 @@ out = JSON.parse(STDIN.read).map do |c|
   end
 end
 print JSON.generate(out)`
-	input, _ := json.Marshal(cases)
-	cmd := exec.Command(ruby, "-e", harness)
-	cmd.Stdin = bytes.NewReader(input)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ruby: %v\n%s", err, stderr.String())
-	}
 	var results []struct {
 		Out   *string `json:"out"`
 		Error string  `json:"error"`
 	}
-	if err := json.Unmarshal(out, &results); err != nil || len(results) != len(cases) {
-		t.Fatalf("ruby gave %d results for %d cases: %v", len(results), len(cases), err)
+	rubyJSON(t, ruby, harness, cases, &results)
+	if len(results) != len(cases) {
+		t.Fatalf("ruby gave %d results for %d cases", len(results), len(cases))
 	}
 	rendered, failed := 0, 0
 	for i, c := range cases {

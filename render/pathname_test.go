@@ -37,21 +37,13 @@ func TestPathnameJoinMatchesRuby(t *testing.T) {
 		}
 		cases = append(cases, joinCase{b, []string{"a", "../../..", "b"}}, joinCase{b, []string{"log", "x", "/abs", "..", "y"}})
 	}
-	input, _ := json.Marshal(cases)
 	const script = `require "pathname"; require "json"
 out = JSON.parse(STDIN.read).map { |c| Pathname.new(c["base"]).join(*c["parts"]).to_s }
 print JSON.generate(out)`
-	cmd := exec.Command(ruby, "-e", script)
-	cmd.Stdin = bytes.NewReader(input)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ruby: %v\n%s", err, stderr.String())
-	}
 	var want []string
-	if err := json.Unmarshal(out, &want); err != nil || len(want) != len(cases) {
-		t.Fatalf("ruby printed %d results for %d cases: %v", len(want), len(cases), err)
+	rubyJSON(t, ruby, script, cases, &want)
+	if len(want) != len(cases) {
+		t.Fatalf("ruby printed %d results for %d cases", len(want), len(cases))
 	}
 	wrong := 0
 	for i, c := range cases {
@@ -64,6 +56,27 @@ print JSON.generate(out)`
 	}
 	if wrong > 0 {
 		t.Errorf("%d of %d joins differ from Ruby", wrong, len(cases))
+	}
+}
+
+// rubyJSON runs script with ruby, in as JSON on its standard input, and
+// decodes what it prints into out.
+func rubyJSON(t *testing.T, ruby, script string, in, out any) {
+	t.Helper()
+	input, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ruby, "-e", script)
+	cmd.Stdin = bytes.NewReader(input)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	printed, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ruby: %v\n%s", err, stderr.String())
+	}
+	if err := json.Unmarshal(printed, out); err != nil {
+		t.Fatalf("ruby printed no JSON: %v\n%.2000s", err, printed)
 	}
 }
 

@@ -101,18 +101,25 @@ func Isolated(t *testing.T) bool {
 		t.Fatalf("%s: still running after %s in its child test binary, killed; output:\n%s", t.Name(), IsolatedTimeout, out.String())
 	}
 	killGroup() // whatever the child left in its group (without a namespace)
-	text := out.String()
+	reportChild(t, "in its child test binary", err, out.String())
+	return true
+}
+
+// reportChild passes on the outcome of the calling test re-run, where
+// says how, in a child test binary run with -test.v: a failure, no test
+// run, or a skip.
+func reportChild(t *testing.T, where string, err error, text string) {
+	t.Helper()
 	switch {
 	case err != nil:
-		t.Fatalf("%s failed in its child test binary (%v):\n%s", t.Name(), err, text)
+		t.Fatalf("%s failed %s (%v):\n%s", t.Name(), where, err, text)
 	case strings.Contains(text, "testing: warning: no tests to run"):
-		t.Fatalf("%s: the child test binary ran no test (pattern %s):\n%s", t.Name(), runPattern(t.Name()), text)
+		t.Fatalf("%s: no test ran %s (pattern %s):\n%s", t.Name(), where, runPattern(t.Name()), text)
 	case strings.Contains(text, "--- SKIP: "+t.Name()+" "):
-		t.Skipf("skipped in its child test binary:\n%s", text)
+		t.Skipf("skipped %s:\n%s", where, text)
 	case testing.Verbose():
-		t.Logf("child test binary:\n%s", text)
+		t.Logf("%s:\n%s", where, text)
 	}
-	return true
 }
 
 func runPattern(name string) string {

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -66,17 +65,7 @@ func Unprivileged(t *testing.T) bool {
 	}
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	err = WaitCmd(t, cmd, IsolatedTimeout, out.String)
-	text := out.String()
-	switch {
-	case err != nil:
-		t.Fatalf("%s failed as user nobody (%v):\n%s", t.Name(), err, text)
-	case strings.Contains(text, "testing: warning: no tests to run"):
-		t.Fatalf("%s: the unprivileged test binary ran no test:\n%s", t.Name(), text)
-	case strings.Contains(text, "--- SKIP: "+t.Name()+" "):
-		t.Skipf("skipped as user nobody:\n%s", text)
-	case testing.Verbose():
-		t.Logf("as user nobody:\n%s", text)
-	}
+	reportChild(t, "as user nobody", err, out.String())
 	return true
 }
 
