@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/entryhq/entry/internal/testtool"
+)
+
+// railsNew stands for the files of a Rails 8 application that `rails new`
+// generates and examples/rails8 does not hold (docs/rails.md): the
+// binstubs its entry.yml and Dockerfile run, and the directories the
+// Dockerfile gives to the non-root user. bin/thrust answers GET on
+// HTTP_PORT as Thruster would once Puma serves /up; bin/rails server and
+// bin/jobs run until SIGTERM.
+var railsNew = map[string]string{
+	"Gemfile":      "source \"https://rubygems.org\"\ngem \"rails\", \"~> 8.0\"\ngem \"thruster\"\ngem \"solid_queue\"\n",
+	"Gemfile.lock": "# stand-in: not a lock file\n",
+	"bin/rails": "#!/bin/sh\n" +
+		"case \"$1\" in server) ;; *) exit 0;; esac\n" +
+		"trap 'exit 0' TERM; echo \"rails server up on $TARGET_PORT\"; while :; do sleep 0.05; done\n",
+	"bin/thrust": "#!/bin/sh\n" +
+		"\"$@\" &\n" +
+		"exec ruby -rsocket -e 'trap(\"TERM\") { exit }; s = TCPServer.new(\"127.0.0.1\", Integer(ENV[\"HTTP_PORT\"])); loop { c = s.accept; c.gets; c.print \"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nConnection: close\\r\\n\\r\\nOK\"; c.close }'\n",
+	"bin/jobs":      "#!/bin/sh\ntrap 'exit 0' TERM; echo 'jobs up'; while :; do sleep 0.05; done\n",
+	"db/.keep":      "",
+	"log/.keep":     "",
+	"storage/.keep": "",
+	"tmp/.keep":     "",
+}
+
+// The Rails 8 example (examples/rails8, docs/rails.md) is played as
+// Dockerfile.example is: its RUN lines against a copy of the example with
+// what `rails new` generates, then the ENTRYPOINT with its CMD for both
+// roles, the ECS task definitions, and the web role started as PID 1 by a
+// user who is not root, answering entry health as ECS's healthCheck asks.
+func TestDockerfileRails8(t *testing.T) {
+	b := playDockerfile(t, "../../examples/rails8/Dockerfile", "examples/rails8", nil, railsNew)
+	if b.failed != "" {
+		t.Fatal(b.failed)
+	}
+	if b.entryRuns != 2 {
+		t.Errorf("the RUN lines ran entry %d times; want the 2 config checks of the Dockerfile", b.entryRuns)
+	}
+	if !slices.Equal(b.entrypoint, []string{"entry"}) || !slices.Equal(b.cmd, []string{"role=web"}) {
+		t.Fatalf("ENTRYPOINT %q CMD %q, want [\"entry\"] [\"role=web\"]", b.entrypoint, b.cmd)
+	}
+	if b.user != "1000:1000" {
+		t.Errorf("USER %q, want Rails' 1000:1000", b.user)
+	}
+	if b.entryImage == "" {
+		t.Errorf("entry is not copied from ghcr.io/entryhq/entry")
+	}
+	// jemalloc: LD_PRELOAD names the link a RUN line made, to the library
+	// libjemalloc2 installs for the machine the image is built for.
+	link, err := os.Readlink(b.root + b.preload)
+	if want := "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2"; err != nil || !strings.HasPrefix(link, "/usr/lib/") || !strings.HasSuffix(link, "-linux-gnu/libjemalloc.so.2") {
+		t.Errorf("LD_PRELOAD=%q: link %q (%v), want a link made by the build to %s", b.preload, link, err, want)
+	}
+	if !slices.Contains(b.imageEnv, "RAILS_ENV=production") {
+		t.Errorf("the image's environment lacks RAILS_ENV=production: %q", b.imageEnv)
+	}
+	if _, err := os.Stat(filepath.Join(b.app, "bin/docker-entrypoint")); err == nil {
+		t.Errorf("examples/rails8 still has bin/docker-entrypoint")
+	}
+	// What the container starts with, in production, for each role: no
+	// warning, and each program is one the image has.
+	plans := map[string]string{}
+	for _, role := range []string{"web", "job"} {
+		args := []string{"config", "check", "role=" + role}
+		if role == "web" {
+			args = append([]string{"config", "check"}, b.cmd...)
+		}
+		r := runEntry(t, b.app, b.imageEnv, args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "start role "+role) || r.stderr != "" {
+			t.Errorf("entry %q: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+		plans[role] = r.stdout
+	}
+	yml := readFile(t, b.app, "entry.yml")
+	port := regexp.MustCompile(`HTTP_PORT: "(\d+)"`).FindStringSubmatch(yml)
+	if port == nil || !strings.Contains(readFile(t, b.app, "Dockerfile"), "EXPOSE "+port[1]+"\n") {
+		t.Fatalf("entry.yml's HTTP_PORT %v is not the port the Dockerfile exposes", port)
+	}
+	if want := "./bin/thrust ./bin/rails server (ready http://127.0.0.1:" + port[1] + "/up)"; !strings.Contains(plans["web"], want) {
+		t.Errorf("the web role does not run Thruster with a ready check through it: want %q in\n%s", want, plans["web"])
+	}
+	checkRails8TaskDefinitions(t, b.app, port[1])
+
+	t.Run("non-root web role answers entry health", func(t *testing.T) {
+		testtool.RequireRoot(t)
+		testtool.Require(t, "ruby")
+		// The test binds a free port on 127.0.0.1 in place of the example's.
+		free := fmt.Sprint(freePort(t))
+		os.WriteFile(filepath.Join(b.app, "entry.yml"), []byte(strings.ReplaceAll(yml, port[1], free)), 0o644)
+		var env []string // the image's ENV; the container has its own PATH and HOME
+		for _, kv := range b.imageEnv {
+			if !strings.HasPrefix(kv, "PATH=") && !strings.HasPrefix(kv, "HOME=") {
+				env = append(env, kv)
+			}
+		}
+		c := startContainerDir(t, true, b.app, "rails server up on 3000", env, b.cmd...)
+		if !strings.Contains(c.stderr.String(), "entry: control socket /tmp/entry-65534.sock (user 65534 cannot create /run/entry.sock)\n") {
+			t.Errorf("no word of the control socket's fallback:\n%s", c.stderr.String())
+		}
+		// As ECS runs the healthCheck: the image's user and WORKDIR, the
+		// task's environment, none of the ENTRYPOINT's flags.
+		testtool.Eventually(t, "entry health", func() bool {
+			return c.exec(true, "/run/app", env, "health").stdout == "healthy\n"
+		})
+		if r := c.exec(true, "/run/app", nil, "ctl", "stop", "rails"); r.code != 0 {
+			t.Fatalf("entry ctl stop rails: %+v", r)
+		}
+		r := c.exec(true, "/run/app", nil, "health")
+		if r.code != 1 || !strings.Contains(r.stderr, "rails") {
+			t.Errorf("entry health with Thruster stopped: exit %d, stderr %q; want unhealthy naming rails", r.code, r.stderr)
+		}
+		c.stop()
+	})
+}
+
+// checkRails8TaskDefinitions renders the example's ECS task definitions
+// and checks what the migration guide promises of them.
+func checkRails8TaskDefinitions(t *testing.T, app, port string) {
+	t.Helper()
+	for _, role := range []string{"web", "job"} {
+		file := "ecs/" + role + ".json.erb"
+		r := runEntry(t, app, []string{"IMAGE=123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/app:0123abc"}, "render", file)
+		if r.code != 0 {
+			t.Fatalf("entry render %s: exit %d\n%s", file, r.code, r.stderr)
+		}
+		var td struct {
+			Family               string
+			ContainerDefinitions []struct {
+				Command      []string
+				StopTimeout  int
+				PortMappings []struct{ ContainerPort int }
+				Secrets      []struct{ Name string }
+				HealthCheck  struct{ Command []string }
+			}
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &td); err != nil || len(td.ContainerDefinitions) != 1 {
+			t.Fatalf("%s: %v\n%s", file, err, r.stdout)
+		}
+		c := td.ContainerDefinitions[0]
+		if td.Family != role || !slices.Equal(c.Command, []string{"role=" + role}) {
+			t.Errorf("%s: family %q command %q", file, td.Family, c.Command)
+		}
+		if !slices.Equal(c.HealthCheck.Command, []string{"CMD", "entry", "health"}) {
+			t.Errorf("%s: healthCheck %q, want [CMD entry health]", file, c.HealthCheck.Command)
+		}
+		if c.StopTimeout <= 25 {
+			t.Errorf("%s: stopTimeout %d is not above the processes' stop_timeout 25s", file, c.StopTimeout)
+		}
+		if !slices.ContainsFunc(c.Secrets, func(s struct{ Name string }) bool { return s.Name == "RAILS_MASTER_KEY" }) {
+			t.Errorf("%s: no RAILS_MASTER_KEY secret", file)
+		}
+		if role == "web" && (len(c.PortMappings) != 1 || fmt.Sprint(c.PortMappings[0].ContainerPort) != port) {
+			t.Errorf("%s: portMappings %v, want HTTP_PORT %s", file, c.PortMappings, port)
+		}
+	}
+}
