@@ -166,3 +166,39 @@ func checkRails8TaskDefinitions(t *testing.T, app, port string) {
 		}
 	}
 }
+
+// docs/rails.md shows pieces of examples/rails8, which TestDockerfileRails8
+// checks: each line of its entry.yml snippets and each instruction of its
+// Dockerfile snippets must be the example's, so the page cannot drift.
+func TestRailsDocMatchesExample(t *testing.T) {
+	doc := readFile(t, "../..", "docs/rails.md")
+	yml := strings.Split(readFile(t, "../../examples/rails8", "entry.yml"), "\n")
+	checked := 0
+	for _, b := range codeBlocks(doc, "yaml") {
+		for _, line := range strings.Split(b.text, "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			checked++
+			if !slices.Contains(yml, line) {
+				t.Errorf("docs/rails.md:%d: %q is not a line of examples/rails8/entry.yml", b.line, line)
+			}
+		}
+	}
+	oneSpace := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	var instructions []string
+	for _, ins := range dockerInstructions(readFile(t, "../../examples/rails8", "Dockerfile")) {
+		instructions = append(instructions, oneSpace(ins))
+	}
+	for _, b := range codeBlocks(doc, "dockerfile") {
+		for _, ins := range dockerInstructions(b.text) {
+			checked++
+			if !slices.Contains(instructions, oneSpace(ins)) {
+				t.Errorf("docs/rails.md:%d: %q is not an instruction of examples/rails8/Dockerfile", b.line, ins)
+			}
+		}
+	}
+	if checked < 15 {
+		t.Errorf("checked %d lines of docs/rails.md's snippets; the page lost its yaml or dockerfile blocks", checked)
+	}
+}
