@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -10,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,7 +144,7 @@ func TestIAMPoliciesMatchCalls(t *testing.T) {
 			if len(needed) == 0 {
 				t.Fatal("the scenario made no call: it tests nothing")
 			}
-			for _, a := range sortedKeys(needed) {
+			for _, a := range slices.Sorted(maps.Keys(needed)) {
 				if !granted[a] {
 					t.Errorf("%s is needed but not in the policies %v (%s)", a, sc.policies, policies[sc.policies[len(sc.policies)-1]].where)
 				}
@@ -157,7 +157,7 @@ func TestIAMPoliciesMatchCalls(t *testing.T) {
 	if t.Failed() {
 		return // a failed scenario did not make all its calls
 	}
-	for _, name := range sortedKeys(policies) {
+	for _, name := range slices.Sorted(maps.Keys(policies)) {
 		for _, a := range policies[name].actions {
 			if used[name+" "+a] || notCalled[name+" "+a] != "" {
 				continue
@@ -167,52 +167,55 @@ func TestIAMPoliciesMatchCalls(t *testing.T) {
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+// iamECS is the ECS fake of deployFake (whose web revision names an
+// execution role, as real ones do), with the revisions that were there
+// before the scenario's commands ran.
+type iamECS struct {
+	*ecsfake.Fake
+	before map[string]int
 }
 
-// ecsNeeds returns the actions the ECS fake's calls need: each operation,
-// iam:PassRole when a registered or run revision names a role, and
-// ecs:TagResource when one was registered with tags.
-func ecsNeeds(f *ecsfake.Fake, needed map[string]bool) {
-	calls := f.Calls()
-	for op := range calls {
+func newIAMECS(t *testing.T) (*iamECS, []string) {
+	f, env := deployFake(t)
+	e := &iamECS{Fake: f}
+	e.mark()
+	return e, env
+}
+
+// mark takes the revisions registered so far as the scenario's set-up.
+func (e *iamECS) mark() {
+	e.before = map[string]int{"web": len(e.Revisions("web")), "job": len(e.Revisions("job"))}
+}
+
+// needs adds the actions the fake's calls need: each operation; and what
+// ECS authorises inside them: iam:PassRole when a revision entry
+// registered or ran names a role, ecs:TagResource when it registered one
+// with tags or ran a task with tags.
+func (e *iamECS) needs(needed map[string]bool) {
+	for op := range e.Calls() {
 		needed["ecs:"+op] = true
 	}
-	if calls["RegisterTaskDefinition"] == 0 && calls["RunTask"] == 0 {
-		return
+	passes := func(td types.TaskDefinition) {
+		if td.TaskRoleArn != nil || td.ExecutionRoleArn != nil {
+			needed["iam:PassRole"] = true
+		}
 	}
-	for _, fam := range []string{"web", "job"} {
-		for _, rev := range f.Revisions(fam) {
-			td, tags, _ := f.TaskDefinition(fam + ":" + strconv.Itoa(int(rev)))
-			if rev > 1 && len(tags) > 0 {
+	for fam, n := range e.before {
+		for _, rev := range e.Revisions(fam)[n:] {
+			td, tags, _ := e.TaskDefinition(fam + ":" + strconv.Itoa(int(rev)))
+			passes(td)
+			if len(tags) > 0 {
 				needed["ecs:TagResource"] = true
-			}
-			if td.TaskRoleArn != nil || td.ExecutionRoleArn != nil {
-				needed["iam:PassRole"] = true
 			}
 		}
 	}
-}
-
-// iamDeployFake is deployFake whose revisions pass a task and an
-// execution role, as real ones do.
-func iamDeployFake(t *testing.T) (*ecsfake.Fake, []string) {
-	f, env := deployFake(t)
-	for _, fam := range []string{"web", "job"} {
-		td, _, _ := f.TaskDefinition(aws.ToString(f.Service("prod", fam).TaskDefinition))
-		f.Register(&ecs.RegisterTaskDefinitionInput{
-			Family: aws.String(fam), NetworkMode: td.NetworkMode, ContainerDefinitions: td.ContainerDefinitions,
-			TaskRoleArn:      aws.String("arn:aws:iam::123456789012:role/app-task"),
-			ExecutionRoleArn: aws.String("arn:aws:iam::123456789012:role/ecsTaskExecutionRole"),
-		})
+	for _, in := range e.RunTaskInputs() {
+		td, _, _ := e.TaskDefinition(aws.ToString(in.TaskDefinition))
+		passes(td)
+		if len(in.Tags) > 0 {
+			needed["ecs:TagResource"] = true
+		}
 	}
-	return f, env
 }
 
 func iamRun(t *testing.T, env []string, wantCode int, args ...string) {
@@ -225,33 +228,33 @@ func iamRun(t *testing.T, env []string, wantCode int, args ...string) {
 }
 
 func iamDeployHappy(t *testing.T) map[string]bool {
-	f, env := iamDeployFake(t)
+	f, env := newIAMECS(t)
 	iamRun(t, env, 0, "deploy", "--cluster", "prod", "--service", "web,job", "--image", "repo/app:abc",
 		"--migrate", "bin/rails db:migrate", "--keep", "1")
 	// A whole task definition from a file: registered with entry's digest tag.
 	iamRun(t, append(env, "IMAGE=repo/app:def"), 0, "deploy", "--cluster", "prod", "--service", "web",
 		"--task-definition", "ecs/web.json.erb")
 	needed := map[string]bool{}
-	ecsNeeds(f, needed)
+	f.needs(needed)
 	return needed
 }
 
 func iamDeployFails(t *testing.T) map[string]bool {
-	f, env := iamDeployFake(t)
+	f, env := newIAMECS(t)
 	f.Rollout("prod", "web", ecsfake.Rollout{Outcome: ecsfake.CircuitBreaker})
 	iamRun(t, env, 1, "deploy", "--cluster", "prod", "--service", "web,job", "--image", "repo/app:bad")
 	needed := map[string]bool{}
-	ecsNeeds(f, needed)
+	f.needs(needed)
 	return needed
 }
 
 func iamDeployUnstarted(t *testing.T) map[string]bool {
-	f, env := iamDeployFake(t)
+	f, env := newIAMECS(t)
 	f.SetTaskOutcome(ecsfake.TaskOutcome{NeverStarts: true})
 	iamRun(t, env, 1, "deploy", "--cluster", "prod", "--service", "web", "--image", "repo/app:new",
 		"--migrate", "bin/rails db:migrate", "--timeout", "1s")
 	needed := map[string]bool{}
-	ecsNeeds(f, needed)
+	f.needs(needed)
 	if !needed["ecs:StopTask"] {
 		t.Errorf("the migration that never started was not stopped")
 	}
@@ -259,17 +262,17 @@ func iamDeployUnstarted(t *testing.T) map[string]bool {
 }
 
 func iamDeployStatusRollback(t *testing.T) map[string]bool {
-	f, env := iamDeployFake(t)
+	f, env := newIAMECS(t)
 	iamRun(t, env, 0, "deploy", "--cluster", "prod", "--service", "web", "--image", "repo/app:abc")
 	iamRun(t, env, 0, "deploy", "status", "--cluster", "prod", "--service", "web")
 	iamRun(t, env, 0, "deploy", "rollback", "--cluster", "prod", "--service", "web")
 	needed := map[string]bool{}
-	ecsNeeds(f, needed)
+	f.needs(needed)
 	return needed
 }
 
 func iamDeploySchedules(t *testing.T) map[string]bool {
-	f, env := iamDeployFake(t)
+	f, env := newIAMECS(t)
 	ev, sc, lg, side := sideFakes(t)
 	clusterARN := "arn:aws:ecs:" + ecsfake.Region + ":123456789012:cluster/prod"
 	jobTD := aws.ToString(f.Service("prod", "job").TaskDefinition)
@@ -279,10 +282,10 @@ func iamDeploySchedules(t *testing.T) map[string]bool {
 	sc.AddSchedule(recipeSchedule(clusterARN, jobTD))
 	iamRun(t, append(env, side...), 0, "deploy", "--cluster", "prod", "--service", "job", "--image", "repo/app:abc", "--schedules")
 	needed := map[string]bool{}
-	ecsNeeds(f, needed)
+	f.needs(needed)
 	sideNeeds(needed, ev.Calls(), sc.Calls(), lg.Calls())
 	if !needed["events:PutTargets"] || !needed["scheduler:UpdateSchedule"] {
-		t.Errorf("the scheduled tasks were not moved: %v", sortedKeys(needed))
+		t.Errorf("the scheduled tasks were not moved: %v", slices.Sorted(maps.Keys(needed)))
 	}
 	return needed
 }
@@ -301,7 +304,7 @@ func sideNeeds(needed map[string]bool, events, sched, logs map[string]int) {
 }
 
 func iamDeployRun(t *testing.T) map[string]bool {
-	f, env := iamDeployFake(t)
+	f, env := newIAMECS(t)
 	ev, sc, lg, side := sideFakes(t)
 	f.Register(&ecs.RegisterTaskDefinitionInput{
 		Family: aws.String("web"), NetworkMode: types.NetworkModeAwsvpc,
@@ -309,10 +312,11 @@ func iamDeployRun(t *testing.T) map[string]bool {
 		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("repo/app:new"),
 			LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{"awslogs-group": "/ecs/web", "awslogs-stream-prefix": "web"}}}},
 	})
+	f.mark()
 	lg.Stream("/ecs/web", "web/app/*", 1, 1, "reconciled")
 	iamRun(t, append(env, append(side, "ENTRY_DEPLOY_LOG_GRACE=200ms")...), 0, "deploy", "run", "--cluster", "prod", "--service", "web", "--revision", "new", "--", "bin/rails", "runner", "Invoice.reconcile!")
 	needed := map[string]bool{}
-	ecsNeeds(f, needed)
+	f.needs(needed)
 	sideNeeds(needed, ev.Calls(), sc.Calls(), lg.Calls())
 	if !needed["logs:GetLogEvents"] {
 		t.Errorf("the task's log was not read")
