@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/entryhq/entry/internal/testtool"
@@ -18,12 +19,12 @@ import (
 // binstubs its entry.yml and Dockerfile run, and the directories the
 // Dockerfile gives to the non-root user. bin/thrust answers GET on
 // HTTP_PORT as Thruster would once Puma serves /up; bin/rails server and
-// bin/jobs run until SIGTERM.
+// bin/jobs run until SIGTERM; bin/rails db:prepare says it ran.
 var railsNew = map[string]string{
 	"Gemfile":      "source \"https://rubygems.org\"\ngem \"rails\", \"~> 8.0\"\ngem \"thruster\"\ngem \"solid_queue\"\n",
 	"Gemfile.lock": "# stand-in: not a lock file\n",
 	"bin/rails": "#!/bin/sh\n" +
-		"case \"$1\" in server) ;; *) exit 0;; esac\n" +
+		"case \"$1\" in server) ;; db:prepare) echo \"db:prepare ran as user $(id -u)\"; exit 0;; *) exit 0;; esac\n" +
 		"trap 'exit 0' TERM; echo \"rails server up on $TARGET_PORT\"; while :; do sleep 0.05; done\n",
 	"bin/thrust": "#!/bin/sh\n" +
 		"\"$@\" &\n" +
@@ -93,19 +94,54 @@ func TestDockerfileRails8(t *testing.T) {
 	}
 	checkRails8TaskDefinitions(t, b.app, port[1])
 
+	// The roles started below bind a free port on 127.0.0.1 in place of
+	// the example's.
+	free := fmt.Sprint(freePort(t))
+	os.WriteFile(filepath.Join(b.app, "entry.yml"), []byte(strings.ReplaceAll(yml, port[1], free)), 0o644)
+
+	// db:prepare at start only for the web role of a container given
+	// DB_PREPARE, as bin/docker-entrypoint ran it only for the server: not
+	// by default (ECS: entry deploy --migrate), not for the job role, not
+	// for a command.
+	t.Run("db:prepare hook", func(t *testing.T) {
+		if r := runEntry(t, b.app, append(b.imageEnv, "DB_PREPARE=1"), "./bin/rails", "about"); r.code != 0 || strings.Contains(r.stdout, "db:prepare ran") {
+			t.Errorf("a command with DB_PREPARE=1: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		for _, c := range []struct {
+			env  []string
+			args []string
+			up   string
+		}{
+			{nil, b.cmd, "rails server up"},
+			{[]string{"DB_PREPARE=1"}, []string{"role=job"}, "jobs up"},
+		} {
+			r := startEntry(t, b.app, append(slices.Clone(b.imageEnv), c.env...), false, c.args...)
+			r.waitFor(c.up, testtool.Patience)
+			if strings.Contains(r.stdout.String(), "db:prepare ran") {
+				t.Errorf("%v %v: the hook ran db:prepare:\n%s", c.env, c.args, r.stdout.String())
+			}
+			r.signal(syscall.SIGTERM)
+			if code := r.wait(testtool.Patience); code != 0 {
+				t.Errorf("%v %v: exit %d after SIGTERM\n%s", c.env, c.args, code, r.stderr.String())
+			}
+		}
+	})
+
 	t.Run("non-root web role answers entry health", func(t *testing.T) {
 		testtool.RequireRoot(t)
 		testtool.Require(t, "ruby")
-		// The test binds a free port on 127.0.0.1 in place of the example's.
-		free := fmt.Sprint(freePort(t))
-		os.WriteFile(filepath.Join(b.app, "entry.yml"), []byte(strings.ReplaceAll(yml, port[1], free)), 0o644)
 		var env []string // the image's ENV; the container has its own PATH and HOME
 		for _, kv := range b.imageEnv {
 			if !strings.HasPrefix(kv, "PATH=") && !strings.HasPrefix(kv, "HOME=") {
 				env = append(env, kv)
 			}
 		}
-		c := startContainerDir(t, true, b.app, "rails server up on 3000", env, b.cmd...)
+		// DB_PREPARE as for one container run by hand: the hook runs
+		// db:prepare before the server, as the user the role runs as.
+		c := startContainerDir(t, true, b.app, "rails server up on 3000", append(env, "DB_PREPARE=1"), b.cmd...)
+		if out := c.stdout.String(); !strings.Contains(out, "db:prepare ran as user 65534\n") || strings.Index(out, "db:prepare ran") > strings.Index(out, "rails server up") {
+			t.Errorf("DB_PREPARE=1: db:prepare did not run before the server:\n%s", out)
+		}
 		if !strings.Contains(c.stderr.String(), "entry: control socket /tmp/entry-65534.sock (user 65534 cannot create /run/entry.sock)\n") {
 			t.Errorf("no word of the control socket's fallback:\n%s", c.stderr.String())
 		}
