@@ -70,6 +70,7 @@ const (
 	fFileDirname
 	fRailsCredentials // Rails.application.credentials
 	fCredentialBang   // credentials.name!: args[0].name, KeyError when blank
+	fShell            // `cmd`, %x(cmd): args[0] is the command line
 )
 
 // An arm is one when of an expression-level case.

@@ -190,6 +190,7 @@ type state struct {
 	t      *Template
 	env    func(string) (string, bool)
 	strict bool
+	opts   Options
 	vars   []value
 	steps  int // loop iterations and block calls so far
 	work   int // expressions evaluated so far

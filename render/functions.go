@@ -52,6 +52,8 @@ func (st *state) function(x *expr) (value, error) {
 		return st.toFloat(x, args[0])
 	case fString:
 		return strValue(args[0].toS()), nil
+	case fShell:
+		return st.shell(x, args[0])
 	case fFormat:
 		if args[0].k != kStr {
 			return value{}, st.typeError(x.args[0], args[0], "String")

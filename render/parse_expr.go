@@ -558,13 +558,14 @@ func (p *parser) parsePrimary() *expr {
 	case isDigit(c) || c == '-':
 		return p.parseInt()
 	case c == '`':
-		hint := "entry runs no commands; pass the value in an environment variable"
-		if end := strings.IndexByte(p.s[p.i+1:], '`'); end >= 0 && strings.TrimSpace(p.s[p.i+1:p.i+1+end]) == "hostname" {
-			hint = "entry runs no commands; use ENV.fetch(\"HOSTNAME\")"
-		}
-		p.unsupported(p.i, "backticks", hint)
+		return p.parseCommand(start, '`')
+	case c == '%' && p.peekAt(1) == 'x':
+		p.i += 2
+		return p.parseCommand(start, p.peek())
 	case c == '@':
 		p.unsupported(p.i, "instance variable "+p.s[p.i:p.i+1]+p.wordAt(p.i+1), "use ENV[...]")
+	case c == '$' && p.peekAt(1) == '?':
+		p.unsupported(p.i, "$?", "entry keeps no exit status of a command; print it in the command's output: `cmd; echo $?`")
 	case c == '$':
 		p.unsupported(p.i, "global variable", "use ENV[...]")
 	case c == ':' && p.peekAt(1) == ':':
