@@ -617,7 +617,7 @@ func (p *parser) parsePrimary() *expr {
 		p.i += 3
 		return p.parseEnv(start)
 	case "require", "require_relative", "load":
-		p.unsupported(p.i, w, "entry renders without Ruby libraries; File.read, JSON.parse and Rails.env need no require")
+		return p.parseRequire(start, w)
 	case "def":
 		p.unsupported(p.i, "method definition", "entry renders without Ruby; compute values in environment variables")
 	case "and", "or", "not":

@@ -126,6 +126,8 @@ func (p *parser) parseOutput() (x *expr, err error) {
 	}
 	if w := p.word(); w == "if" || w == "unless" || w == "begin" {
 		p.unsupported(p.i, w+" inside <%= %>", "use <% if ... %> ... <% end %>, or cond ? a : b")
+	} else if w == "require" {
+		p.unsupported(p.i, "require inside <%= %>", "Ruby prints true or false for it; write <% require \"json\" %>")
 	}
 	x = p.parseExpr()
 	if p.each != nil {
