@@ -71,6 +71,7 @@ const (
 	fRailsCredentials // Rails.application.credentials
 	fCredentialBang   // credentials.name!: args[0].name, KeyError when blank
 	fShell            // `cmd`, %x(cmd): args[0] is the command line
+	fRaise            // raise: args[0] the class's name ("" for RuntimeError), args[1] the message
 )
 
 // An arm is one when of an expression-level case.

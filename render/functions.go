@@ -54,6 +54,8 @@ func (st *state) function(x *expr) (value, error) {
 		return strValue(args[0].toS()), nil
 	case fShell:
 		return st.shell(x, args[0])
+	case fRaise:
+		return st.raise(x, args)
 	case fFormat:
 		if args[0].k != kStr {
 			return value{}, st.typeError(x.args[0], args[0], "String")

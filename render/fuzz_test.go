@@ -55,6 +55,9 @@ func FuzzParse(f *testing.F) {
 		"a %> b <%= 1 %> -%>",
 		"<%= ENV['X']&.split(',')&.first %><%= { 'a' => 1, b: [2], \"c\": nil } %><%= (1..3).map { _1 * 2 } %><%= %w[a b c][1..-1] %>",
 		"<% case ENV['X']; when 'a' -%>A<% end %><% a, b = ENV['X'].to_s.split(',') %><%= a %><%= b %>",
+		// Command calls, and/or/not, raise.
+		"<%= format \"%s-%s\", 1, 2 %><% x = File.exist? 'x' %><%= ENV.fetch 'X', 'd' %><%= Rails.root.join 'log', 'x' %><%= 'a,b'.split ',' %>",
+		"<%= ENV['A'] or ENV['X'] and not nil %><% raise 'x' unless ENV['X'] %><% raise ArgumentError, \"bad #{1}\" if false %><%= (sprintf '%d', 1) %>",
 		// Commands (run by a fake: see runNoCommands).
 		"<%= `hostname`.strip %><%= %x(echo #{ENV['X']} (a)) %><%= %x[a].chomp %><%= %x{b} %><%= %x<c> %><%= %x|d| %><%= `e \\` f` %>",
 	} {

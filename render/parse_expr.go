@@ -302,6 +302,10 @@ func (p *parser) parsePostfix() *expr {
 		if p.peek() == '(' {
 			procAt = p.i
 			call.args = append(call.args, p.parseCall(')')...)
+		} else if m.max > 0 && m.block != needsBlock && p.argStart() {
+			call.args = append(call.args, p.commandArgs(start, nameAt, "."+name)...)
+		} else if m.max == 0 && p.argStart() && p.signedArg() {
+			p.fail(nameAt, ".%s takes no arguments, and Ruby reads a - or + stuck to what follows a space as its argument: write %s with spaces around the operator", name, strings.TrimSpace(p.s[nameAt:p.i])+" "+p.s[p.i+strings.IndexAny(p.s[p.i:], "+-"):][:1]+" ...")
 		} else if m.min > 0 {
 			p.fail(nameAt, ".%s needs an argument in parentheses: .%s(x)", name, name)
 		}
@@ -391,7 +395,7 @@ func (p *parser) parseBlock(call *expr, name string, block, procAt int) {
 	p.skipSpaceNL()
 	body := &expr{op: opLit, pos: p.seg.srcOffset(p.i), src: "nil"}
 	if p.peek() != '}' {
-		body = p.sequence(p.i, p.modifiers(p.parseExpr()))
+		body = p.sequence(p.i, p.modifiers(p.parseStatement()))
 	}
 	p.blocks = p.blocks[:len(p.blocks)-1]
 	p.scope.pop(outer)
@@ -545,7 +549,7 @@ func (p *parser) parsePrimary() *expr {
 		if p.peek() == ')' {
 			p.fail(start, "empty parentheses")
 		}
-		x := p.parseExpr()
+		x := p.parseStatement()
 		p.leave(')', start, "missing ) for this (")
 		return x
 	case c == '\'':
@@ -682,7 +686,9 @@ func (p *parser) parsePrimary() *expr {
 	switch w {
 	case "format", "sprintf":
 		return p.parseFunction(start, w, fFormat, 1, 1<<10)
-	case "puts", "print", "p", "pp", "raise", "exit", "abort", "system", "exec", "spawn", "open", "sleep", "rand", "srand", "eval", "lambda", "proc":
+	case "raise":
+		return p.parseRaise(start)
+	case "puts", "print", "p", "pp", "exit", "abort", "system", "exec", "spawn", "open", "sleep", "rand", "srand", "eval", "lambda", "proc":
 		p.unsupported(start, w, "entry renders the template's text and <%= %> values only")
 	}
 	p.unsupported(start, w, "entry knows ENV, local variables, block variables, Integer(), Float(), String() and format()")
@@ -737,6 +743,7 @@ func (p *parser) parseVariable(start int, w string) *expr {
 	}
 	p.skipSpaceNL()
 	p.enter(start)
+	p.cmdAt = p.i
 	rhs := p.parseExpr()
 	p.depth--
 	v := &expr{op: opVar, slot: slot, src: w, pos: p.seg.srcOffset(start)}
@@ -857,15 +864,19 @@ func (p *parser) parseConstant(start int, w string) *expr {
 
 // parseFunction parses the parenthesised arguments of a function.
 func (p *parser) parseFunction(start int, name string, fn function, min, max int) *expr {
-	if p.peek() != '(' && min == 0 {
+	var args []*expr
+	switch {
+	case p.peek() == '(':
+		args = p.parseCall(')')
+	case p.argStart():
+		args = p.commandArgs(start, start, name)
+	case min == 0:
 		x := p.node(opFunc, start)
 		x.fn = fn
 		return x
-	}
-	if p.peek() != '(' {
+	default:
 		p.fail(start, "write %s(...) with parentheses", name)
 	}
-	args := p.parseCall(')')
 	if p.proc != "" {
 		p.unsupported(start, "&:"+p.proc, "only methods with blocks take &:name")
 	}
@@ -908,10 +919,15 @@ func (p *parser) parseEnv(start int) *expr {
 		case "fetch":
 			return p.parseFetch(start, nameAt)
 		case "key?":
-			if p.peek() != '(' {
+			var args []*expr
+			switch {
+			case p.peek() == '(':
+				args = p.parseCall(')')
+			case p.argStart():
+				args = p.commandArgs(start, nameAt, "ENV.key?")
+			default:
 				p.fail(nameAt, "write ENV.key?(\"NAME\") with parentheses")
 			}
-			args := p.parseCall(')')
 			if len(args) != 1 {
 				p.fail(nameAt, "ENV.key? takes one name")
 			}
@@ -924,10 +940,15 @@ func (p *parser) parseEnv(start int) *expr {
 }
 
 func (p *parser) parseFetch(start, nameAt int) *expr {
-	if p.peek() != '(' {
+	var args []*expr
+	switch {
+	case p.peek() == '(':
+		args = p.parseCall(')')
+	case p.argStart():
+		args = p.commandArgs(start, nameAt, "ENV.fetch")
+	default:
 		p.fail(nameAt, "write ENV.fetch(\"NAME\", default) with parentheses")
 	}
-	args := p.parseCall(')')
 	if len(args) < 1 || len(args) > 2 {
 		p.fail(nameAt, "ENV.fetch takes a name and an optional default")
 	}
@@ -956,7 +977,7 @@ func (p *parser) parseFetch(start, nameAt int) *expr {
 	}
 	d := &expr{op: opLit, pos: p.seg.srcOffset(p.i), src: "nil"} // an empty block is nil
 	if p.peek() != '}' {
-		d = p.parseExpr()
+		d = p.parseStatement()
 	}
 	p.leave('}', save, "missing } of the ENV.fetch block")
 	x.args = append(x.args, d)

@@ -258,7 +258,7 @@ func (p *parser) interpolated(start int, open, close byte) *expr {
 					p.i++
 					continue
 				}
-				x := p.parseExpr()
+				x := p.parseStatement()
 				p.skipSpaceNL()
 				if p.peek() != '}' {
 					if p.i >= len(p.s) {

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,42 +65,9 @@ func TestCommandsLikeRuby(t *testing.T) {
 		"<% v = `echo 5`.to_i %><%= v * 2 %>",
 	}
 	vars := map[string]string{"X": "a value", "PATH": os.Getenv("PATH")}
-	var ruby struct {
-		Out   map[string]string
-		Error map[string]string
-	}
-	rubyJSON(t, rubyBin, `
-require "erb"; require "json"; require "base64"
-input = JSON.parse($stdin.read)
-ENV.replace(input["env"])
-out, error = {}, {}
-input["srcs"].each do |src|
-  begin
-    out[src] = Base64.strict_encode64(ERB.new(src, trim_mode: "-").result.b)
-  rescue Exception => e
-    error[src] = "#{e.class}: #{e.message}"
-  end
-end
-print JSON.generate({"Out" => out, "Error" => error})
-`, map[string]any{"env": vars, "srcs": srcs}, &ruby)
-	for _, src := range srcs {
-		got, err := renderWith(t, strings.ReplaceAll(src, "Dir.pwd", "Rails.root.to_s"), vars, Options{})
-		if rerr, raised := ruby.Error[src]; raised {
-			if err == nil {
-				t.Errorf("%s: Ruby raised %s; entry rendered %q", src, rerr, got)
-			} else if class, msg, _ := strings.Cut(rerr, ": "); !strings.Contains(err.Error(), msg+" (Ruby raises "+class+" here") {
-				t.Errorf("%s: Ruby raised %s; entry: %v", src, rerr, err)
-			}
-			continue
-		}
-		want, _ := base64.StdEncoding.DecodeString(ruby.Out[src])
-		if err != nil {
-			t.Errorf("%s: Ruby rendered %q; entry: %v", src, want, err)
-		} else if got != string(want) {
-			t.Errorf("%s: entry %q, Ruby %q", src, got, want)
-		}
-	}
-	if len(ruby.Error) == 0 {
+	if raised := compareWithRuby(t, rubyBin, "", srcs, vars, func(src string) string {
+		return strings.ReplaceAll(src, "Dir.pwd", "Rails.root.to_s")
+	}); raised == 0 {
 		t.Error("no case raised in Ruby")
 	}
 }
@@ -241,4 +209,54 @@ func TestInterpolationIsAString(t *testing.T) {
 	if err != nil || got != "1a|0|1|x" {
 		t.Errorf("got %q, %v; want \"1a|0|1|x\"", got, err)
 	}
+}
+
+// compareWithRuby renders each of srcs with Ruby's ERB (after the Ruby
+// prelude, e.g. a require) and with entry (after entrySrc changes it, if
+// given) in the environment vars: the bytes must be the same, and where Ruby
+// raises, entry must fail with Ruby's message and "(Ruby raises Class
+// here". It returns how many Ruby raised.
+func compareWithRuby(t *testing.T, rubyBin, prelude string, srcs []string, vars map[string]string, entrySrc func(string) string) int {
+	t.Helper()
+	var ruby struct {
+		Out   map[string]string
+		Error map[string]string
+	}
+	rubyJSON(t, rubyBin, prelude+`
+require "erb"; require "json"; require "base64"
+input = JSON.parse($stdin.read)
+ENV.replace(input["env"])
+out, error = {}, {}
+input["srcs"].each do |src|
+  begin
+    out[src] = Base64.strict_encode64(ERB.new(src, trim_mode: "-").result.b)
+  rescue Exception => e
+    error[src] = "#{e.class}: #{e.message}"
+  end
+end
+print JSON.generate({"Out" => out, "Error" => error})
+`, map[string]any{"env": vars, "srcs": srcs}, &ruby)
+	for _, src := range srcs {
+		esrc := src
+		if entrySrc != nil {
+			esrc = entrySrc(src)
+		}
+		got, err := renderWith(t, esrc, vars, Options{})
+		if rerr, raised := ruby.Error[src]; raised {
+			var perr *Error
+			if err == nil {
+				t.Errorf("%s: Ruby raised %s; entry rendered %q", src, rerr, got)
+			} else if !errors.As(err, &perr) || !sameFailure(perr.Msg, rerr) {
+				t.Errorf("%s: Ruby raised %s; entry: %v", src, rerr, err)
+			}
+			continue
+		}
+		want, _ := base64.StdEncoding.DecodeString(ruby.Out[src])
+		if err != nil {
+			t.Errorf("%s: Ruby rendered %q; entry: %v", src, want, err)
+		} else if got != string(want) {
+			t.Errorf("%s: entry %q, Ruby %q", src, got, want)
+		}
+	}
+	return len(ruby.Error)
 }
