@@ -71,6 +71,10 @@ const (
 	fRailsCredentials // Rails.application.credentials
 	fCredentialBang   // credentials.name!: args[0].name, KeyError when blank
 	fShell            // `cmd`, %x(cmd): args[0] is the command line
+	fFileFile         // File.file?(path)
+	fFileDirectory    // File.directory?(path)
+	fFileExtname      // File.extname(path)
+	fFileExpandPath   // File.expand_path(path[, dir])
 	fRaise            // raise: args[0] the class's name ("" for RuntimeError), args[1] the message
 )
 

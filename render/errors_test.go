@@ -16,7 +16,7 @@ func TestParseErrors(t *testing.T) {
 		{"x: <%= Rails.application.config.x %>", "t.erb:1:8: unsupported Ruby: Rails.application.config (of Rails.application entry knows credentials only; use ENV[...])"},
 		{"x: <%= Rails.application.credentials.db? %>", "t.erb:1:38: unsupported Ruby: .db? (read the key with .dig(:db) or [:db])"},
 		{"<% def foo; end %>", "t.erb:1:4: unsupported Ruby: method definition (entry renders without Ruby; compute values in environment variables)"},
-		{"<%= File.write('x', 'y') %>", "t.erb:1:5: unsupported Ruby: File.write (entry supports File.read, File.exist?, File.join, File.basename and File.dirname)"},
+		{"<%= File.write('x', 'y') %>", "t.erb:1:5: unsupported Ruby: File.write (entry supports File.read, File.exist?, File.file?, File.directory?, File.join, File.basename, File.dirname, File.extname and File.expand_path)"},
 		{"<%= JSON.dump(1) %>", "t.erb:1:5: unsupported Ruby: JSON.dump (entry supports JSON.parse(string))"},
 		{"<%= Sidekiq.server? %>", "t.erb:1:5: unsupported Ruby: Sidekiq.server? (entry knows no constant but ENV, File, JSON and Rails; use ENV[...])"},
 		{"<%= Socket.gethostname %>", "t.erb:1:5: unsupported Ruby: Socket.gethostname (entry renders without running code; use ENV[...])"},

@@ -669,7 +669,7 @@ func (p *parser) parsePrimary() *expr {
 		case "Rails":
 			hint = "entry knows Rails.env, Rails.root and Rails.application.credentials; use ENV[...]"
 		case "File":
-			hint = "entry supports File.read, File.exist?, File.join, File.basename and File.dirname"
+			hint = "entry supports File.read, File.exist?, File.file?, File.directory?, File.join, File.basename, File.dirname, File.extname and File.expand_path"
 		case "JSON":
 			hint = "entry supports JSON.parse(string)"
 		case "Dir", "IO", "Socket", "Process", "Kernel", "Open3", "Etc":
@@ -821,7 +821,8 @@ func (p *parser) parseConstant(start int, w string) *expr {
 	case "File", "JSON", "Rails":
 		m := member()
 		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot,
-			"File.join": fFileJoin, "File.basename": fFileBasename, "File.dirname": fFileDirname}
+			"File.join": fFileJoin, "File.basename": fFileBasename, "File.dirname": fFileDirname,
+			"File.file?": fFileFile, "File.directory?": fFileDirectory, "File.extname": fFileExtname, "File.expand_path": fFileExpandPath}
 		if w == "Rails" && (m == "application" || m == "app") {
 			return p.parseCredentials(start, m)
 		}
@@ -854,7 +855,7 @@ func (p *parser) parseConstant(start int, w string) *expr {
 		switch fn {
 		case fFileJoin:
 			return p.parseFunction(start, w+"."+m, fn, 0, 1<<10)
-		case fFileBasename:
+		case fFileBasename, fFileExpandPath:
 			return p.parseFunction(start, w+"."+m, fn, 1, 2)
 		}
 		return p.parseFunction(start, w+"."+m, fn, 1, 1)
