@@ -33,6 +33,7 @@ const (
 	opSeq                   // a; b; ...: each in turn, the value of the last
 	opMassign               // a, b = args[0]: an Array spread over slots
 	opSafe                  // args[0]&.chain: nil when args[0] is nil, else args[1] with it in slot
+	opDuration              // args[0].unit (5.minutes) or a Duration's in_*: val names it
 )
 
 // A binop is an arithmetic or comparison operator of opBin.
@@ -75,6 +76,7 @@ const (
 	fFileDirectory    // File.directory?(path)
 	fFileExtname      // File.extname(path)
 	fFileExpandPath   // File.expand_path(path[, dir])
+	fNprocessors      // Etc.nprocessors, Concurrent.processor_count
 	fRaise            // raise: args[0] the class's name ("" for RuntimeError), args[1] the message
 )
 

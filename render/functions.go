@@ -34,6 +34,8 @@ func (st *state) function(x *expr) (value, error) {
 		return value{k: kPath, s: st.root()}, nil
 	case fRailsCredentials:
 		return st.credentials(x)
+	case fNprocessors:
+		return nprocessors(), nil
 	case fCredentialBang:
 		recv, err := st.eval(x.args[0])
 		if err != nil {

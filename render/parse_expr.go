@@ -277,6 +277,15 @@ func (p *parser) parsePostfix() *expr {
 			x = p.optionsAccess(start, nameAt, x, name)
 			continue
 		}
+		if _, isDuration := durationMethods[name]; !ok && isDuration {
+			x = p.parseDuration(start, nameAt, x, name)
+			if safe != nil {
+				safe.args = append(safe.args, x)
+				safe.src = x.src
+				x = safe
+			}
+			continue
+		}
 		if !ok {
 			p.unsupported(nameAt, "."+name, "entry supports "+methodList)
 		}
@@ -672,7 +681,9 @@ func (p *parser) parsePrimary() *expr {
 			hint = "entry supports File.read, File.exist?, File.file?, File.directory?, File.join, File.basename, File.dirname, File.extname and File.expand_path"
 		case "JSON":
 			hint = "entry supports JSON.parse(string)"
-		case "Dir", "IO", "Socket", "Process", "Kernel", "Open3", "Etc":
+		case "Etc", "Concurrent":
+			hint = "entry knows Etc.nprocessors and Concurrent.processor_count"
+		case "Dir", "IO", "Socket", "Process", "Kernel", "Open3":
 			hint = "entry renders without running code; use ENV[...]"
 		}
 		p.unsupported(start, what, hint)
@@ -818,6 +829,12 @@ func (p *parser) parseConstant(start int, w string) *expr {
 		fn := map[string]function{"Integer": fInteger, "Float": fFloat, "String": fString}[w]
 		x := p.parseFunction(start, w, fn, 1, 1)
 		return x
+	case "Etc", "Concurrent":
+		if m := member(); w+"."+m == "Etc.nprocessors" || w+"."+m == "Concurrent.processor_count" {
+			p.i += len(w) + 1 + len(m)
+			return &expr{op: opFunc, fn: fNprocessors, pos: p.seg.srcOffset(start), src: p.s[start:p.i]}
+		}
+		return nil
 	case "File", "JSON", "Rails":
 		m := member()
 		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot,
