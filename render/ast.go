@@ -4,36 +4,36 @@ package render
 type opcode uint8
 
 const (
-	opLit      opcode = iota // val
-	opStr                    // double-quoted string: args are its parts, each converted with to_s
-	opEnv                    // ENV[args[0]]
-	opFetch                  // ENV.fetch(args[0]), default args[1] (see fetch)
-	opKey                    // ENV.key?(args[0])
-	opVar                    // the .each loop variable in slot
-	opNot                    // !args[0]
-	opAnd                    // args[0] && args[1] && ...: a chain is one node
-	opOr                     // args[0] || args[1] || ...: a chain is one node
-	opEq                     // args[0] == args[1]
-	opNe                     // args[0] != args[1]
-	opCond                   // args[0] ? args[1] : args[2]
-	opCall                   // args[0].method(args[1:]...)
-	opEach                   // args[0].each do |var| (only as the statement of a code tag)
-	opAssign                 // slot = args[0]
-	opArr                    // [args...]
-	opHash                   // {args[0] => args[1], ...}
-	opRange                  // args[0]..args[1] (negate: ...), Integers
-	opIndex                  // args[0][args[1:]...]
-	opBin                    // args[0] bop args[1]: arithmetic and comparison
-	opNeg                    // -args[0]
-	opModIf                  // args[1] if args[0] (negate: unless); nil otherwise
-	opCaseEq                 // args[1] === args[0] || args[2] === args[0] ... (a when)
-	opCase                   // case args[0] when ... then ... else ... end, see arms
-	opBlock                  // args[0].method(args[1:]...) { |params| blk }
-	opFunc                   // a function or constant: fn
-	opSeq                    // a; b; ...: each in turn, the value of the last
-	opMassign                // a, b = args[0]: an Array spread over slots
-	opSafe                   // args[0]&.chain: nil when args[0] is nil, else args[1] with it in slot
-	opDuration               // args[0].unit (5.minutes) or a Duration's in_*: val names it
+	opLit     opcode = iota // val
+	opStr                   // double-quoted string: args are its parts, each converted with to_s
+	opEnv                   // ENV[args[0]]
+	opFetch                 // ENV.fetch(args[0]), default args[1] (see fetch)
+	opKey                   // ENV.key?(args[0])
+	opVar                   // the .each loop variable in slot
+	opNot                   // !args[0]
+	opAnd                   // args[0] && args[1] && ...: a chain is one node
+	opOr                    // args[0] || args[1] || ...: a chain is one node
+	opEq                    // args[0] == args[1]
+	opNe                    // args[0] != args[1]
+	opCond                  // args[0] ? args[1] : args[2]
+	opCall                  // args[0].method(args[1:]...)
+	opEach                  // args[0].each do |var| (only as the statement of a code tag)
+	opAssign                // slot = args[0]
+	opArr                   // [args...]
+	opHash                  // {args[0] => args[1], ...}
+	opRange                 // args[0]..args[1] (negate: ...), Integers
+	opIndex                 // args[0][args[1:]...]
+	opBin                   // args[0] bop args[1]: arithmetic and comparison
+	opNeg                   // -args[0]
+	opModIf                 // args[1] if args[0] (negate: unless); nil otherwise
+	opCaseEq                // args[1] === args[0] || args[2] === args[0] ... (a when)
+	opCase                  // case args[0] when ... then ... else ... end, see arms
+	opBlock                 // args[0].method(args[1:]...) { |params| blk }
+	opFunc                  // a function or constant: fn
+	opSeq                   // a; b; ...: each in turn, the value of the last
+	opMassign               // a, b = args[0]: an Array spread over slots
+	opSafe                  // args[0]&.chain: nil when args[0] is nil, else args[1] with it in slot
+	opUnit                  // args[0].unit (5.minutes) or a Duration's in_*: val names it
 )
 
 // A binop is an arithmetic or comparison operator of opBin.

@@ -52,12 +52,12 @@ func unitOrder(unit string) int {
 }
 
 // parseDuration makes the call of a duration method name on recv, at
-// nameAt: opDuration, its name in src.
+// nameAt: opUnit, its name in src.
 func (p *parser) parseDuration(start, nameAt int, recv *expr, name string) *expr {
 	if p.peek() == '(' {
 		p.fail(nameAt, ".%s takes no arguments", name)
 	}
-	return &expr{op: opDuration, pos: p.seg.srcOffset(nameAt), src: p.s[start:p.i], val: value{k: kSym, s: name}, args: []*expr{recv}}
+	return &expr{op: opUnit, pos: p.seg.srcOffset(nameAt), src: p.s[start:p.i], val: value{k: kSym, s: name}, args: []*expr{recv}}
 }
 
 // newDuration is a duration of total seconds made of parts (a Hash of unit

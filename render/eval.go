@@ -543,7 +543,7 @@ func (st *state) eval(x *expr) (value, error) {
 		return st.callBlock(x)
 	case opFunc:
 		return st.function(x)
-	case opDuration:
+	case opUnit:
 		return st.duration(x)
 	case opSafe:
 		v, err := st.eval(x.args[0])

@@ -271,7 +271,7 @@ func memoizable(x *expr) bool {
 	}
 	switch x.op {
 	case opLit, opStr, opEnv, opFetch, opKey, opNot, opAnd, opOr, opEq, opNe, opCond, opCall,
-		opArr, opHash, opIndex, opBin, opNeg, opModIf, opFunc, opDuration:
+		opArr, opHash, opIndex, opBin, opNeg, opModIf, opFunc, opUnit:
 	default:
 		return false
 	}
