@@ -208,6 +208,8 @@ func (p *parser) parseUnary() *expr {
 		return p.parsePostfix()
 	case p.word() == "not":
 		p.unsupported(p.i, "not", "use !")
+	case p.peek() == '-' && p.peekAt(1) == '>':
+		p.unsupported(p.i, "lambda ->", "entry has no lambdas or procs; compute the value in a local variable, or use a { |x| ... } block on a list")
 	case p.peek() == '-':
 		p.enter(p.i)
 		p.i++
@@ -287,7 +289,7 @@ func (p *parser) parsePostfix() *expr {
 			continue
 		}
 		if !ok {
-			p.unsupported(nameAt, "."+name, "entry supports "+methodList)
+			p.unsupported(nameAt, "."+name, unknownMethodHint(name))
 		}
 		if safe != nil && (m.m == mEach || m.m == mEachWithIndex || m.m == mTimes) {
 			p.unsupported(nameAt, "&."+name, "write LIST."+name+" do |x|, with LIST.to_a for a list that may be nil")
@@ -558,7 +560,7 @@ func (p *parser) parsePrimary() *expr {
 		if p.peek() == ')' {
 			p.fail(start, "empty parentheses")
 		}
-		x := p.parseStatement()
+		x := p.sequence(p.i, p.modifiers(p.parseStatement()))
 		p.leave(')', start, "missing ) for this (")
 		return x
 	case c == '\'':
@@ -699,10 +701,12 @@ func (p *parser) parsePrimary() *expr {
 		return p.parseFunction(start, w, fFormat, 1, 1<<10)
 	case "raise":
 		return p.parseRaise(start)
-	case "puts", "print", "p", "pp", "exit", "abort", "system", "exec", "spawn", "open", "sleep", "rand", "srand", "eval", "lambda", "proc":
+	case "lambda", "proc":
+		p.unsupported(start, w, "entry has no lambdas or procs; compute the value in a local variable, or use a { |x| ... } block on a list")
+	case "puts", "print", "p", "pp", "exit", "abort", "system", "exec", "spawn", "open", "sleep", "rand", "srand", "eval":
 		p.unsupported(start, w, "entry renders the template's text and <%= %> values only")
 	}
-	p.unsupported(start, w, "entry knows ENV, local variables, block variables, Integer(), Float(), String() and format()")
+	p.unsupported(start, w, unknownNameHint(w))
 	return nil
 }
 

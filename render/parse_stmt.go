@@ -133,7 +133,7 @@ func (p *parser) parseOutput() (x *expr, err error) {
 	if p.each != nil {
 		p.fail(p.each.pos-p.seg.contentPos, ".%s must begin its own tag: <%% LIST.%s do |x| %%> ... <%% end %%>", p.each.src, p.each.src)
 	}
-	x = p.modifiers(x)
+	x = p.sequence(0, p.modifiers(x)) // <%= a; b %> prints b, as in Ruby
 	markGuarded(x, false)
 	p.endOfTag()
 	return x, nil
@@ -172,7 +172,7 @@ func (p *parser) unexpected() {
 	case p.i >= len(p.s):
 		p.fail(p.i, "unexpected end of tag")
 	case c == ';':
-		p.unsupported(p.i, ";", "one statement per tag")
+		p.unsupported(p.i, "; here", "statements are separated by ; in a tag, in ( ) and in a { } block, not inside an expression")
 	case c == '#':
 		p.unsupported(p.i, "# comment inside a tag", "use <%# comment %>")
 	case c == '=' && p.peekAt(1) == '~':
