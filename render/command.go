@@ -20,9 +20,12 @@ import (
 // place where a command call may stand.
 func (p *parser) parseStatement() *expr {
 	start := p.i
+	// A statement inside ( ), a block or #{} leaves the command position
+	// of the one around it as it was: (x).sub a, b.
+	outer := p.cmdAt
 	x := p.parseNot()
 	links := 0
-	defer func() { p.depth -= links }()
+	defer func() { p.depth -= links; p.cmdAt = outer }()
 	for {
 		save := p.i
 		p.skipSpace()

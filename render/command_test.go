@@ -24,6 +24,8 @@ func TestCommandCallsLikeRuby(t *testing.T) {
 		`<%= ENV["X"].gsub "a", "o" %>|<%= { a: { b: 1 } }.dig :a, :b %>|<%= { "a" => 1 }.fetch "a" %>|<%= [3, 1].first 1 %>`,
 		`<%= Rails.root.join('log', 'x') == Rails.root.join('log', 'x') %>|<% r = Rails.root.join 'log', 'x' %><%= r.to_s.end_with? "/log/x" %>`,
 		`<%= (format "%s", 1) %>|<%= (File.exist? "/nope") ? 1 : 2 %>`,
+		`<%= ("a-b").sub "-", "+" %>|<%= [1, 2].map { |x| x * 2 }.join "," %>`,
+		`<%= "#{"x".sub "x", "y"}".sub "y", "z" %>|<% v = ENV.fetch("NOPE") { "d" }.sub "d", "e" %><%= v %>`,
 		`<%= ENV["NOPE"] or "dflt" %>|<%= ENV["X"] and "both" %>|<% ok = ENV["X"] and ENV["NOPE"] %><%= ok %>|<% ok2 = (ENV["X"] and ENV["NOPE"]) %><%= ok2.inspect %>`,
 		`<%= not ENV["X"] %>|<%= (not nil) %>|<% if ENV["X"] and not ENV["NOPE"] %>yes<% end %>|<%= ENV["A"] or ENV["B"] or "c" %>`,
 		`<%= 1 if ENV["X"] and ENV["X"].size > 1 %>|<%= [1, 2].map { |x| format "%02d", x } %>`,

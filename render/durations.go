@@ -61,8 +61,19 @@ func (p *parser) parseDuration(start, nameAt int, recv *expr, name string) *expr
 }
 
 // newDuration is a duration of total seconds made of parts (a Hash of unit
-// Symbols to numbers).
+// Symbols to numbers). Unless the total is zero, parts of zero are
+// dropped, as ActiveSupport's initializer does (1.minute + 0.seconds is
+// "1 minute", 1.hour - 1.hour "0 hours").
 func newDuration(total value, parts *hash) value {
+	if !equal(total, intOf(0)) {
+		kept := &hash{}
+		for i, k := range parts.keys {
+			if !equal(parts.vals[i], intOf(0)) {
+				kept.set(k, parts.vals[i])
+			}
+		}
+		parts = kept
+	}
 	return value{k: kDuration, a: []value{total}, h: parts}
 }
 

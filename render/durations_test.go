@@ -25,7 +25,7 @@ func TestDurationsLikeActiveSupport(t *testing.T) {
 		"2.weeks + 1.day", "1.hour + 1.5", "5.minutes.zero?", "1.hour * 0", "[1.hour, 2.hours].sum", "3.weeks.to_s",
 		"[1.minute, 2.hours]", "{ t: 1.minute }", "ENV.fetch('TIMEOUT', 30).to_i.seconds", "ENV.fetch('TIMEOUT', 30).to_i.seconds.to_i",
 		"1.0.hour", "1.hour.abs", "[5.minutes].include?(300)", "1.day / 0", "1.hour + 'x'", "1.hour < 'x'", "1.hour * 1.hour",
-		"1.hour.inspect", "1.day.to_s", "Integer(1.hour.to_i)", "format('%d', 2.hours.to_i)",
+		"1.hour.inspect", "1.day.to_s", "1.minute + 0.seconds", "[1.minute, 5.seconds].sum", "0 + 1.minute", "1.hour + 0", "Integer(1.hour.to_i)", "format('%d', 2.hours.to_i)",
 	}
 	var srcs []string
 	for _, e := range exprs {

@@ -48,6 +48,7 @@ func closest(name string, names []string) []string {
 	var out []string
 	for _, n := range names {
 		switch d := editDistance(name, n); {
+		case d > limit:
 		case d < best:
 			best, out = d, []string{n}
 		case d == best:

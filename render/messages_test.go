@@ -28,6 +28,7 @@ func TestRefusalHints(t *testing.T) {
 		{"<%= 5.minuts %>", "t.erb:1:7: unsupported Ruby: .minuts (did you mean .minute or .minutes? entry supports " + methodList + " and durations (5.minutes))"},
 		{"<%= x.upcas %>", "t.erb:1:5: unsupported Ruby: x (no local variable x is assigned before here; for the environment variable write ENV[\"X\"]; entry knows ENV, local variables, block variables, Integer(), Float(), String() and format())"},
 		{"<%= 'a'.upcas %>", "t.erb:1:9: unsupported Ruby: .upcas (did you mean .upcase? entry supports " + methodList + " and durations (5.minutes))"},
+		{"<%= 'a'.center(9) %>", "t.erb:1:9: unsupported Ruby: .center (entry supports " + methodList + " and durations (5.minutes))"},
 		{"<%= 'a'.frobnicate %>", "t.erb:1:9: unsupported Ruby: .frobnicate (entry supports " + methodList + " and durations (5.minutes))"},
 		{"<%= environment %>", "t.erb:1:5: unsupported Ruby: environment (no local variable environment is assigned before here; for the environment variable write ENV[\"ENVIRONMENT\"]; entry knows ENV, local variables, block variables, Integer(), Float(), String() and format())"},
 		{"<%= 1.hour.from_now %>", "t.erb:1:12: unsupported Ruby: .from_now (entry has no clock: a rendered file is written once; pass times in environment variables)"},
