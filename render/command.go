@@ -210,12 +210,17 @@ func (st *state) raise(x *expr, args []value) (value, error) {
 	return value{}, st.errorf(x.pos, "%s (Ruby raises %s here: the template's raise)", msg, class)
 }
 
-// signedArg reports whether, after blanks, a - or + stands stuck to what
-// follows it (x.size -1).
+// signedArg reports whether, after blanks, a -, + or * stands stuck to
+// what follows it (x.size -1, x.first *2), which Ruby reads as an
+// argument, not an operator.
 func (p *parser) signedArg() bool {
 	j := p.i
 	for j < len(p.s) && (p.s[j] == ' ' || p.s[j] == '\t') {
 		j++
 	}
-	return j+1 < len(p.s) && (p.s[j] == '-' || p.s[j] == '+') && p.s[j+1] != ' ' && p.s[j+1] != '\t' && p.s[j+1] != '='
+	if j == p.i || j+1 >= len(p.s) || strings.IndexByte("-+*", p.s[j]) < 0 {
+		return false
+	}
+	next := p.s[j+1]
+	return next != ' ' && next != '\t' && next != '=' && next != '\n' && !(p.s[j] == '*' && next == '*')
 }

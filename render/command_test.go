@@ -30,7 +30,8 @@ func TestCommandCallsLikeRuby(t *testing.T) {
 		`<%= not ENV["X"] %>|<%= (not nil) %>|<% if ENV["X"] and not ENV["NOPE"] %>yes<% end %>|<%= ENV["A"] or ENV["B"] or "c" %>`,
 		`<%= 1 if ENV["X"] and ENV["X"].size > 1 %>|<%= [1, 2].map { |x| format "%02d", x } %>`,
 		`<%= [1, 2].first -1 %>`,
-		`<% x = 5 %><%= x -1 %>|<%= x - 1 %>|<%= x-1 %>`,
+		`<% x = 5 %><%= x -1 %>|<%= x - 1 %>|<%= x-1 %>|<%= [1, 2].size * 2 %>|<%= [1, 2].size*2 %>|<%= [1, 2].size - 1 %>|<%= [1, 2].size-1 %>`,
+		`<%= [1, 2, 3].first -2 %>`,
 		// raise
 		`<% raise "set X" unless ENV["NOPE"] %>`,
 		`a<%= ENV["NOPE"] or raise "set NOPE" %>`,
@@ -59,7 +60,9 @@ func TestCommandCallMessages(t *testing.T) {
 		{`<%= [format "%s", 1] %>`, `t.erb:1:6: write format(...) with parentheses here (Ruby allows format without them only at the start of a statement or after =)`},
 		{`<%= 1 + File.exist? "x" %>`, `t.erb:1:9: write File.exist?(...) with parentheses here (Ruby allows File.exist? without them only at the start of a statement or after =)`},
 		{`<%= ENV["X"] || raise "x" %>`, `t.erb:1:17: write raise(...) with parentheses here (Ruby allows raise without them only at the start of a statement or after =, and, or)`},
-		{`<%= "abc".size -1 %>`, `t.erb:1:11: .size takes no arguments, and Ruby reads a - or + stuck to what follows a space as its argument: write size - ... with spaces around the operator`},
+		{`<%= "abc".size -1 %>`, `t.erb:1:11: ambiguous .size -: Ruby reads a - stuck to what follows a space as an argument of .size; write .size(...), or put spaces around the operator`},
+		{`<%= [1].size *2 %>`, `t.erb:1:9: ambiguous .size *: Ruby reads a * stuck to what follows a space as an argument of .size; write .size(...), or put spaces around the operator`},
+		{`<%= [1].first *2 %>`, `t.erb:1:9: ambiguous .first *: Ruby reads a * stuck to what follows a space as an argument of .first; write .first(...), or put spaces around the operator`},
 		{`<% raise Foo, "x" %>`, `t.erb:1:10: unsupported Ruby: raise Foo (raise a String, or an exception class: raise ArgumentError, "message")`},
 		{`<%= format %>`, `t.erb:1:5: write format(...) with parentheses`},
 	}

@@ -313,10 +313,10 @@ func (p *parser) parsePostfix() *expr {
 		if p.peek() == '(' {
 			procAt = p.i
 			call.args = append(call.args, p.parseCall(')')...)
+		} else if c := strings.TrimLeft(p.s[p.i:], " \t"); p.signedArg() && (m.max == 0 || c[0] == '*') {
+			p.fail(nameAt, "ambiguous .%s %c: Ruby reads a %c stuck to what follows a space as an argument of .%s; write .%s(...), or put spaces around the operator", name, c[0], c[0], name, name)
 		} else if m.max > 0 && m.block != needsBlock && p.argStart() {
 			call.args = append(call.args, p.commandArgs(start, nameAt, "."+name)...)
-		} else if m.max == 0 && p.argStart() && p.signedArg() {
-			p.fail(nameAt, ".%s takes no arguments, and Ruby reads a - or + stuck to what follows a space as its argument: write %s with spaces around the operator", name, strings.TrimSpace(p.s[nameAt:p.i])+" "+p.s[p.i+strings.IndexAny(p.s[p.i:], "+-"):][:1]+" ...")
 		} else if m.min > 0 {
 			p.fail(nameAt, ".%s needs an argument in parentheses: .%s(x)", name, name)
 		}
