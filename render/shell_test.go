@@ -260,3 +260,13 @@ print JSON.generate({"Out" => out, "Error" => error})
 	}
 	return len(ruby.Error)
 }
+
+// TestCommandOutputNotShown: a command's output may be a secret; errors
+// name the command instead.
+func TestCommandOutputNotShown(t *testing.T) {
+	_, err := renderWith(t, "<%= Integer(`printf %s s3cr3t-t0ken | tr a-z A-Z`) %>", map[string]string{"PATH": os.Getenv("PATH")}, Options{})
+	want := "t.erb:1:5: invalid value for Integer(): `printf %s s3cr3t-t0ken | tr a-z A-Z` (12 bytes, not shown) (Ruby raises ArgumentError here)"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
