@@ -309,17 +309,15 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 		a := args[next]
 		next++
 		switch verb {
-		case 's':
-			fmt.Fprintf(&b, "%"+spec+"s", a.toS())
-		case 'c':
+		case 's', 'c':
 			s := a.toS()
-			if a.k == kInt {
-				n, _ := smallInt(a)
-				s = string(rune(n))
-			} else if utf8.RuneCountInString(s) != 1 {
-				return value{}, st.errorf(x.pos, "%%c requires a character (Ruby raises ArgumentError here)")
+			if verb == 'c' {
+				var err error
+				if s, err = st.formatChar(x, a); err != nil {
+					return value{}, err
+				}
 			}
-			fmt.Fprintf(&b, "%"+spec+"s", s)
+			padText(&b, s, spec, verb == 's')
 		case 'd', 'i', 'x', 'X', 'o', 'b':
 			n, err := st.toInteger(x, a)
 			if err != nil {
@@ -358,6 +356,33 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 		}
 	}
 	return strValue(b.String()), nil
+}
+
+// padText writes s as %s and %c do: cut to the precision (for %s),
+// padded with spaces to the width, counted in characters; the 0 flag
+// pads with spaces too, as in Ruby.
+func padText(b *strings.Builder, s, spec string, cut bool) {
+	left := strings.Contains(spec, "-")
+	w, prec, hasPrec := strings.Cut(strings.TrimLeft(spec, "-+ 0#"), ".")
+	if p, _ := strconv.Atoi(prec); cut && hasPrec {
+		i := 0
+		for n := 0; n < p && i < len(s); n++ {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+		}
+		s = s[:i]
+	}
+	width, _ := strconv.Atoi(w)
+	chars := 1 // %c: one character, even a surrogate's three bytes
+	if cut {
+		chars = utf8.RuneCountInString(s)
+	}
+	fill := strings.Repeat(" ", max(0, width-chars))
+	if left {
+		b.WriteString(s + fill)
+	} else {
+		b.WriteString(fill + s)
+	}
 }
 
 // parseJSON is JSON.parse: objects become Hashes with keys in order,
