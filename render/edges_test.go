@@ -67,8 +67,11 @@ print JSON.generate(out)`
 }
 
 // renderString renders <%= src %> with no environment.
-func renderString(src string) ([]byte, error) {
-	tmpl, err := Parse("t.erb", []byte("<%= "+src+" %>"))
+func renderString(src string) ([]byte, error) { return renderTemplate("<%= " + src + " %>") }
+
+// renderTemplate renders src with no environment.
+func renderTemplate(src string) ([]byte, error) {
+	tmpl, err := Parse("t.erb", []byte(src))
 	if err != nil {
 		return nil, err
 	}
@@ -106,4 +109,72 @@ func TestFormatCharMatchesRuby(t *testing.T) {
 	}
 	exprs = append(exprs, `"%c%c" % [104, "i"]`, `"%c" % -1`)
 	compareWithRuby(t, exprs)
+}
+
+// TestIntegerArgumentsMatchRuby: every method taking an Integer argument
+// (a count, a width, an index) converts it as Ruby does: a Float is
+// truncated, an Integer past 64 bits is Ruby's RangeError, nil and other
+// classes Ruby's TypeError; the results at the edges are Ruby's.
+func TestIntegerArgumentsMatchRuby(t *testing.T) {
+	const big = "99999999999999999999"
+	var exprs []string
+	for _, arg := range []string{big, "-" + big, "9223372036854775808", "-9223372036854775809", "1e20", "-1e19", "nil", "true", `"1"`, ":a", "[1]", "1.9", "-1.5", "-0.5", "2", "-2", "0"} {
+		for _, call := range []string{
+			`"abc"[%s]`, `"abc"[%s, 1]`, `"abc"[0, %s]`, `[1, 2][%s]`, `[1, 2][%s, 1]`, `[1, 2][0, %s]`,
+			`"x" * %s`, `"" * %s`, `[1, 2] * %s`, `[] * %s`,
+			`"x".ljust(%s)`, `"x".rjust(%s, "ab")`,
+			`[1, 2].first(%s)`, `[1, 2].last(%s)`, `[1, 2].fetch(%s)`, `[1, 2].fetch(%s, 0)`,
+			`[[1], 2].dig(0, %s)`, `{"a" => [1]}.dig("a", %s)`,
+		} {
+			exprs = append(exprs, strings.ReplaceAll(call, "%s", arg))
+		}
+	}
+	exprs = append(exprs,
+		`"abc"[`+big+`..`+big+`]`, `"abc"[-3..-2]`, `"abc"[1...1]`, `[1, 2, 3][-9223372036854775808..-9223372036854775807]`,
+		`"abc"[9223372036854775806..9223372036854775807]`, `[1, 2, 3][9223372036854775807..9223372036854775807]`,
+		`"abc"[-9223372036854775808...-9223372036854775807]`, `[1, 2, 3][-3...-2]`, `"abc"["b"]`, `"abc"["x"]`, `"abc"[""]`,
+		`"abc"[4611686018427387904]`, `"abc"[1, 4611686018427387904]`, `[1, 2][1, 4611686018427387904]`,
+		`[1, 2, 3].first(4611686018427387904)`, `"" * 4611686018427387904`, `[] * 4611686018427387904`,
+		`(`+big+`..`+big+`).to_a`, `(`+big+`...`+big+`).to_a`, `(`+big+`..`+big+` + 2).map { |i| i - `+big+` }`,
+		`(-`+big+`..-`+big+` + 1).to_a`, `(5..1).to_a`, `(1...1).to_a`,
+		`[1, 2].fetch(5)`, `[1, 2].fetch(-3)`, `[].fetch(0)`, `[1, 2].fetch(2.5)`, `[1, 2].fetch(-1)`,
+		`[1, 2] * 2`, `[[1], "a"] * 2`,
+	)
+	compareWithRuby(t, exprs)
+}
+
+// TestIntegerArgumentsTooBig: where Ruby would try to allocate what the
+// number asks for (NoMemoryError, or a loop that runs for ever), entry
+// refuses with its own limits.
+func TestIntegerArgumentsTooBig(t *testing.T) {
+	const big = "99999999999999999999"
+	for _, tt := range []struct{ src, want string }{
+		{`"x" * 1099511627776`, "t.erb:1:9: string longer than 64 MiB"},
+		{`"x" * 4611686018427387904`, "t.erb:1:9: string longer than 64 MiB"},
+		{`"x".ljust(1099511627776)`, "t.erb:1:9: string longer than 64 MiB"},
+		{`"x".rjust(4611686018427387904)`, "t.erb:1:9: string longer than 64 MiB"},
+		{`[1] * 1099511627776`, "t.erb:1:9: array longer than 1000000 elements"},
+		{`[1] * 4611686018427387904`, "t.erb:1:9: array longer than 1000000 elements"},
+		{`(1..` + big + `).to_a`, "t.erb:1:6: range of more than 1000000 elements (entry makes a range's elements; Ruby would loop over them)"},
+		{`(-` + big + `..1).first(3)`, "t.erb:1:6: range of more than 1000000 elements (entry makes a range's elements; Ruby would loop over them)"},
+		// A range whose elements entry cannot make, even to index with it.
+		{`"abc"[0..` + big + `]`, "t.erb:1:11: range of more than 1000000 elements (entry makes a range's elements; Ruby would loop over them)"},
+		{`[1, 2][0..9223372036854775807]`, "t.erb:1:12: range of more than 1000000 elements (entry makes a range's elements; Ruby would loop over them)"},
+		{`<% ` + big + `.times do |i| %>x<% end %>`, "t.erb:1:4: " + big + ".times: more than 1000000 passes"},
+		{`<% (-` + big + `).times do |i| %>x<% end %>y`, ""},
+	} {
+		out, err := renderString(tt.src)
+		if strings.HasPrefix(tt.src, "<%") {
+			out, err = renderTemplate(tt.src)
+		}
+		if tt.want == "" {
+			if err != nil || string(out) != "y" {
+				t.Errorf("%s: %q, %v; want \"y\"", tt.src, out, err)
+			}
+			continue
+		}
+		if err == nil || err.Error() != tt.want || len(out) > 0 {
+			t.Errorf("%s:\n got %q, %v\nwant %s", tt.src, out, err, tt.want)
+		}
+	}
 }
