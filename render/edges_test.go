@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -177,4 +178,83 @@ func TestIntegerArgumentsTooBig(t *testing.T) {
 			t.Errorf("%s:\n got %q, %v\nwant %s", tt.src, out, err, tt.want)
 		}
 	}
+}
+
+// TestJSONParseUnicodeEdges: JSON.parse gives Ruby's strings for escapes
+// and UTF-8 that Ruby's JSON decodes to valid strings, and refuses, with
+// its message, the texts where Ruby's JSON makes a string that is not
+// valid UTF-8 or fails (checked with Ruby: Go's decoder would print
+// U+FFFD where Ruby prints neither).
+func TestJSONParseUnicodeEdges(t *testing.T) {
+	good := []string{`"\u00e9"`, `"\ud83d\ude00"`, `["\ud83d\ude00", "\u20ac"]`, `"\u0000"`, `"é😀"`, `{"\u00e9": "\\ud800"}`, `"\\\\ud800"`, "\"\u2028\""}
+	bad := map[string]string{
+		`"\ud800"`:                     `JSON.parse: \ud800 is half of a UTF-16 surrogate pair`,
+		`"\udc00"`:                     `JSON.parse: \udc00 is half of a UTF-16 surrogate pair`,
+		`"\ud800x"`:                    `JSON.parse: \ud800 is half of a UTF-16 surrogate pair`,
+		`"\ude00\ud83d"`:               `JSON.parse: \ude00 is half of a UTF-16 surrogate pair`,
+		`["ok", "\uD800\uDBFF\uDC00"]`: `JSON.parse: \uD800 is half of a UTF-16 surrogate pair`,
+		"\"a\xffb\"":                   `JSON.parse: the text is not valid UTF-8`,
+		"{\"\xff\": 1}":                `JSON.parse: the text is not valid UTF-8`,
+		"\"\xed\xa0\x80\"":             `JSON.parse: the text is not valid UTF-8`,
+	}
+	var exprs []string
+	for _, g := range good {
+		exprs = append(exprs, "JSON.parse("+rubyString(g)+").inspect")
+	}
+	compareWithRuby(t, exprs)
+
+	// What entry refuses, Ruby either raises on or makes invalid.
+	var texts []string
+	for b := range bad {
+		texts = append(texts, b)
+	}
+	const script = `require "json"
+valid = ->(v) { v.is_a?(String) ? v.valid_encoding? : v.is_a?(Array) ? v.all?(&valid) : v.is_a?(Hash) ? v.all? { |k, x| valid.(k) && valid.(x) } : true }
+print JSON.generate(JSON.parse(STDIN.read).map { |s| s = s.encode("ISO-8859-1").force_encoding("UTF-8"); begin; valid.(JSON.parse(s)) ? "valid" : "invalid"; rescue JSON::ParserError; "raises"; end })`
+	var ruby []string
+	rubyJSON(t, lookRuby(t), script, bytesAsLatin1(texts), &ruby)
+	for i, text := range texts {
+		if ruby[i] == "valid" {
+			t.Errorf("JSON.parse(%q): Ruby makes a valid value of it; entry refuses it", text)
+		}
+		_, err := renderString("JSON.parse(" + rubyString(text) + ")")
+		var re *Error
+		if !errors.As(err, &re) || !strings.HasPrefix(re.Msg, bad[text]) || !strings.Contains(re.Msg, "(Ruby raises JSON::ParserError here)") {
+			t.Errorf("JSON.parse(%q): %v, want %s", text, err, bad[text])
+		}
+	}
+}
+
+// rubyString writes s as a Ruby double-quoted literal, bytes escaped.
+func rubyString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\' || c == '#':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// bytesAsLatin1 carries arbitrary bytes through JSON to Ruby, which reads
+// them back as ISO-8859-1: each byte becomes the character of its value.
+func bytesAsLatin1(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		r := make([]rune, len(s))
+		for j := 0; j < len(s); j++ {
+			r[j] = rune(s[j])
+		}
+		out[i] = string(r)
+	}
+	return out
 }
