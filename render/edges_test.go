@@ -30,11 +30,11 @@ func lookRuby(t *testing.T) string {
 	return ruby
 }
 
-// compareWithRuby evaluates each expression with Ruby (in one process)
+// compareExprsWithRuby evaluates each expression with Ruby (in one process)
 // and renders <%= expr %> with entry: where Ruby prints, entry prints the
 // same bytes; where Ruby raises, entry fails with Ruby's message followed
 // by "(Ruby raises CLASS here".
-func compareWithRuby(t *testing.T, exprs []string) {
+func compareExprsWithRuby(t *testing.T, exprs []string) {
 	t.Helper()
 	const script = `require "json"
 out = JSON.parse(STDIN.read).map do |src|
@@ -109,7 +109,7 @@ func TestFormatCharMatchesRuby(t *testing.T) {
 		}
 	}
 	exprs = append(exprs, `"%c%c" % [104, "i"]`, `"%c" % -1`)
-	compareWithRuby(t, exprs)
+	compareExprsWithRuby(t, exprs)
 }
 
 // TestIntegerArgumentsMatchRuby: every method taking an Integer argument
@@ -141,7 +141,7 @@ func TestIntegerArgumentsMatchRuby(t *testing.T) {
 		`[1, 2].fetch(5)`, `[1, 2].fetch(-3)`, `[].fetch(0)`, `[1, 2].fetch(2.5)`, `[1, 2].fetch(-1)`,
 		`[1, 2] * 2`, `[[1], "a"] * 2`,
 	)
-	compareWithRuby(t, exprs)
+	compareExprsWithRuby(t, exprs)
 }
 
 // TestIntegerArgumentsTooBig: where Ruby would try to allocate what the
@@ -201,7 +201,7 @@ func TestJSONParseUnicodeEdges(t *testing.T) {
 	for _, g := range good {
 		exprs = append(exprs, "JSON.parse("+rubyString(g)+").inspect")
 	}
-	compareWithRuby(t, exprs)
+	compareExprsWithRuby(t, exprs)
 
 	// What entry refuses, Ruby either raises on or makes invalid.
 	var texts []string

@@ -178,6 +178,7 @@ func (p *parser) parseSingleQuoted() *expr {
 		switch {
 		case c == '\'':
 			p.i++
+			p.refuseAdjacentString()
 			return &expr{op: opLit, pos: p.seg.srcOffset(start), src: p.s[start:p.i], val: value{k: kStr, s: b.String()}}
 		case c == '\\' && (p.peekAt(1) == '\\' || p.peekAt(1) == '\''):
 			b.WriteByte(p.s[p.i+1])
@@ -187,6 +188,17 @@ func (p *parser) parseSingleQuoted() *expr {
 			p.i++
 		}
 	}
+}
+
+// refuseAdjacentString refuses a string literal right after the one just
+// read ("a" "b", which Ruby joins), leaving the cursor where it is.
+func (p *parser) refuseAdjacentString() {
+	save := p.i
+	p.skipSpace()
+	if p.peek() == '"' || p.peek() == '\'' {
+		p.unsupported(p.i, "adjacent string literals", "write one string")
+	}
+	p.i = save
 }
 
 func (p *parser) unterminated(start int) {
@@ -231,6 +243,7 @@ func (p *parser) interpolated(start int, open, close byte) *expr {
 			p.i++
 			flush()
 			x := &expr{op: opStr, pos: p.seg.srcOffset(start), src: p.s[start:p.i], args: parts}
+			p.refuseAdjacentString()
 			switch {
 			case len(parts) == 0:
 				return &expr{op: opLit, pos: x.pos, src: x.src, val: value{k: kStr}}
@@ -238,12 +251,6 @@ func (p *parser) interpolated(start int, open, close byte) *expr {
 				parts[0].pos, parts[0].src = x.pos, x.src
 				return parts[0]
 			}
-			save := p.i
-			p.skipSpace()
-			if close == '"' && (p.peek() == '"' || p.peek() == '\'') {
-				p.unsupported(p.i, "adjacent string literals", "write one string")
-			}
-			p.i = save
 			return x
 		case c == '\\':
 			p.escape(&b)
