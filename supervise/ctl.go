@@ -20,14 +20,17 @@ const DefaultControlSocket = "/run/entry.sock"
 
 // A Request is one command on the control socket, a JSON line.
 type Request struct {
-	Cmd    string `json:"cmd"` // status, health, start, stop, restart, signal
+	Cmd    string `json:"cmd"` // status, health, start, stop, restart, signal, run
 	Name   string `json:"name,omitempty"`
 	Signal string `json:"signal,omitempty"`
 	// Timeout bounds a health request's readiness checks.
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// NoWait answers start and restart once the process has started,
-	// without waiting for its ready: check to pass.
+	// without waiting for its ready: check to pass, and run once the job
+	// has started, without waiting for it to end.
 	NoWait bool `json:"no_wait,omitempty"`
+	// Overlap lets run start a job while a run of it is going.
+	Overlap bool `json:"overlap,omitempty"`
 }
 
 // A Response answers a Request, one JSON line.
@@ -36,6 +39,9 @@ type Response struct {
 	Error     string          `json:"error,omitempty"`
 	Message   string          `json:"message,omitempty"`
 	Processes []ProcessStatus `json:"processes,omitempty"`
+	Jobs      []JobStatus     `json:"jobs,omitempty"` // status: the cron jobs
+	// ExitCode is a job's exit code (run).
+	ExitCode *int `json:"exit_code,omitempty"`
 	// Problems are why the role is not healthy (health); none means healthy.
 	Problems []string `json:"problems,omitempty"`
 }
@@ -80,14 +86,17 @@ func (s *Supervisor) onControl(r *ctlRequest) {
 	fail := func(format string, args ...any) { r.reply <- Response{Error: fmt.Sprintf(format, args...)} }
 	switch r.Cmd {
 	case "status":
-		r.reply <- Response{Role: s.role.Name, Processes: s.status()}
+		s.answerStatus(r)
+		return
+	case "run":
+		s.runJob(r)
 		return
 	case "health":
 		s.health(r)
 		return
 	case "start", "stop", "restart", "signal":
 	default:
-		fail("unknown command %q (want status, health, start, stop, restart or signal)", r.Cmd)
+		fail("unknown command %q (want status, health, start, stop, restart, signal or run)", r.Cmd)
 		return
 	}
 	if r.Name == AllProcesses && r.Cmd != "signal" {

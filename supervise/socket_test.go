@@ -172,7 +172,7 @@ func TestControlBadRequests(t *testing.T) {
 		{"\n", `empty request: want one JSON line, such as {"cmd":"status"}`},
 		{`{"cmd":"health","timeout":-1}` + "\n", "bad request: timeout -1ns is negative"},
 		{`{"cmd":"status"} {"cmd":"stop","name":"app"}` + "\n", "bad request: more than one JSON value on the line"},
-		{`{"cmd":"reload"}` + "\n", `unknown command "reload" (want status, health, start, stop, restart or signal)`},
+		{`{"cmd":"reload"}` + "\n", `unknown command "reload" (want status, health, start, stop, restart, signal or run)`},
 	} {
 		if resp := rawRequest(t, sock, c.data); resp.Error != c.want {
 			t.Errorf("%.40q: answer %q, want %q", c.data, resp.Error, c.want)

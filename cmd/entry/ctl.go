@@ -16,6 +16,7 @@ import (
 const ctlUsage = `Usage: entry ctl [flags] status [NAME...]
        entry ctl [flags] start|stop|restart NAME|all
        entry ctl [flags] signal NAME SIGNAL
+       entry ctl [flags] run JOB
 
 Controls the processes of the role a running entry supervises, through its
 control socket (run it inside the container: docker exec, ECS Exec).
@@ -30,6 +31,14 @@ control socket (run it inside the container: docker exec, ECS Exec).
   restart NAME     stop as above, then start; waits until ready, as start
   signal NAME SIG  send SIG to the process's group (TSTP, USR1, HUP, ...);
                    refused while the process is starting (not ready yet)
+  run JOB          run a cron job now, as cron would (its environment, its
+                   lock, its output labelled cron:JOB in the container's
+                   log); waits for it and exits with its exit code
+                   (--no-wait: not); refused while a run of it is going,
+                   unless --overlap or the job's overlap=allow
+
+status also lists the cron jobs: schedule, next due time, and the runs
+going or the last outcome (ok, failed, skipped), with its time.
 
 NAME all means every process: stop all stops those started after others
 first; start all starts them in after: order, each once what it starts
@@ -167,9 +176,10 @@ func runCtl(args []string) int {
 	fs.addControlSocketFlag(&socket)
 	var noWait bool
 	fs.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for an answer (stop and restart wait for the process; start and restart for its ready: check, up to its ready_timeout)")
-	fs.BoolVar(&noWait, "no-wait", false, "start and restart answer once the process has started, without waiting for its ready: check")
-	var jsonOut bool
+	fs.BoolVar(&noWait, "no-wait", false, "start and restart answer once the process has started, without waiting for its ready: check; run once the job has started, without waiting for it to end")
+	var jsonOut, overlap bool
 	fs.BoolVar(&jsonOut, "json", false, "status: print JSON (stable field names) instead of a table")
+	fs.BoolVar(&overlap, "overlap", false, "run: start the job even while a run of it is going (as its \"# entry: overlap=allow\" would)")
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
 	}
@@ -178,13 +188,13 @@ func runCtl(args []string) int {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return fail(exitUsage, "ctl: missing command (status, start, stop, restart or signal; see 'entry ctl --help')")
+		return fail(exitUsage, "ctl: missing command (status, start, stop, restart, signal or run; see 'entry ctl --help')")
 	}
 	req := supervise.Request{Cmd: rest[0], NoWait: noWait}
-	want := map[string]int{"status": 1, "start": 2, "stop": 2, "restart": 2, "signal": 3}[req.Cmd]
+	want := map[string]int{"status": 1, "start": 2, "stop": 2, "restart": 2, "signal": 3, "run": 2}[req.Cmd]
 	switch {
 	case want == 0:
-		return fail(exitUsage, "ctl: unknown command %q (status, start, stop, restart or signal)", req.Cmd)
+		return fail(exitUsage, "ctl: unknown command %q (status, start, stop, restart, signal or run)", req.Cmd)
 	case req.Cmd == "status":
 		// status [NAME...]
 	case len(rest) != want:
@@ -199,6 +209,10 @@ func runCtl(args []string) int {
 	if jsonOut && req.Cmd != "status" {
 		return fail(exitUsage, "ctl %s: --json is for status", req.Cmd)
 	}
+	if overlap && req.Cmd != "run" {
+		return fail(exitUsage, "ctl %s: --overlap is for run", req.Cmd)
+	}
+	req.Overlap = overlap
 	path, hint, err := clientSocket(fs, socket, configPath)
 	if err != nil {
 		return fail(exitUsage, "ctl: %v", err)
@@ -216,13 +230,17 @@ func runCtl(args []string) int {
 	if resp.Message != "" {
 		fmt.Println(resp.Message)
 	}
+	code := exitOK
 	if resp.Error != "" {
 		for _, line := range strings.Split(resp.Error, "\n") {
 			fmt.Fprintf(os.Stderr, "entry: ctl %s: %s\n", req.Cmd, line)
 		}
-		return exitFailure
+		code = exitFailure
 	}
-	return exitOK
+	if resp.ExitCode != nil {
+		code = *resp.ExitCode // run: the job's own
+	}
+	return code
 }
 
 // Exit codes of entry ctl status, as supervisorctl status's (LSB's status
@@ -237,6 +255,7 @@ const (
 type statusDoc struct {
 	Role      string                    `json:"role"`
 	Processes []supervise.ProcessStatus `json:"processes"`
+	Cron      []supervise.JobStatus     `json:"cron"`
 }
 
 // printStatus prints the processes named (all when none), as a table or
@@ -245,9 +264,9 @@ func printStatus(resp *supervise.Response, names []string, jsonOut bool) int {
 	if resp.Error != "" {
 		return fail(exitStatusUnknown, "ctl status: %s", resp.Error)
 	}
-	procs := resp.Processes
+	procs, jobs := resp.Processes, resp.Jobs
 	if len(names) > 0 {
-		procs = nil
+		procs, jobs = nil, nil
 		for _, name := range names {
 			i := slices.IndexFunc(resp.Processes, func(p supervise.ProcessStatus) bool { return p.Name == name })
 			if i < 0 {
@@ -261,14 +280,21 @@ func printStatus(resp *supervise.Response, names []string, jsonOut bool) int {
 		}
 	}
 	if jsonOut {
-		doc := statusDoc{Role: resp.Role, Processes: procs}
+		doc := statusDoc{Role: resp.Role, Processes: procs, Cron: jobs}
 		if doc.Processes == nil {
 			doc.Processes = []supervise.ProcessStatus{}
+		}
+		if doc.Cron == nil {
+			doc.Cron = []supervise.JobStatus{}
 		}
 		b, _ := json.MarshalIndent(doc, "", "  ")
 		fmt.Println(string(b))
 	} else {
 		supervise.WriteStatus(os.Stdout, procs)
+		if len(jobs) > 0 {
+			fmt.Println()
+			supervise.WriteJobs(os.Stdout, jobs)
+		}
 	}
 	for _, p := range procs {
 		if supervise.NotRunning(p.State) {

@@ -222,7 +222,7 @@ func TestReadyAndCtlUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"ctl"}, 2, "entry: ctl: missing command (status, start, stop, restart or signal; see 'entry ctl --help')"},
+		{[]string{"ctl"}, 2, "entry: ctl: missing command (status, start, stop, restart, signal or run; see 'entry ctl --help')"},
 		{[]string{"ctl", "reload"}, 2, `entry: ctl: unknown command "reload"`},
 		{[]string{"ctl", "stop"}, 2, "entry: ctl stop: want 1 argument(s) after it, got 0"},
 		{[]string{"ctl", "status"}, 2, "entry: ctl: the control socket is off (control_socket: none)"},
