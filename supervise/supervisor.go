@@ -102,6 +102,8 @@ type Supervisor struct {
 	role  Role
 	procs []*proc
 	log   *logger
+	// metrics counts events for the Prometheus endpoint; nil when off.
+	metrics *metricSet
 
 	reaper  *reaper
 	devNull *os.File
@@ -257,6 +259,21 @@ func New(role Role) (*Supervisor, error) {
 func (s *Supervisor) infof(process, format string, args ...any) {
 	if !s.role.Quiet {
 		s.log.eventf(process, format, args...)
+	}
+}
+
+// emit writes an event an operator must see, and counts it in the metrics.
+func (s *Supervisor) emit(f Fields, format string, args ...any) {
+	s.metrics.observe(f)
+	s.log.event(f, format, args...)
+}
+
+// routine writes a routine event, left out of the log when the role is
+// Quiet, and counts it in the metrics.
+func (s *Supervisor) routine(f Fields, format string, args ...any) {
+	s.metrics.observe(f)
+	if !s.role.Quiet {
+		s.log.event(f, format, args...)
 	}
 }
 

@@ -241,10 +241,22 @@ func runStart(args []string) int {
 	if sf.symlinkDir != "" {
 		return createSymlinks(sf.symlinkDir)
 	}
+	// The flag or ENTRY_LOG_FORMAT decides the lines written before
+	// entry.yml is read (its own errors among them); log_format then
+	// decides the rest.
+	setStartLog(sf.logFormat, "")
 	plan, err := planStart(fs, sf)
+	if plan != nil {
+		role := ""
+		if plan.target.role != nil {
+			role = plan.target.role.Name
+		}
+		setStartLog(sf.logFormat, role)
+	}
 	if err != nil {
 		return failAll(exitUsage, err)
 	}
+	labelHookOutput(plan.pipeline)
 	if plan.target.role != nil {
 		subscribeAllSignals(signals) // before the pipeline: its hooks may start daemons
 	}
@@ -370,6 +382,7 @@ func buildPipeline(cfg *config.File, env *prehook.Env, check bool) (*prehook.Pip
 		steps = append(steps, hooks)
 	}
 	p := prehook.NewPipeline(prehook.StderrLogger, steps...)
+	p.StepLog = stepLogger
 	if check {
 		for _, s := range p.Steps {
 			if c, ok := s.(checkedStep); ok {
@@ -381,7 +394,7 @@ func buildPipeline(cfg *config.File, env *prehook.Env, check bool) (*prehook.Pip
 }
 
 func hooksStep(hooks []config.Hook) *prehook.Hooks {
-	h := &prehook.Hooks{}
+	h := &prehook.Hooks{Report: reportHook}
 	for _, c := range hooks {
 		h.List = append(h.List, prehook.Hook{Name: c.Name, Command: c.Run, Timeout: c.Timeout})
 	}
@@ -418,7 +431,7 @@ func runPipeline(p *prehook.Pipeline, env *prehook.Env, signals <-chan os.Signal
 	case interrupted:
 		return fail(128+int(sig), "start-up interrupted by %s; nothing was started", signame.String(sig)), err
 	case err != nil:
-		return failAll(exitFailure, err), err
+		return failStartup(exitFailure, err), err
 	}
 	return exitOK, nil
 }
@@ -456,6 +469,6 @@ func eraseKeyVars() {
 		return
 	}
 	if err := selfenv.Erase(set...); err != nil && slices.Contains(set, secrets.EnvKey) {
-		prehook.StderrLogger("warning: ENTRY_AGE_KEY stays visible in /proc/%d/environ: %v (prefer ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM)", os.Getpid(), err)
+		stepLogger("secrets")("warning: ENTRY_AGE_KEY stays visible in /proc/%d/environ: %v (prefer ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM)", os.Getpid(), err)
 	}
 }
