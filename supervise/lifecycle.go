@@ -36,6 +36,8 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 		}
 	}
 
+	defer s.startMetrics()()
+
 	// A signal that arrived during start-up is handled before anything
 	// starts: a TERM then means nothing is started at all.
 	for pending := true; pending; {

@@ -95,6 +95,9 @@ type Role struct {
 	// ControlSocket is the Unix socket `entry ctl` and `entry health`
 	// reach the supervisor through; "" serves none.
 	ControlSocket string
+	// Metrics is the HOST:PORT of a Prometheus text endpoint
+	// (GET /metrics); "" serves none.
+	Metrics string
 }
 
 // A Supervisor runs one role. Create it with New, run it once with Run.
@@ -252,6 +255,9 @@ func New(role Role) (*Supervisor, error) {
 		stderr = os.Stderr
 	}
 	s.log = newLogger(role.LogFormat, role.Name, stdout, stderr)
+	if role.Metrics != "" {
+		s.metrics = newMetricSet(s.procs)
+	}
 	return s, nil
 }
 

@@ -55,6 +55,7 @@ type startFlags struct {
 	symlinkDir string
 	check      bool // entry config check: find every problem start-up would meet
 	ctlSocket  string
+	metrics    string
 }
 
 func newStartFlags() (*flagSet, *startFlags) {
@@ -67,6 +68,7 @@ func newStartFlags() (*flagSet, *startFlags) {
 	fs.StringVar(&sf.logFormat, "log-format", "", "how process output is written: prefix, raw or json (default prefix)")
 	fs.StringVar(&sf.symlinkDir, "symlink", "", "create EntryKit symlinks (prehook, codep, switch, render) in DIR and exit")
 	fs.addControlSocketFlag(&sf.ctlSocket)
+	fs.StringVar(&sf.metrics, "metrics", "", "serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9394); overrides metrics: in entry.yml; none serves none")
 	return fs, sf
 }
 
@@ -124,10 +126,13 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 	}
 	p.target, err = chooseTarget(cfg, fs, sf, p.env)
 	add(err)
+	metrics, err := metricsAddress(fs, sf.metrics, cfg)
+	add(err)
 	if p.target.role != nil {
 		p.role, err = prepareRole(cfg, p.target.role, roleOptions{LogFormat: sf.logFormat})
 		add(err)
 		p.role.ControlSocket = controlSocket(fs, sf.ctlSocket, cfg)
+		p.role.Metrics = metrics
 		add(checkControlSocket(fs, p.role.ControlSocket, cfg))
 		// Templates and hooks can depend on the role, as its processes can.
 		p.env.Set("ENTRY_ROLE", p.target.role.Name)
