@@ -18,9 +18,14 @@ import (
 const DefaultStopTimeout = supervise.DefaultStopTimeout
 
 // maxSleep caps one sleep of the scheduler so that a step of the wall clock
-// (an NTP correction, a resumed host) is noticed within a minute. It costs
-// one wake-up a minute, not a polling loop.
+// (an NTP correction, a resumed host) is noticed within a minute, when the
+// kernel cannot tell of steps (see watchClockSteps).
 const maxSleep = time.Minute
+
+// maxSleepWatched caps one sleep when clock steps are told: a slewing NTP
+// (at most 500 ppm) moves the wall clock away from the monotonic one the
+// timer counts by at most 1.8 s in an hour.
+const maxSleepWatched = time.Hour
 
 // spawnSlots is how many runs are spawned at once: a spawn mostly waits
 // for the kernel (fork, then exec of the shell), so a few per core keep the
@@ -148,6 +153,15 @@ func (s *Service) Run(ctx context.Context, sp supervise.Spawner) error {
 }
 
 func (sc *scheduler) loop(ctx context.Context) error {
+	var steps <-chan struct{}
+	longest := maxSleep
+	if _, real := sc.clock.(realClock); real {
+		var stop func()
+		if steps, stop = watchClockSteps(); steps != nil {
+			defer stop()
+			longest = maxSleepWatched
+		}
+	}
 	now := sc.clock.Now()
 	var states []*jobState
 	for _, j := range sc.Crontab.Jobs {
@@ -177,7 +191,7 @@ func (sc *scheduler) loop(ctx context.Context) error {
 		var wake <-chan time.Time
 		var timer Timer
 		if !earliest.IsZero() {
-			timer = sc.clock.NewTimer(min(earliest.Sub(sc.clock.Now()), maxSleep))
+			timer = sc.clock.NewTimer(min(earliest.Sub(sc.clock.Now()), longest))
 			wake = timer.C()
 		}
 		select {
@@ -191,6 +205,12 @@ func (sc *scheduler) loop(ctx context.Context) error {
 				timer.Stop()
 			}
 			sc.finish(e)
+		case <-steps:
+			// The wall clock was set: sleep again, measured from the new
+			// time (runs it skipped are found due at once, and reported).
+			if timer != nil {
+				timer.Stop()
+			}
 		case <-wake:
 			now := sc.clock.Now()
 			for _, st := range states {
