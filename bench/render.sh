@@ -150,8 +150,11 @@ for name in sorted(os.listdir(corpus)):
     tmpl = shlex.quote(os.path.abspath(os.path.join(corpus, name)))
     entry_lines.append(f"({cd}{assign} {work}/entry render {tmpl} >$OUT/{n})")
     only_lines.append(f"({cd}{assign} {work}/renderonly {tmpl} >$OUT/{n})")
-    erb_lines.append(f"({cd}{assign} erb -P -T - -r {rails_rb} -r json {tmpl} >$OUT/{n})")
     src = open(os.path.join(corpus, name)).read()
+    # ActiveSupport's durations (5.minutes) only where a template uses
+    # them, as erb.rb loads them: loading it costs erb time.
+    durations = " -r active_support -r active_support/core_ext/integer/time -r active_support/core_ext/numeric/time" if re.search(r"\.(seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?)\b", src) else ""
+    erb_lines.append(f"({cd}{assign} erb -P -T - -r {rails_rb} -r json{durations} {tmpl} >$OUT/{n})")
     words = set(re.findall(r"[A-Za-z_]\w*", src))
     # Variables a template reads without naming them: Rails.env reads
     # RAILS_ENV and RACK_ENV, credentials RAILS_MASTER_KEY.

@@ -77,6 +77,7 @@ const (
 	fFileExtname      // File.extname(path)
 	fFileExpandPath   // File.expand_path(path[, dir])
 	fNprocessors      // Etc.nprocessors, Concurrent.processor_count
+	fHostname         // Socket.gethostname
 	fRaise            // raise: args[0] the class's name ("" for RuntimeError), args[1] the message
 )
 

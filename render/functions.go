@@ -36,6 +36,12 @@ func (st *state) function(x *expr) (value, error) {
 		return st.credentials(x)
 	case fNprocessors:
 		return nprocessors(), nil
+	case fHostname:
+		name, err := os.Hostname()
+		if err != nil {
+			return value{}, st.errorf(x.pos, "%s: %v", x.src, err)
+		}
+		return strValue(name), nil
 	case fCredentialBang:
 		recv, err := st.eval(x.args[0])
 		if err != nil {

@@ -685,7 +685,9 @@ func (p *parser) parsePrimary() *expr {
 			hint = "entry supports JSON.parse(string)"
 		case "Etc", "Concurrent":
 			hint = "entry knows Etc.nprocessors and Concurrent.processor_count"
-		case "Dir", "IO", "Socket", "Process", "Kernel", "Open3":
+		case "Socket":
+			hint = "entry knows Socket.gethostname"
+		case "Dir", "IO", "Process", "Kernel", "Open3":
 			hint = "entry renders without running code; use ENV[...]"
 		}
 		p.unsupported(start, what, hint)
@@ -833,12 +835,14 @@ func (p *parser) parseConstant(start int, w string) *expr {
 		fn := map[string]function{"Integer": fInteger, "Float": fFloat, "String": fString}[w]
 		x := p.parseFunction(start, w, fn, 1, 1)
 		return x
-	case "Etc", "Concurrent":
-		if m := member(); w+"."+m == "Etc.nprocessors" || w+"."+m == "Concurrent.processor_count" {
-			p.i += len(w) + 1 + len(m)
-			return &expr{op: opFunc, fn: fNprocessors, pos: p.seg.srcOffset(start), src: p.s[start:p.i]}
+	case "Etc", "Concurrent", "Socket":
+		m := member()
+		fn, ok := map[string]function{"Etc.nprocessors": fNprocessors, "Concurrent.processor_count": fNprocessors, "Socket.gethostname": fHostname}[w+"."+m]
+		if !ok {
+			return nil
 		}
-		return nil
+		p.i += len(w) + 1 + len(m)
+		return &expr{op: opFunc, fn: fn, pos: p.seg.srcOffset(start), src: p.s[start:p.i]}
 	case "File", "JSON", "Rails":
 		m := member()
 		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot,

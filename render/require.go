@@ -14,6 +14,7 @@ var requireOK = map[string]string{
 	"pathname": "Rails.root's Pathname",
 	"erb":      "the template itself",
 	"etc":      "Etc.nprocessors",
+	"socket":   "Socket.gethostname",
 }
 
 // requireHint says, for a library entry does not cover, what to write
@@ -21,7 +22,6 @@ var requireOK = map[string]string{
 var requireHint = map[string]string{
 	"yaml":         "entry has no YAML: keep the value in JSON and use JSON.parse(File.read(path)), or an environment variable",
 	"psych":        "entry has no YAML: keep the value in JSON and use JSON.parse(File.read(path)), or an environment variable",
-	"socket":       "for Socket.gethostname use `hostname`.strip, or ENV.fetch(\"HOSTNAME\")",
 	"securerandom": "a rendered file is written once at start-up; generate the value outside and pass it in an environment variable",
 	"uri":          "entry has no URI: pass the parts in environment variables, or split the string with .split",
 }

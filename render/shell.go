@@ -8,9 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // This file holds `cmd` and %x(cmd): a template runs a command as Ruby
@@ -94,13 +96,17 @@ var (
 
 // runCommand runs /bin/sh -c line in its own process group and returns
 // what it printed on its standard output, reading until every process
-// holding the pipe has closed it, as Ruby does. On timeout, or when the
-// output passes limit, the whole group is killed.
+// holding the pipe has closed it, then waiting for sh, as Ruby does. On
+// timeout, or when the output passes limit, the whole group is killed.
+// Processes the command leaves behind with their output elsewhere keep
+// running, as in Ruby.
+//
+// The group is only ever killed while sh is not yet reaped: its pid, which
+// is the group's id, cannot have been reused by then.
 func runCommand(line string, environ []string, timeout time.Duration, limit int) ([]byte, error) {
 	cmd := exec.Command("/bin/sh", "-c", line)
 	cmd.Args[0] = "sh" // as Ruby runs it: sh's messages say "sh: 1: ..."
 	cmd.Env = environ
-	cmd.Stdin = nil
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
@@ -111,24 +117,40 @@ func runCommand(line string, environ []string, timeout time.Duration, limit int)
 		return nil, err
 	}
 	pgid := cmd.Process.Pid
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(timeout, func() {
-		timedOut.Store(true)
-		syscall.Kill(-pgid, syscall.SIGKILL)
-	})
+	var (
+		mu       sync.Mutex
+		reaping  bool // sh has ended and is about to be reaped: kill no more
+		timedOut bool
+	)
+	kill := func(timeout bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !reaping {
+			timedOut = timedOut || timeout
+			unix.Kill(-pgid, unix.SIGKILL)
+		}
+	}
+	timer := time.AfterFunc(timeout, func() { kill(true) })
 	var out bytes.Buffer
 	_, readErr := io.Copy(&out, io.LimitReader(stdout, int64(limit)+1))
 	tooMuch := out.Len() > limit
 	if tooMuch {
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		kill(false)
 	}
-	waitErr := cmd.Wait()
+	// Wait for sh to end without reaping it (WNOWAIT), then stop killing,
+	// then reap it.
+	var info unix.Siginfo
+	for unix.Waitid(unix.P_PID, pgid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
+	}
+	mu.Lock()
+	reaping = true
+	mu.Unlock()
 	timer.Stop()
-	// Whatever the group left behind goes too: a template's command has
-	// no business outliving the render.
-	syscall.Kill(-pgid, syscall.SIGKILL)
+	waitErr := cmd.Wait()
+	mu.Lock()
+	defer mu.Unlock()
 	switch {
-	case timedOut.Load():
+	case timedOut:
 		return nil, errCommandTimeout
 	case tooMuch:
 		return nil, errCommandOutput

@@ -157,6 +157,23 @@ func TestCommandTimeout(t *testing.T) {
 	})
 }
 
+// TestCommandLeavesDaemons: as in Ruby, a process the command starts in
+// the background with its output elsewhere keeps running after it.
+func TestCommandLeavesDaemons(t *testing.T) {
+	got, err := renderWith(t, "<%= `sleep 600 >/dev/null 2>&1 & echo $!`.strip %>", map[string]string{"PATH": os.Getenv("PATH")}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(got)
+	if err != nil {
+		t.Fatalf("output %q: %v", got, err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Errorf("the background sleep is gone: %v", err)
+	}
+}
+
 // TestCommandOutputCap: at most 1 MiB of output; more fails the render.
 func TestCommandOutputCap(t *testing.T) {
 	vars := map[string]string{"PATH": os.Getenv("PATH")}
