@@ -110,6 +110,11 @@ func renderCase(t testing.TB, c corpusCase, opts Options) ([]byte, error) {
 			}
 		}()
 	}
+	// Commands see the case's environment, as in Ruby's run (erb.rb).
+	opts.Environ = []string{}
+	for k, v := range c.vars {
+		opts.Environ = append(opts.Environ, k+"="+v)
+	}
 	var out bytes.Buffer
 	err = tmpl.Execute(&out, func(name string) (string, bool) {
 		v, ok := c.vars[name]
@@ -213,6 +218,12 @@ func TestCorpusRuby(t *testing.T) {
 // message up to any quoted value.
 func sameFailure(msg, rubyErr string) bool {
 	class, rmsg, _ := strings.Cut(rubyErr, ": ")
+	if strings.HasSuffix(msg, " here: the template's raise)") { // raise "message"
+		if rmsg == "" {
+			rmsg = "raise without a message"
+		}
+		return msg == rmsg+" (Ruby raises "+class+" here: the template's raise)"
+	}
 	switch class {
 	case "KeyError": // key not found: "NAME", or credentials' ":name is blank"
 		if quoted, ok := strings.CutPrefix(rmsg, "key not found: "); ok {
@@ -222,8 +233,8 @@ func sameFailure(msg, rubyErr string) bool {
 	case "NoMethodError": // undefined method `m' for nil:NilClass
 		m, _, _ := strings.Cut(strings.TrimPrefix(rmsg, "undefined method `"), "'")
 		return strings.HasPrefix(msg, "undefined method '"+m+"' for ")
-	case "Errno::ENOENT":
-		return strings.Contains(msg, ": no such file or directory (Ruby raises here")
+	case "Errno::ENOENT": // File.read, or a command that does not exist
+		return strings.Contains(msg, ": no such file or directory (Ruby raises here") || strings.Contains(msg, rmsg+" (Ruby raises Errno::ENOENT here")
 	case "JSON::ParserError": // Ruby's message quotes its parser's state
 		return strings.HasPrefix(msg, "JSON.parse: ") && strings.Contains(msg, "(Ruby raises JSON::ParserError here)")
 	}

@@ -209,9 +209,14 @@ func (p *parser) unterminated(start int) {
 }
 
 // parseDoubleQuoted parses "..." with Ruby's escapes and #{...}.
-func (p *parser) parseDoubleQuoted() *expr {
-	start := p.i
+func (p *parser) parseDoubleQuoted() *expr { return p.interpolated(p.i, '"', '"') }
+
+// interpolated parses a string with Ruby's escapes and #{...} whose
+// opening delimiter open is at the cursor: "...", `...`, %x(...). A
+// bracket pair nests, as in Ruby: %x(echo (a)).
+func (p *parser) interpolated(start int, open, close byte) *expr {
 	p.i++
+	nest := 0
 	var parts []*expr
 	var b strings.Builder
 	flush := func() {
@@ -225,8 +230,16 @@ func (p *parser) parseDoubleQuoted() *expr {
 			p.unterminated(start)
 		}
 		c := p.s[p.i]
-		switch c {
-		case '"':
+		switch {
+		case c == open && open != close:
+			nest++
+			b.WriteByte(c)
+			p.i++
+		case c == close && nest > 0:
+			nest--
+			b.WriteByte(c)
+			p.i++
+		case c == close:
 			p.i++
 			flush()
 			x := &expr{op: opStr, pos: p.seg.srcOffset(start), src: p.s[start:p.i], args: parts}
@@ -234,29 +247,29 @@ func (p *parser) parseDoubleQuoted() *expr {
 			switch {
 			case len(parts) == 0:
 				return &expr{op: opLit, pos: x.pos, src: x.src, val: value{k: kStr}}
-			case len(parts) == 1 && parts[0].op == opLit:
+			case len(parts) == 1 && parts[0].op == opLit && parts[0].val.k == kStr:
 				parts[0].pos, parts[0].src = x.pos, x.src
 				return parts[0]
 			}
 			return x
-		case '\\':
+		case c == '\\':
 			p.escape(&b)
-		case '#':
+		case c == '#':
 			switch p.peekAt(1) {
 			case '{':
 				flush()
-				open := p.i
+				brace := p.i
 				p.i += 2
 				p.skipSpaceNL()
 				if p.peek() == '}' {
 					p.i++
 					continue
 				}
-				x := p.parseExpr()
+				x := p.parseStatement()
 				p.skipSpaceNL()
 				if p.peek() != '}' {
 					if p.i >= len(p.s) {
-						p.fail(open, "missing } of #{")
+						p.fail(brace, "missing } of #{")
 					}
 					p.unexpected()
 				}

@@ -15,6 +15,12 @@ require 'base64'
 require 'pathname'
 require_relative 'activesupport'
 
+# ActiveSupport's durations (5.minutes), without the rest of ActiveSupport
+# (its to_json would escape <, > and &, as a plain ERB run does not).
+require 'active_support'
+require 'active_support/core_ext/integer/time'
+require 'active_support/core_ext/numeric/time'
+
 # Rails.env, Rails.root and Rails.application.credentials, as config
 # templates use them without Rails.
 require_relative 'rails'
