@@ -92,9 +92,23 @@ func splitCells(line string) []string {
 
 var codeSpan = regexp.MustCompile("`+([^`]+)`+")
 
-// A method call in a code span: a dot not part of .. or a number, then
-// the name.
-var methodCall = regexp.MustCompile(`(^|[^.0-9])\.([a-z_][a-z0-9_]*[?!]?)`)
+// methodCalls returns the names of the method calls in code (5.minutes,
+// x.strip, 1.day.in_hours): a dot not part of .. or ..., then a name (a
+// letter: 1.5 is a number).
+func methodCalls(code string) []string {
+	var names []string
+	for i := 0; i < len(code); i++ {
+		if code[i] != '.' || i > 0 && code[i-1] == '.' {
+			continue
+		}
+		if m := methodName.FindString(code[i+1:]); m != "" {
+			names = append(names, m)
+		}
+	}
+	return names
+}
+
+var methodName = regexp.MustCompile(`^[a-z_][a-z0-9_]*[?!]?`)
 
 // A call of a constant's function: File.read, JSON.parse, Rails.env.
 var constantCall = regexp.MustCompile(`\b([A-Z][A-Za-z]*)\.([a-z_][a-z0-9_]*[?!]?)`)
@@ -184,8 +198,8 @@ func TestDocsListEveryConstruct(t *testing.T) {
 	}
 	inDocs := map[string]bool{}
 	for _, span := range codeSpan.FindAllStringSubmatch(all.String(), -1) {
-		for _, m := range methodCall.FindAllStringSubmatch(span[1], -1) {
-			inDocs[m[2]] = true
+		for _, name := range methodCalls(span[1]) {
+			inDocs[name] = true
 		}
 		for _, m := range constantCall.FindAllStringSubmatch(span[1], -1) {
 			inDocs[m[1]+"."+m[2]] = true
@@ -205,6 +219,17 @@ func TestDocsListEveryConstruct(t *testing.T) {
 	for name, at := range engineFunctions(t) {
 		if !inDocs[name] {
 			missing = append(missing, name+" (render/"+at+"): add `"+name+"(...)` to the examples of its row (`files`, `conversions` or `Rails`) in "+docsPath+"'s table of constructs")
+		}
+	}
+	for name := range durationMethods {
+		// "singular or plural": 1.day documents .days too.
+		if !inDocs[name] && !inDocs[strings.TrimSuffix(name, "s")] && !inDocs[name+"s"] {
+			missing = append(missing, "duration method ."+name+" (render/durations.go, var durationMethods): add `."+name+"` to the examples of the `durations` row in "+docsPath+"'s table of constructs")
+		}
+	}
+	for lib := range requireOK {
+		if !strings.Contains(all.String(), `"`+lib+`"`) && !strings.Contains(all.String(), `'`+lib+`'`) {
+			missing = append(missing, "library "+lib+" (render/require.go, var requireOK): add `require \""+lib+"\"` to the examples of the `libraries` row in "+docsPath+"'s table of constructs")
 		}
 	}
 	sort.Strings(missing)
@@ -231,10 +256,10 @@ func TestDocsListEveryConstruct(t *testing.T) {
 				}
 				return "CONSTANT"
 			})
-			for _, m := range methodCall.FindAllStringSubmatch(code, -1) {
-				_, isDuration := durationMethods[m[2]]
-				if _, ok := methods[m[2]]; !ok && !isDuration && docsNonMethods[m[2]] == "" {
-					t.Errorf("%s:%d (%s): the table shows .%s, which entry does not support: remove it, or add it to render/ast.go's methods", docsPath, r.line, r.kind, m[2])
+			for _, name := range methodCalls(code) {
+				_, isDuration := durationMethods[name]
+				if _, ok := methods[name]; !ok && !isDuration && docsNonMethods[name] == "" {
+					t.Errorf("%s:%d (%s): the table shows .%s, which entry does not support: remove it, or add it to render/ast.go's methods", docsPath, r.line, r.kind, name)
 				}
 			}
 		}
