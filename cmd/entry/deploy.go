@@ -82,9 +82,23 @@ func newDeployFlags(cmd, usage string) *deployFlags {
 	f.fs.addConfigFlag(&f.configPath)
 	f.fs.StringVar(&f.region, "region", "", "AWS region (default: the SDK's: AWS_REGION, the profile)")
 	f.fs.StringVar(&f.cluster, "cluster", "", "ECS cluster name or ARN")
-	f.fs.StringSliceVar(&f.services, "service", nil, "service to deploy; repeat or separate with commas")
-	f.fs.DurationVar(&f.timeout, "timeout", deploy.DefaultTimeout, "longest wait for each of: the migration, the rollout, the rollback")
-	f.fs.DurationVar(&f.pollInterval, "poll-interval", deploy.DefaultPollInterval, "first polling interval; it backs off to 3x while nothing changes")
+	// Each verb says what it does with the services and how long it waits;
+	// status looks once and waits for nothing.
+	service, timeout := "service to deploy; repeat or separate with commas", "longest wait for each of: the migration, the rollout, the rollback"
+	switch cmd {
+	case "deploy rollback":
+		service, timeout = "service to roll back; repeat or separate with commas", "longest wait for the rollback to serve, and for the scheduled tasks to follow it"
+	case "deploy status":
+		service, timeout = "service to show; repeat or separate with commas", ""
+	case "deploy run":
+		service, timeout = "`NAME` of the service whose task definition, network configuration and launch type the task uses (one service only)", "longest wait for the task to start and to stop"
+	}
+	f.fs.StringSliceVar(&f.services, "service", nil, service)
+	f.timeout, f.pollInterval = deploy.DefaultTimeout, deploy.DefaultPollInterval
+	if timeout != "" {
+		f.fs.DurationVar(&f.timeout, "timeout", deploy.DefaultTimeout, timeout)
+		f.fs.DurationVar(&f.pollInterval, "poll-interval", deploy.DefaultPollInterval, "first polling interval; it backs off to 3x while nothing changes")
+	}
 	return f
 }
 
@@ -203,7 +217,7 @@ func runDeploy(args []string) int {
 	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
 	fs.BoolVar(&keepZero, "keep-scaled-to-zero", false, "leave a service whose desired count is 0 at 0 (default: raise it to 1 so that the new revision runs)")
 	fs.StringVar(&otherDeploys, "other-deploys", deploy.OthersReplace, "when another deployment is rolling a service out: replace (deploy over it), refuse (exit 3, change nothing) or wait (up to --timeout) for it")
-	sched := addScheduleFlags(fs)
+	sched := addScheduleFlags(fs, "its new revision")
 	logGrace := addLogGraceFlag(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
@@ -329,7 +343,7 @@ func readTaskDefinition(path string) (*ecs.RegisterTaskDefinitionInput, error) {
 // runDeployRollback is `entry deploy rollback`.
 func runDeployRollback(args []string) int {
 	f := newDeployFlags("deploy rollback", deployRollbackUsage)
-	sched := addScheduleFlags(f.fs)
+	sched := addScheduleFlags(f.fs, "the revision it went back to")
 	if code := f.fs.parseOrExit(args); code >= 0 {
 		return code
 	}
