@@ -99,7 +99,6 @@ type dockerBuild struct {
 	imageEnv        []string // the image's environment (its ENV, minus LD_PRELOAD)
 	preload         string   // ENV LD_PRELOAD
 	user            string   // USER
-	entryImage      string   // the image COPY --from took /entry from
 	entrypoint, cmd []string
 	entryRuns       int
 	entryCopies     []string // the COPY instructions that put entry in the image
@@ -121,12 +120,12 @@ func buildDockerfileExample(t *testing.T, data string, buildArgs map[string]stri
 // machine the tests run on.
 var hostDirs = []string{"/usr/local/bin", "/usr/local/lib", "/usr/local/bundle", "/var/lib/apt", "/var/cache/apt"}
 
-// playDockerfile plays `docker build` of data (a Dockerfile) with buildArgs in a
-// copy of the example directory (relative to the repository) with the
-// files of generated added (a path under bin/ is executable): every RUN
-// line of the application's stages through /bin/sh, with the image's tools
-// that are not here (apt-get, bundle, groupadd, useradd, chown) as
-// stand-ins and entry as the binary under test.
+// playDockerfile plays `docker build` of the Dockerfile data with
+// buildArgs in a copy of the example directory (relative to the
+// repository) with the files of generated added (a path under bin/ is
+// executable): every RUN line of the application's stages through /bin/sh,
+// with the image's tools that are not here (apt-get, bundle, groupadd,
+// useradd, chown) as stand-ins and entry as the binary under test.
 func playDockerfile(t *testing.T, data, example string, buildArgs, generated map[string]string) *dockerBuild {
 	t.Helper()
 	b := &dockerBuild{app: t.TempDir(), root: t.TempDir()}
@@ -201,15 +200,6 @@ func playDockerfile(t *testing.T, data, example string, buildArgs, generated map
 						t.Errorf("COPY --from=entry-src %s: not in the repository", src)
 					}
 				}
-				continue
-			}
-			if img, ok := strings.CutPrefix(fields[0], "--from=ghcr.io/entryhq/entry:"); ok {
-				// The published image holds the binary at /entry (Dockerfile).
-				if len(fields) != 3 || fields[1] != "/entry" || fields[2] != "/usr/local/bin/entry" {
-					t.Errorf("COPY %s: want COPY --from=ghcr.io/entryhq/entry:VERSION /entry /usr/local/bin/entry", rest)
-				}
-				b.entryImage = img
-				b.entryCopies = append(b.entryCopies, ins)
 				continue
 			}
 			if strings.HasPrefix(fields[0], "--from=") {

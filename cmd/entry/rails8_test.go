@@ -42,7 +42,7 @@ var railsNew = map[string]string{
 // roles, the ECS task definitions, and the web role started as PID 1 by a
 // user who is not root, answering entry health as ECS's healthCheck asks.
 func TestDockerfileRails8(t *testing.T) {
-	b := playDockerfile(t, readFile(t, "../..", "examples/rails8/Dockerfile"), "examples/rails8", nil, railsNew)
+	b := playDockerfile(t, readFile(t, "../../examples/rails8", "Dockerfile"), "examples/rails8", nil, railsNew)
 	if b.failed != "" {
 		t.Fatal(b.failed)
 	}
@@ -55,8 +55,9 @@ func TestDockerfileRails8(t *testing.T) {
 	if b.user != "1000:1000" {
 		t.Errorf("USER %q, want Rails' 1000:1000", b.user)
 	}
-	if b.entryImage == "" {
-		t.Errorf("entry is not copied from ghcr.io/entryhq/entry")
+	// entry comes from the released image, as Dockerfile.example's does.
+	if want := []string{publishedCopy(t)}; !slices.Equal(b.entryCopies, want) {
+		t.Errorf("examples/rails8/Dockerfile copies entry with %q, want %q", b.entryCopies, want)
 	}
 	// jemalloc: LD_PRELOAD names the link a RUN line made, to the library
 	// libjemalloc2 installs for the machine the image is built for.
