@@ -57,7 +57,7 @@ var refusalTests = []struct{ src, want string }{
 	{"<%= [1].map { |x| x; if x then 1 end } %>", "t.erb:1:22: unsupported Ruby: if after ; (put each of if, unless, end ... in its own tag)"},
 	{"<%= Rails.application.credentials.aws(1) %>", "t.erb:1:35: unsupported Ruby: .aws(...) (a credentials key takes no arguments)"},
 	{"<%= [not ENV['X']] %>", "t.erb:1:6: unsupported Ruby: not (use !)"},
-	{`<% require "yaml" %>`, `t.erb:1:4: unsupported Ruby: require "yaml" (entry has no YAML: keep the value in JSON and use JSON.parse(File.read(path)), or an environment variable; entry accepts require of "erb", "etc", "json", "pathname", which it needs not load)`},
+	{`<% require "yaml" %>`, `t.erb:1:4: unsupported Ruby: require "yaml" (entry has no YAML: keep the value in JSON and use JSON.parse(File.read(path)), or an environment variable; entry accepts require of "erb", "etc", "json", "pathname", "socket", which it needs not load)`},
 	// In a YAML comment, as storage.yml's are: the message says that ERB
 	// runs it all the same.
 	{"# host: <%= $? %>", "t.erb:1:13: unsupported Ruby: $? (entry keeps no exit status of a command; print it in the command's output: `cmd; echo $?`; this line is a YAML comment, but ERB runs the code in it all the same: delete the line, or write <%= as <%%= to keep it as text)"},
