@@ -5,13 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/entryhq/entry/internal/readcap"
 	"os"
 	"os/signal"
 	"regexp"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/entryhq/entry/internal/readcap"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
