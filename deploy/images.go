@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,8 +17,11 @@ import (
 )
 
 // ecrHost matches the host of a private Amazon ECR registry:
-// ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn].
-var ecrHost = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
+// ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]. Compiled on first
+// use, by a deploy: not by every entry process.
+var ecrHost = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
+})
 
 // An ecrRef is an image reference into a private ECR registry.
 type ecrRef struct {
@@ -29,7 +33,7 @@ type ecrRef struct {
 // parseECR parses ref when it names an image in a private ECR registry.
 func parseECR(ref string) (ecrRef, bool) {
 	host, rest, ok := strings.Cut(ref, "/")
-	m := ecrHost.FindStringSubmatch(host)
+	m := ecrHost().FindStringSubmatch(host)
 	if !ok || m == nil || rest == "" {
 		return ecrRef{}, false
 	}

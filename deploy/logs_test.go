@@ -164,3 +164,24 @@ func (e *schedEnv) makeLive(t *testing.T, arn string) {
 	}
 	t.Fatalf("web did not settle on %s", arn)
 }
+
+// deploy run, as --migrate: the echoed command keeps its quoting, and a
+// container that does not log to CloudWatch is said to log elsewhere,
+// naming where.
+func TestRunSaysWhereANonAwslogsLogIs(t *testing.T) {
+	e := newSchedEnv(t)
+	e.registerLogging(types.LogDriverSyslog, map[string]string{"syslog-address": "udp://logs.internal:514"})
+	e.fake.SetTaskOutcome(ecsfake.TaskOutcome{ExitCodes: map[string]int32{"app": 3}})
+	out := e.run(t, 3, "bin/rails", "runner", "Invoice.reconcile!")
+	for _, w := range []string{
+		"started: bin/rails runner 'Invoice.reconcile!' (container app)",
+		"run: container app logs with the syslog driver (syslog-address=udp://logs.internal:514); its output is there; entry streams only awslogs\n",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "see its logs") {
+		t.Errorf("output says 'see its logs' without saying where:\n%s", out)
+	}
+}

@@ -100,7 +100,10 @@ func TestScheduleEditedMidRollout(t *testing.T) {
 	e.sched.AddSchedule(fullSchedule("report", cluster, "job:1"))
 	web2 := e.fake.Register(webDef()) // a revision someone else points a target at; the deploy's is web:3
 	e.fake.Rollout(cluster, "web", ecsfake.Rollout{Outcome: ecsfake.Complete, Steps: 6})
-	e.fake.OnCall("DescribeServices", 4, func() {
+	// Mid-rollout: after the scheduled tasks were found, before any moves
+	// (a count of DescribeServices polls is not: on a busy machine the
+	// rollout may end first).
+	e.fake.OnCall("UpdateService", 1, func() {
 		e.sched.Edit("default", "report", func(s *scheduler.GetScheduleOutput) {
 			s.State = sctypes.ScheduleStateDisabled
 			s.ScheduleExpression = aws.String("cron(30 4 * * ? *)")

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	"github.com/distribution/reference"
+	"sync"
 )
 
 // Checks of what the user typed, made before any call, so that a mistake
@@ -16,7 +15,7 @@ import (
 // repository, a tag of at most 128 of [A-Za-z0-9_.-], a well-formed
 // digest), and that it names one exact image (a tag or a digest).
 func checkImage(what, ref string) error {
-	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+	if err := parseReference(ref); err != nil {
 		why := err.Error()
 		if len(ref) > 300 {
 			ref = ref[:60] + "…" + ref[len(ref)-20:]
@@ -41,7 +40,11 @@ func checkServices(names []string) error {
 
 // taskDefRevision is FAMILY:REV (ECS family names: letters, digits, '-'
 // and '_', up to 255), REV from 1; or the same as a task definition ARN.
-var taskDefRevision = regexp.MustCompile(`^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/)?[A-Za-z0-9_-]{1,255}:[1-9][0-9]{0,9}$`)
+// Compiled on first use: {1,255} makes a large program (240 KB of heap),
+// which no container start should pay for.
+var taskDefRevision = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/)?[A-Za-z0-9_-]{1,255}:[1-9][0-9]{0,9}$`)
+})
 
 // CheckRevision checks `deploy run --revision`: live, new (or latest),
 // FAMILY:REV or a task definition ARN.
@@ -50,7 +53,7 @@ func CheckRevision(rev string) error {
 	case "", "live", "new", "latest":
 		return nil
 	}
-	if taskDefRevision.MatchString(rev) {
+	if taskDefRevision().MatchString(rev) {
 		return nil
 	}
 	return fmt.Errorf("--revision %q: give live (the service's revision), new (its family's newest), FAMILY:REV with REV from 1 (web:42), or a task definition ARN", rev)
@@ -67,8 +70,8 @@ func CheckCommand(cmd []string) error {
 
 // scheduledName is an EventBridge rule, bus, Scheduler schedule or group
 // name: 1 to 64 of [A-Za-z0-9._-] (bus names may also hold '/', which
-// entry's BUS/NAME form cannot carry).
-var scheduledName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// entry's BUS/NAME form cannot carry). Compiled on first use, as above.
+var scheduledName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`) })
 
 // CheckScheduled checks the --rule ([BUS/]NAME) and --schedule
 // ([GROUP/]NAME) references before any call.
@@ -82,7 +85,7 @@ func CheckScheduled(ss ScheduleSpec) error {
 			if !ok {
 				outer, name = "", ref
 			}
-			if !scheduledName.MatchString(name) || (ok && !scheduledName.MatchString(outer)) {
+			if !scheduledName().MatchString(name) || (ok && !scheduledName().MatchString(outer)) {
 				return fmt.Errorf("%s %q: give [%s/]NAME, each 1 to 64 letters, digits, '.', '_' or '-' (e.g. %s nightly-report or %s default/nightly-report)", c.flag, ref, c.outer, c.flag, c.flag)
 			}
 		}

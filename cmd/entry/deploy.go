@@ -5,13 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/entryhq/entry/internal/readcap"
 	"os"
 	"os/signal"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/entryhq/entry/internal/readcap"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
@@ -134,15 +136,16 @@ func (f *deployFlags) load() (*config.Deploy, error) {
 			return nil, fmt.Errorf("--service: an empty service name in %q (a doubled or trailing comma in --service or ENTRY_DEPLOY_SERVICE?)", strings.Join(f.services, ","))
 		}
 	}
-	if f.region != "" && !awsRegion.MatchString(f.region) {
+	if f.region != "" && !awsRegion().MatchString(f.region) {
 		return nil, fmt.Errorf("--region %q is not an AWS region name such as us-east-1 or ap-northeast-1", f.region)
 	}
 	return d, nil
 }
 
 // awsRegion is the shape of AWS region names: us-east-1, us-gov-west-1,
-// ap-northeast-1, eu-central-2.
-var awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+// ap-northeast-1, eu-central-2. Compiled on first use: not every entry
+// process deploys.
+var awsRegion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`) })
 
 // deployerFail reports a failure to make the ECS client: a missing region
 // is a configuration error (exit 2).

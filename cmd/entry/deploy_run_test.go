@@ -49,6 +49,12 @@ func TestDeployRunExitsWithTheContainersCode(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
 		}
 	}
+	// A log this short is all on screen: not printed again after the exit.
+	for _, l := range []string{"checking 12 accounts", "account 7: balance mismatch"} {
+		if n := strings.Count(r.stdout, l); n != 1 {
+			t.Errorf("log line %q printed %d times:\n%s", l, n, r.stdout)
+		}
+	}
 	if run := f.RunTaskInputs(); len(run) != 1 || !strings.HasSuffix(aws.ToString(run[0].TaskDefinition), "web:2") {
 		t.Errorf("RunTask: %+v", run)
 	}
