@@ -92,10 +92,14 @@ func TestDockerfileExample(t *testing.T) {
 	})
 }
 
-// dockerBuild is what buildDockerfileExample did.
+// dockerBuild is what playDockerfile did.
 type dockerBuild struct {
-	app             string   // the image's /app
-	imageEnv        []string // the image's environment
+	app             string   // the image's WORKDIR
+	root            string   // stands for / where RUN lines write outside it
+	imageEnv        []string // the image's environment (its ENV, minus LD_PRELOAD)
+	preload         string   // ENV LD_PRELOAD
+	user            string   // USER
+	entryImage      string   // the image COPY --from took /entry from
 	entrypoint, cmd []string
 	entryRuns       int
 	entryCopies     []string // the COPY instructions that put entry in the image
@@ -107,18 +111,54 @@ type dockerBuild struct {
 // or a variant of it, with buildArgs in a copy of examples/rails.
 func buildDockerfileExample(t *testing.T, data string, buildArgs map[string]string) *dockerBuild {
 	t.Helper()
-	b := &dockerBuild{app: t.TempDir()}
-	if out, err := exec.Command("cp", "-a", "../../examples/rails/.", b.app).CombinedOutput(); err != nil {
-		t.Fatalf("copying examples/rails: %v\n%s", err, out)
-	}
 	// What assets:precompile leaves behind, for the RUN that deletes it.
-	writeFiles(t, b.app, map[string]string{"public/assets/.sprockets-manifest-5f2b1d7c9e3a4b6d8f0a1c2e3b4d5f6a.json": "{}"})
+	built := map[string]string{"public/assets/.sprockets-manifest-5f2b1d7c9e3a4b6d8f0a1c2e3b4d5f6a.json": "{}"}
+	return playDockerfile(t, data, "examples/rails", buildArgs, built)
+}
+
+// hostDirs are the absolute paths RUN lines write to outside the app: the
+// play moves them under dockerBuild.root, so that no build touches the
+// machine the tests run on.
+var hostDirs = []string{"/usr/local/bin", "/usr/local/lib", "/usr/local/bundle", "/var/lib/apt", "/var/cache/apt"}
+
+// playDockerfile plays `docker build` of data (a Dockerfile) with buildArgs in a
+// copy of the example directory (relative to the repository) with the
+// files of generated added (a path under bin/ is executable): every RUN
+// line of the application's stages through /bin/sh, with the image's tools
+// that are not here (apt-get, bundle, groupadd, useradd, chown) as
+// stand-ins and entry as the binary under test.
+func playDockerfile(t *testing.T, data, example string, buildArgs, generated map[string]string) *dockerBuild {
+	t.Helper()
+	b := &dockerBuild{app: t.TempDir(), root: t.TempDir()}
+	if out, err := exec.Command("cp", "-a", "../../"+example+"/.", b.app).CombinedOutput(); err != nil {
+		t.Fatalf("copying %s: %v\n%s", example, err, out)
+	}
+	writeFiles(t, b.app, generated)
+	for name := range generated {
+		if strings.HasPrefix(name, "bin/") {
+			os.Chmod(filepath.Join(b.app, name), 0o755)
+		}
+	}
+	var mapHost []string
+	for _, d := range hostDirs {
+		if err := os.MkdirAll(b.root+d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mapHost = append(mapHost, d, b.root+d)
+	}
+	onRoot := strings.NewReplacer(mapHost...)
 	bin := t.TempDir()
 	log := filepath.Join(t.TempDir(), "entry.log")
+	// chown -R fails on a path that does not exist, as the real one does;
+	// the users it names exist only in the image.
+	chown := "#!/bin/sh\nfor a; do case $a in -*|*:*) ;; *) [ -e \"$a\" ] || { echo \"chown: cannot access '$a'\" >&2; exit 1; };; esac; done\n"
 	shims := map[string]string{
-		"apt-get": "#!/bin/sh\nexit 0\n",
-		"bundle":  "#!/bin/sh\nexit 0\n",
-		"entry":   "#!/bin/sh\necho \"$*\" >> " + log + "\nexec " + entryBin + " \"$@\"\n",
+		"apt-get":  "#!/bin/sh\nexit 0\n",
+		"bundle":   "#!/bin/sh\nexit 0\n",
+		"groupadd": "#!/bin/sh\nexit 0\n",
+		"useradd":  "#!/bin/sh\nexit 0\n",
+		"chown":    chown,
+		"entry":    "#!/bin/sh\necho \"$*\" >> " + log + "\nexec " + entryBin + " \"$@\"\n",
 	}
 	for name, text := range shims {
 		if err := os.WriteFile(filepath.Join(bin, name), []byte(text), 0o755); err != nil {
@@ -126,7 +166,6 @@ func buildDockerfileExample(t *testing.T, data string, buildArgs map[string]stri
 		}
 	}
 	b.imageEnv = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + b.app}
-	symlinks := t.TempDir()
 	stage := ""
 	args := map[string]string{}
 	for _, ins := range dockerInstructions(data) {
@@ -140,6 +179,19 @@ func buildDockerfileExample(t *testing.T, data string, buildArgs map[string]stri
 				def = v
 			}
 			args[name] = def
+		case "ENV":
+			for _, m := range dockerEnvRE.FindAllStringSubmatch(rest, -1) {
+				name, value := m[1], strings.Trim(m[2], `"`)
+				if name == "LD_PRELOAD" {
+					// Not for this machine's programs: the library is
+					// the image's.
+					b.preload = value
+					continue
+				}
+				b.imageEnv = append(b.imageEnv, name+"="+onRoot.Replace(value))
+			}
+		case "USER":
+			b.user = rest
 		case "COPY":
 			fields := strings.Fields(rest)
 			if fields[0] == "--from=entry-src" {
@@ -151,6 +203,15 @@ func buildDockerfileExample(t *testing.T, data string, buildArgs map[string]stri
 				}
 				continue
 			}
+			if img, ok := strings.CutPrefix(fields[0], "--from=ghcr.io/entryhq/entry:"); ok {
+				// The published image holds the binary at /entry (Dockerfile).
+				if len(fields) != 3 || fields[1] != "/entry" || fields[2] != "/usr/local/bin/entry" {
+					t.Errorf("COPY %s: want COPY --from=ghcr.io/entryhq/entry:VERSION /entry /usr/local/bin/entry", rest)
+				}
+				b.entryImage = img
+				b.entryCopies = append(b.entryCopies, ins)
+				continue
+			}
 			if strings.HasPrefix(fields[0], "--from=") {
 				if fields[len(fields)-1] == "/usr/local/bin/entry" {
 					b.entryCopies = append(b.entryCopies, ins)
@@ -159,7 +220,7 @@ func buildDockerfileExample(t *testing.T, data string, buildArgs map[string]stri
 			}
 			for _, src := range fields[:len(fields)-1] {
 				if _, err := os.Stat(filepath.Join(b.app, src)); err != nil {
-					t.Errorf("COPY %s: not in examples/rails", src)
+					t.Errorf("COPY %s: not in %s", src, example)
 				}
 			}
 		case "RUN":
@@ -168,12 +229,11 @@ func buildDockerfileExample(t *testing.T, data string, buildArgs map[string]stri
 				b.builtEntry = b.builtEntry || strings.HasPrefix(rest, "CGO_ENABLED=0 go build -trimpath -o /out/entry ./cmd/entry")
 				continue
 			}
-			script := strings.ReplaceAll(rest, "/usr/local/bin", symlinks)
 			env := slices.Clone(b.imageEnv)
 			for k, v := range args {
 				env = append(env, k+"="+v)
 			}
-			if r := runShell(t, b.app, env, script); r.code != 0 && b.failed == "" {
+			if r := runShell(t, b.app, env, onRoot.Replace(rest)); r.code != 0 && b.failed == "" {
 				b.failed = fmt.Sprintf("RUN %s: exit %d\n%s%s", rest, r.code, r.stdout, r.stderr)
 			}
 		case "ENTRYPOINT":
@@ -187,6 +247,9 @@ func buildDockerfileExample(t *testing.T, data string, buildArgs map[string]stri
 	}
 	return b
 }
+
+// dockerEnvRE matches the NAME=value pairs of an ENV instruction.
+var dockerEnvRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S+)`)
 
 // runShell runs a shell script as docker build runs a RUN line: in dir,
 // with env only.
