@@ -13,6 +13,9 @@ require (
 	// init (their endpoint tables; GODEBUG=inittrace=1), and together
 	// ~6% to an idle supervisor's RssAnon (bench/startup.sh).
 	github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs v1.87.0
+	// ecr likewise: v1.65.0 is the newest without schema-based serde
+	// (the image check of `entry deploy`, deploy/images.go).
+	github.com/aws/aws-sdk-go-v2/service/ecr v1.65.0
 	// ecs and ssm stay below v1.99.0 and v1.80.0, where the SDK moved to
 	// schema-based serde: those releases' package initialisers add ~6 ms and
 	// 2.3 MB of allocations to every entry start, container starts included

@@ -27,7 +27,7 @@ const deployUsage = `Usage: entry deploy --cluster NAME --service NAME... (--ima
 
 Deploy an image to Amazon ECS with zero downtime: build a task definition
 revision from each service's live one (every field kept, only the images
-changed), run the migration as a one-off task and check its exit code,
+changed), check that its images in Amazon ECR exist, run the migration as a one-off task and check its exit code,
 update the services, wait until the new deployment really serves, and roll
 back to the previous revisions if anything fails. A re-run with the same
 images is a no-op once the services have settled on them; a rollout of
@@ -203,7 +203,7 @@ func runDeploy(args []string) int {
 		keep                                        int
 		noRollback, dryRun                          bool
 		otherDeploys                                string
-		keepZero                                    bool
+		keepZero, skipImageCheck                    bool
 	)
 	fs := f.fs
 	fs.StringVar(&image, "image", "", "new image REPO:TAG for the containers named by --container, or else for every container of that repository")
@@ -217,6 +217,7 @@ func runDeploy(args []string) int {
 	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
 	fs.BoolVar(&keepZero, "keep-scaled-to-zero", false, "leave a service whose desired count is 0 at 0 (default: raise it to 1 so that the new revision runs)")
 	fs.StringVar(&otherDeploys, "other-deploys", deploy.OthersReplace, "when another deployment is rolling a service out: replace (deploy over it), refuse (exit 3, change nothing) or wait (up to --timeout) for it")
+	fs.BoolVar(&skipImageCheck, "skip-image-check", false, "do not check that the new ECR images exist (DescribeImages) before registering anything")
 	sched := addScheduleFlags(fs, "its new revision")
 	logGrace := addLogGraceFlag(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
@@ -258,6 +259,7 @@ func runDeploy(args []string) int {
 		Cluster: f.cluster, Services: f.services, Image: image, Containers: containers,
 		MigrateContainer: migrateContainer, Timeout: f.timeout, Keep: keep, NoRollback: noRollback, DryRun: dryRun,
 		Scheduled: sched.spec(fs, cfg), OtherDeploys: otherDeploys, KeepZero: keepZero,
+		SkipImageCheck: skipImageCheck,
 	}
 	if migrate != "" {
 		if spec.Migrate, err = deploy.SplitCommand(migrate); err != nil {
