@@ -107,7 +107,7 @@ var freeText = []string{
 
 // positionalWords are the fixed first arguments of commands that take one.
 var positionalWords = map[string][]string{
-	"ctl":        {"status", "start", "stop", "restart", "signal"},
+	"ctl":        {"status", "start", "stop", "restart", "signal", "run"},
 	"completion": {"bash", "zsh", "fish"},
 }
 

@@ -35,6 +35,18 @@ func TestCompletionHints(t *testing.T) {
 	}
 }
 
+// The commands completion offers after `entry ctl` are the ones ctl names
+// when it is given none.
+func TestCompletionCtlCommands(t *testing.T) {
+	r := runEntry(t, t.TempDir(), nil, "ctl")
+	_, list, _ := strings.Cut(r.stderr, "(")
+	list, _, _ = strings.Cut(list, ";")
+	got := strings.Fields(strings.NewReplacer(",", " ", " or ", " ").Replace(list))
+	if !slices.Equal(got, positionalWords["ctl"]) {
+		t.Errorf("entry ctl names the commands %q (%q); completion offers %q", got, r.stderr, positionalWords["ctl"])
+	}
+}
+
 // completionDir is a working directory with an entry.yml of two roles and
 // some files, and a PATH that finds the entry under test.
 func completionDir(t *testing.T) (dir string, env []string) {
@@ -72,6 +84,7 @@ var completionCases = []struct {
 	{[]string{"entry", "secrets", "keygen", "--p"}, []string{"--pq", "--public-key"}},
 	{[]string{"entry", "help", "deploy", ""}, []string{"rollback", "status", "run"}},
 	{[]string{"entry", "ctl", "--timeout", "5s", "s"}, []string{"status", "start", "stop", "signal"}},
+	{[]string{"entry", "ctl", "r"}, []string{"restart", "run"}},
 	{[]string{"entry", "completion", ""}, []string{"bash", "zsh", "fish"}},
 	{[]string{"entry", "cron", "check", "Gem"}, []string{"Gemfile"}},
 	{[]string{"entry", "bash", "-"}, nil}, // bash's own flags: not entry's
