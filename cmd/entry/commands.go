@@ -36,7 +36,7 @@ func commandPaths() [][]string {
 		}
 	}
 	for _, sc := range subcommands {
-		if sc.name != "help" && sc.name != "completion" {
+		if sc.name != "help" {
 			walk([]string{sc.name})
 		}
 	}

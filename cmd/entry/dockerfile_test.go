@@ -427,3 +427,41 @@ func releasedVersion(t *testing.T) string {
 	}
 	return m[1]
 }
+
+// Every COPY of entry from its released image, anywhere in the docs and
+// examples, is the one line publishedCopy builds: one version, one path.
+func TestPublishedCopyEverywhere(t *testing.T) {
+	want := publishedCopy(t)
+	found := 0
+	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../..", path)
+		if d.IsDir() {
+			if rel != "." && (strings.HasPrefix(d.Name(), ".") || rel == "dist" || rel == "bench") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".md") && !strings.HasPrefix(d.Name(), "Dockerfile") {
+			return nil
+		}
+		for i, line := range strings.Split(readFile(t, "../..", rel), "\n") {
+			if !strings.Contains(line, "COPY --from=ghcr.io/entryhq/entry") {
+				continue
+			}
+			found++
+			if got := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "#")); got != want {
+				t.Errorf("%s:%d: %q, want %q", rel, i+1, got, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found < 4 {
+		t.Errorf("found %d COPY --from=ghcr.io/entryhq/entry lines; want those of README.md, Dockerfile.example, Dockerfile and docs", found)
+	}
+}

@@ -49,6 +49,7 @@ func init() {
 		{"ctl", "status, start, stop, restart or signal a running role's processes; run a cron job now", runCtl},
 		{"health", "exit 0 when the running role is healthy (ECS healthCheck)", runHealth},
 		{"version", "print version, commit, Go version and platform", runVersion},
+		{"completion", "print the bash, zsh or fish completion script", runCompletion},
 		{"help", "show help for entry or a subcommand", runHelp},
 	}
 }
