@@ -544,6 +544,9 @@ func (st *state) eval(x *expr) (value, error) {
 	case opFunc:
 		return st.function(x)
 	case opUnit:
+		if _, ok := byteMethods[x.val.s]; ok {
+			return st.byteSize(x)
+		}
 		return st.duration(x)
 	case opSafe:
 		v, err := st.eval(x.args[0])
