@@ -1,6 +1,7 @@
 package render
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/entryhq/entry/internal/testtool"
@@ -42,8 +43,10 @@ func TestByteSizeMessages(t *testing.T) {
 		{"<%= 'abc'.megabytes %>", "t.erb:1:11: undefined method 'megabytes' for a String (Ruby raises NoMethodError here)"},
 		{"<%= 1.megabytes(2) %>", "t.erb:1:7: .megabytes takes no arguments"},
 		{"<%= 1.megabites %>", "t.erb:1:7: unsupported Ruby: .megabites (did you mean .megabytes? entry supports " + methodList + " and durations (5.minutes) and byte sizes (256.megabytes))"},
+		// Past the limit every Integer product has (Ruby's Bignum has none).
+		{"<%= Integer(ENV['N']).exabytes %>", "t.erb:1:23: integer too large (more than 65536 bits)"},
 	} {
-		_, err := renderWith(t, c.src, nil, Options{})
+		_, err := renderWith(t, c.src, map[string]string{"N": strings.Repeat("9", 19710)}, Options{})
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s: got %v\nwant %s", c.src, err, c.want)
 		}
