@@ -525,7 +525,11 @@ func (st *state) eval(x *expr) (value, error) {
 	case opBlock:
 		return st.callBlock(x)
 	case opFunc:
-		return st.function(x)
+		v, err := st.function(x)
+		if err != nil {
+			return value{}, err
+		}
+		return st.made(x, v)
 	case opSafe:
 		v, err := st.eval(x.args[0])
 		if err != nil || v.k == kNil {

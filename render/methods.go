@@ -450,13 +450,13 @@ func (st *state) builtin(x *expr, recv value, args []value) (value, error) {
 				return value{}, st.errorf(x.pos, "zero width padding (Ruby raises ArgumentError here)")
 			}
 		}
-		if n > maxOutput {
+		if n > maxOutput || justifiedLen(recv.s, n, pad) > maxOutput {
 			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
 		}
 		if err := st.charge(x.pos, n>>8); err != nil {
 			return value{}, err
 		}
-		return strValue(justify(recv.s, n, []rune(pad), x.method == mLjust)), nil
+		return strValue(justify(recv.s, n, pad, x.method == mLjust)), nil
 	case mKeys, mValues:
 		if recv.k == kHash {
 			if x.method == mKeys {
@@ -624,7 +624,7 @@ func (st *state) flattenCharged(x *expr, a []value) (value, error) {
 func (st *state) made(x *expr, v value) (value, error) {
 	cost := 0
 	switch v.k {
-	case kStr:
+	case kStr, kPath:
 		if len(v.s) > maxOutput {
 			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
 		}
@@ -884,17 +884,40 @@ func stringToF(s string) float64 {
 
 // justify is String#ljust (left) and #rjust: pad with pad's characters,
 // repeated and cut, to n characters.
-func justify(s string, n int, pad []rune, left bool) string {
+func justify(s string, n int, pad string, left bool) string {
+	fill := padding(n-utf8.RuneCountInString(s), pad)
+	if left {
+		return s + fill
+	}
+	return fill + s
+}
+
+// padding is missing characters of pad, repeated and cut.
+func padding(missing int, pad string) string {
+	if missing <= 0 {
+		return ""
+	}
+	chars := utf8.RuneCountInString(pad)
+	return strings.Repeat(pad, missing/chars) + cutChars(pad, missing%chars)
+}
+
+// cutChars is the first n characters of s.
+func cutChars(s string, n int) string {
+	i := 0
+	for ; n > 0 && i < len(s); n-- {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return s[:i]
+}
+
+// justifiedLen is the length in bytes of justify(s, n, pad), counted
+// before it is made; n is at most maxOutput.
+func justifiedLen(s string, n int, pad string) int {
 	missing := n - utf8.RuneCountInString(s)
 	if missing <= 0 {
-		return s
+		return len(s)
 	}
-	fill := make([]rune, missing)
-	for i := range fill {
-		fill[i] = pad[i%len(pad)]
-	}
-	if left {
-		return s + string(fill)
-	}
-	return string(fill) + s
+	chars := utf8.RuneCountInString(pad)
+	return len(s) + missing/chars*len(pad) + len(cutChars(pad, missing%chars))
 }
