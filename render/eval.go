@@ -53,9 +53,12 @@ type hash struct {
 	keys, vals []value
 }
 
-func (h *hash) get(k value) (value, bool) {
+func (h *hash) get(k value) (value, bool) { return h.getAt(k, 0) }
+
+// getAt is get inside a walk depth levels deep.
+func (h *hash) getAt(k value, depth int) (value, bool) {
 	for i := range h.keys {
-		if eql(h.keys[i], k) {
+		if h.keys[i].k == k.k && equalAt(h.keys[i], k, depth) {
 			return h.vals[i], true
 		}
 	}
@@ -142,7 +145,9 @@ func (v value) toS() string {
 }
 
 // equal is Ruby's ==: numbers compare by value across Integer and Float.
-func equal(a, b value) bool {
+func equal(a, b value) bool { return equalAt(a, b, 0) }
+
+func equalAt(a, b value, depth int) bool {
 	if a.k != b.k {
 		if isNum(a) && isNum(b) {
 			return numCmp(a, b) == 0
@@ -158,8 +163,9 @@ func equal(a, b value) bool {
 		if len(a.a) != len(b.a) {
 			return false
 		}
+		checkDepth(depth)
 		for i := range a.a {
-			if !equal(a.a[i], b.a[i]) {
+			if !equalAt(a.a[i], b.a[i], depth+1) {
 				return false
 			}
 		}
@@ -167,9 +173,10 @@ func equal(a, b value) bool {
 		if len(a.h.keys) != len(b.h.keys) {
 			return false
 		}
+		checkDepth(depth)
 		for i, k := range a.h.keys {
-			w, ok := b.h.get(k)
-			if !ok || !equal(a.h.vals[i], w) {
+			w, ok := b.h.getAt(k, depth+1)
+			if !ok || !equalAt(a.h.vals[i], w, depth+1) {
 				return false
 			}
 		}
@@ -243,7 +250,11 @@ func (st *state) run(nodes []*node) error {
 			if err != nil {
 				return err
 			}
-			st.out = append(st.out, v.toS()...)
+			s, err := st.outputString(n.x.pos, v)
+			if err != nil {
+				return err
+			}
+			st.out = append(st.out, s...)
 			if len(st.out) > maxOutput {
 				return st.errorf(n.x.pos, "output larger than %d MiB", maxOutput>>20)
 			}
@@ -333,7 +344,8 @@ func (st *state) envKey(x *expr) (string, error) {
 	return k.s, nil
 }
 
-func (st *state) eval(x *expr) (value, error) {
+func (st *state) eval(x *expr) (_ value, err error) {
+	defer st.catchTooDeep(x, &err)
 	if err := st.tick(x.pos); err != nil {
 		return value{}, err
 	}

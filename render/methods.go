@@ -559,24 +559,29 @@ func (w *walk) more(made int) bool {
 	return w.visits+made <= w.limit
 }
 
-// flatten is Array#flatten, stopping where w runs out.
+// flatten is Array#flatten, stopping where w runs out. As Ruby's, it
+// has no depth limit: the Arrays being walked are a stack of its own.
 func flatten(a []value, w *walk) []value {
 	var out []value
-	flattenTo(&out, a, 0, w)
-	return out
-}
-
-func flattenTo(out *[]value, a []value, depth int, w *walk) {
-	for _, e := range a {
-		if !w.more(len(*out)) {
-			return
+	stack := [][]value{a}
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if len(*top) == 0 {
+			stack = stack[:len(stack)-1]
+			continue
 		}
-		if e.k == kArr && depth < maxDepth {
-			flattenTo(out, e.a, depth+1, w)
+		e := (*top)[0]
+		*top = (*top)[1:]
+		if !w.more(len(out)) {
+			break
+		}
+		if e.k == kArr {
+			stack = append(stack, e.a)
 		} else {
-			*out = append(*out, e)
+			out = append(out, e)
 		}
 	}
+	return out
 }
 
 // join is Array#join: nested arrays are joined with the same separator.
@@ -600,7 +605,8 @@ func (st *state) joinTo(b *strings.Builder, a []value, sep string, depth int, w 
 		if i > 0 {
 			b.WriteString(sep)
 		}
-		if e.k == kArr && depth < maxDepth {
+		if e.k == kArr {
+			checkDepth(depth)
 			st.joinTo(b, e.a, sep, depth+1, w)
 		} else {
 			b.WriteString(e.toS())
@@ -642,7 +648,9 @@ func (st *state) made(x *expr, v value) (value, error) {
 
 // compare is Ruby's <=> for sorting: numbers with numbers, strings with
 // strings, arrays element by element.
-func compare(a, b value) (int, bool) {
+func compare(a, b value) (int, bool) { return compareAt(a, b, 0) }
+
+func compareAt(a, b value, depth int) (int, bool) {
 	switch {
 	case isNum(a) && isNum(b):
 		c := numCmp(a, b)
@@ -650,8 +658,9 @@ func compare(a, b value) (int, bool) {
 	case a.k == kStr && b.k == kStr:
 		return strings.Compare(a.s, b.s), true
 	case a.k == kArr && b.k == kArr:
+		checkDepth(depth)
 		for i := 0; i < len(a.a) && i < len(b.a); i++ {
-			if c, ok := compare(a.a[i], b.a[i]); !ok || c != 0 {
+			if c, ok := compareAt(a.a[i], b.a[i], depth+1); !ok || c != 0 {
 				return c, ok
 			}
 		}
