@@ -24,7 +24,7 @@ func checkDepth(depth int) {
 	}
 }
 
-// catchTooDeep, deferred by eval, turns a walk that went too deep into
+// catchTooDeep, deferred around a walk, turns a walk that went too deep into
 // the error of the expression x; any other panic goes on.
 func (st *state) catchTooDeep(x *expr, err *error) {
 	r := recover()
@@ -37,8 +37,36 @@ func (st *state) catchTooDeep(x *expr, err *error) {
 	*err = st.tooDeepError(x.pos)
 }
 
+// walk and walkErr run what may walk values recursively for x: a walk
+// past maxValueDepth becomes x's error. Built-in methods (method) are
+// guarded the same way; the operations that walk no value pay nothing.
+func (st *state) walk(x *expr, f func() value) (_ value, err error) {
+	defer st.catchTooDeep(x, &err)
+	return f(), nil
+}
+
+func (st *state) walkErr(x *expr, f func() (value, error)) (_ value, err error) {
+	defer st.catchTooDeep(x, &err)
+	return f()
+}
+
 func (st *state) tooDeepError(pos int) error {
 	return st.errorf(pos, "stack level too deep: a value nested more than %d levels (Ruby raises SystemStackError here)", maxValueDepth)
+}
+
+// runAll is run with a last guard: a walk past maxValueDepth that no
+// expression caught (an operation added without walk) is still an error,
+// placed at the template's start, and never a crash of the process.
+func (st *state) runAll(nodes []*node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(valueTooDeep); !ok {
+				panic(r)
+			}
+			err = st.tooDeepError(0)
+		}
+	}()
+	return st.run(nodes)
 }
 
 // outputString is v.to_s for <%= %>, outside any expression.

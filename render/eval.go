@@ -344,8 +344,7 @@ func (st *state) envKey(x *expr) (string, error) {
 	return k.s, nil
 }
 
-func (st *state) eval(x *expr) (_ value, err error) {
-	defer st.catchTooDeep(x, &err)
+func (st *state) eval(x *expr) (value, error) {
 	if err := st.tick(x.pos); err != nil {
 		return value{}, err
 	}
@@ -361,7 +360,9 @@ func (st *state) eval(x *expr) (_ value, err error) {
 			if err != nil {
 				return value{}, err
 			}
-			b.WriteString(v.toS())
+			if _, err := st.walk(x, func() value { b.WriteString(v.toS()); return value{} }); err != nil {
+				return value{}, err
+			}
 			if b.Len() > maxOutput {
 				return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
 			}
@@ -430,7 +431,7 @@ func (st *state) eval(x *expr) (_ value, err error) {
 		if err != nil {
 			return value{}, err
 		}
-		return boolValue(equal(a, b) == (x.op == opEq)), nil
+		return st.walk(x, func() value { return boolValue(equal(a, b) == (x.op == opEq)) })
 	case opCond:
 		c, err := st.eval(x.args[0])
 		if err != nil {
@@ -457,11 +458,13 @@ func (st *state) eval(x *expr) (_ value, err error) {
 		if err != nil {
 			return value{}, err
 		}
-		h := &hash{}
-		for i := 0; i+1 < len(a); i += 2 {
-			h.set(a[i], a[i+1])
-		}
-		return value{k: kHash, h: h}, nil
+		return st.walk(x, func() value {
+			h := &hash{}
+			for i := 0; i+1 < len(a); i += 2 {
+				h.set(a[i], a[i+1])
+			}
+			return value{k: kHash, h: h}
+		})
 	case opRange:
 		ab, err := st.evalArgs(x.args)
 		if err != nil {
@@ -473,13 +476,13 @@ func (st *state) eval(x *expr) (_ value, err error) {
 		if err != nil {
 			return value{}, err
 		}
-		return st.index(x, recv, args)
+		return st.walkErr(x, func() (value, error) { return st.index(x, recv, args) })
 	case opBin:
 		ab, err := st.evalArgs(x.args)
 		if err != nil {
 			return value{}, err
 		}
-		return st.binary(x, ab[0], ab[1])
+		return st.walkErr(x, func() (value, error) { return st.binary(x, ab[0], ab[1]) })
 	case opNeg:
 		v, err := st.eval(x.args[0])
 		if err != nil {
@@ -508,8 +511,8 @@ func (st *state) eval(x *expr) (_ value, err error) {
 			if err != nil {
 				return value{}, err
 			}
-			if caseEq(v, subj) {
-				return value{k: kTrue}, nil
+			if eq, err := st.walk(x, func() value { return boolValue(caseEq(v, subj)) }); err != nil || eq.truthy() {
+				return eq, err
 			}
 		}
 		return value{k: kFalse}, nil
@@ -535,9 +538,9 @@ func (st *state) eval(x *expr) (_ value, err error) {
 		}
 		return value{}, nil
 	case opBlock:
-		return st.callBlock(x)
+		return st.walkErr(x, func() (value, error) { return st.callBlock(x) })
 	case opFunc:
-		v, err := st.function(x)
+		v, err := st.walkErr(x, func() (value, error) { return st.function(x) })
 		if err != nil {
 			return value{}, err
 		}

@@ -50,7 +50,8 @@ func (st *state) call(x *expr) (value, error) {
 // method calls a built-in method and pays for what it made: no method
 // can make a String past maxOutput, and a big result costs as much as
 // touching it would.
-func (st *state) method(x *expr, recv value, args []value) (value, error) {
+func (st *state) method(x *expr, recv value, args []value) (_ value, err error) {
+	defer st.catchTooDeep(x, &err)
 	v, err := st.builtin(x, recv, args)
 	if err != nil || sameValue(v, recv) || x.method == mSplit { // split paid first
 		return v, err
