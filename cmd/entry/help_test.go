@@ -57,7 +57,7 @@ func TestMissingSubcommandIsOneLine(t *testing.T) {
 		{[]string{"cron"}, "entry: cron: missing subcommand: check or run (see 'entry cron --help')"},
 		{[]string{"assets"}, "entry: assets: missing subcommand: push or fetch (see 'entry assets --help')"},
 		{[]string{"config"}, "entry: config: missing subcommand (run 'entry config check')"},
-		{[]string{"ctl"}, "entry: ctl: missing command (status, start, stop, restart or signal; see 'entry ctl --help')"},
+		{[]string{"ctl"}, "entry: ctl: missing command (status, start, stop, restart, signal or run; see 'entry ctl --help')"},
 	} {
 		r := runEntry(t, t.TempDir(), nil, c.args...)
 		if r.code != 2 || r.stdout != "" || r.stderr != c.want+"\n" {
