@@ -36,6 +36,8 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 		}
 	}
 
+	defer s.startMetrics()()
+
 	// A signal that arrived during start-up is handled before anything
 	// starts: a TERM then means nothing is started at all.
 	for pending := true; pending; {
@@ -51,7 +53,7 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 		for i, p := range s.procs {
 			names[i] = p.Name
 		}
-		s.infof("", "starting role %s: %s", s.role.Name, strings.Join(names, ", "))
+		s.routine(Fields{Event: "role_starting"}, "starting role %s: %s", s.role.Name, strings.Join(names, ", "))
 		s.startReady()
 	}
 	for !s.finished() {
@@ -72,7 +74,7 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 	s.waitPumps(time.Second)
 	s.reaper.close()
 	code := s.exitCode()
-	s.infof("", "role %s stopped, exit code %d", s.role.Name, code)
+	s.routine(Fields{Event: "role_stopped", Exit: &ExitStatus{Code: code}}, "role %s stopped, exit code %d", s.role.Name, code)
 	return code
 }
 
@@ -136,7 +138,7 @@ func (s *Supervisor) start(p *proc) {
 		ctx, cancel := context.WithCancel(context.Background())
 		p.cancel = cancel
 		p.state = stRunning
-		s.infof(p.Name, "started")
+		s.routine(Fields{Event: "started", Process: p.Name, Restarts: p.runs - 1}, "started")
 		sp := &spawner{s: s, p: p}
 		go func() {
 			err := p.Service.Run(ctx, sp)
@@ -159,7 +161,7 @@ func (s *Supervisor) start(p *proc) {
 		if errors.As(err, &se) {
 			code = se.code
 		}
-		s.log.eventf(p.Name, "cannot start: %v (exit code %d)", err, code)
+		s.emit(Fields{Event: "start_failed", Process: p.Name, Exit: &ExitStatus{Code: code}, Restarts: p.runs - 1}, "cannot start: %v (exit code %d)", err, code)
 		p.state = stRunning
 		s.ended(p, ExitStatus{Code: code})
 		s.startReady()
@@ -167,7 +169,7 @@ func (s *Supervisor) start(p *proc) {
 	}
 	p.child = c
 	p.state = stRunning
-	s.infof(p.Name, "started (pid %d)", c.pid)
+	s.routine(Fields{Event: "started", Process: p.Name, Pid: c.pid, Restarts: p.runs - 1}, "started (pid %d)", c.pid)
 	s.startReady()
 }
 
@@ -188,7 +190,7 @@ func (s *Supervisor) onEvent(ev event) {
 		st := ev.st
 		if p.Service != nil {
 			if ev.err != nil {
-				s.log.eventf(p.Name, "failed: %v", ev.err)
+				s.emit(Fields{Event: "service_failed", Process: p.Name}, "failed: %v", ev.err)
 				st = ExitStatus{Code: 1}
 			}
 		}
@@ -202,7 +204,7 @@ func (s *Supervisor) onEvent(ev event) {
 	case evReady:
 		if p.state == stRunning && !p.ready {
 			p.ready, p.readyErr, p.readyCancel, p.readyAt = true, nil, nil, time.Now()
-			s.infof(p.Name, "ready (%s)", p.Ready)
+			s.routine(Fields{Event: "ready", Process: p.Name, Pid: pidOf(p), Duration: time.Since(p.startedAt)}, "ready (%s)", p.Ready)
 			s.readyDone(p, nil)
 			s.startReady()
 		}
@@ -271,7 +273,7 @@ func (s *Supervisor) advanceStop(header ...string) {
 	var events []func()
 	defer func() {
 		for _, h := range header {
-			s.infof("", "%s", h)
+			s.routine(Fields{Event: "role_stopping", Signal: s.stopSignal}, "%s", h)
 		}
 		for _, ev := range events {
 			ev()
@@ -293,7 +295,9 @@ func (s *Supervisor) advanceStop(header ...string) {
 		p.signalled = true
 		if p.Service != nil {
 			p.cancel()
-			events = append(events, func() { s.infof(p.Name, "stopping (stop_timeout %s)", p.StopTimeout) })
+			events = append(events, func() {
+				s.routine(Fields{Event: "stopping", Process: p.Name}, "stopping (stop_timeout %s)", p.StopTimeout)
+			})
 			continue
 		}
 		sig := p.StopSignal
@@ -302,7 +306,10 @@ func (s *Supervisor) advanceStop(header ...string) {
 		}
 		p.stopSent = sig
 		StopGroup(p.child, sig)
-		events = append(events, func() { s.infof(p.Name, "sending %s (stop_timeout %s)", signame.String(sig), p.StopTimeout) })
+		pid := pidOf(p)
+		events = append(events, func() {
+			s.routine(Fields{Event: "stopping", Process: p.Name, Pid: pid, Signal: sig}, "sending %s (stop_timeout %s)", signame.String(sig), p.StopTimeout)
+		})
 	}
 }
 
@@ -312,7 +319,7 @@ func (s *Supervisor) kill(p *proc, why string) {
 		return
 	}
 	p.killed = true
-	s.log.eventf(p.Name, "%s: sending SIGKILL", why)
+	s.emit(Fields{Event: "killing", Process: p.Name, Pid: pidOf(p), Signal: syscall.SIGKILL}, "%s: sending SIGKILL", why)
 	s.signalProc(p, syscall.SIGKILL)
 	if p.Service != nil {
 		gen := p.gen
@@ -387,4 +394,18 @@ func (sp *spawner) Spawn(c Command) (Child, error) {
 
 func (sp *spawner) Logf(format string, args ...any) {
 	sp.s.log.eventf(sp.p.Name, format, args...)
+}
+
+// Event writes one of the service's events with its fields (EventLogger).
+func (sp *spawner) Event(f Fields, format string, args ...any) {
+	f.Process = sp.p.Name
+	sp.s.emit(f, format, args...)
+}
+
+// pidOf is p's running child's pid, or 0.
+func pidOf(p *proc) int {
+	if p.child != nil {
+		return p.child.pid
+	}
+	return 0
 }

@@ -103,6 +103,9 @@ type Role struct {
 	// ControlSocket is the Unix socket `entry ctl` and `entry health`
 	// reach the supervisor through; "" serves none.
 	ControlSocket string
+	// Metrics is the HOST:PORT of a Prometheus text endpoint
+	// (GET /metrics); "" serves none.
+	Metrics string
 }
 
 // A Supervisor runs one role. Create it with New, run it once with Run.
@@ -110,6 +113,8 @@ type Supervisor struct {
 	role  Role
 	procs []*proc
 	log   *logger
+	// metrics counts events for the Prometheus endpoint; nil when off.
+	metrics *metricSet
 
 	reaper  *reaper
 	devNull *os.File
@@ -266,6 +271,9 @@ func New(role Role) (*Supervisor, error) {
 		stderr = os.Stderr
 	}
 	s.log = newLogger(role.LogFormat, role.Name, stdout, stderr)
+	if role.Metrics != "" {
+		s.metrics = newMetricSet(s.procs)
+	}
 	return s, nil
 }
 
@@ -273,6 +281,21 @@ func New(role Role) (*Supervisor, error) {
 func (s *Supervisor) infof(process, format string, args ...any) {
 	if !s.role.Quiet {
 		s.log.eventf(process, format, args...)
+	}
+}
+
+// emit writes an event an operator must see, and counts it in the metrics.
+func (s *Supervisor) emit(f Fields, format string, args ...any) {
+	s.metrics.observe(f)
+	s.log.event(f, format, args...)
+}
+
+// routine writes a routine event, left out of the log when the role is
+// Quiet, and counts it in the metrics.
+func (s *Supervisor) routine(f Fields, format string, args ...any) {
+	s.metrics.observe(f)
+	if !s.role.Quiet {
+		s.log.event(f, format, args...)
 	}
 }
 

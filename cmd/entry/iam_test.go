@@ -234,8 +234,19 @@ func iamDeployHappy(t *testing.T) map[string]bool {
 	// A whole task definition from a file: registered with entry's digest tag.
 	iamRun(t, append(env, "IMAGE=repo/app:def"), 0, "deploy", "--cluster", "prod", "--service", "web",
 		"--task-definition", "ecs/web.json.erb")
+	// An image in ECR: checked with DescribeImages before anything is registered.
+	reg, ecrEnv := ecrFake(t)
+	const repo = "123456789012.dkr.ecr." + ecsfake.Region + ".amazonaws.com/app"
+	reg.Push(ecsfake.Region, "123456789012", "app", "ghi", 0)
+	iamRun(t, append(env, ecrEnv...), 0, "deploy", "--cluster", "prod", "--service", "web", "--image", repo+":ghi", "--container", "app")
 	needed := map[string]bool{}
 	f.needs(needed)
+	for op := range reg.Calls() {
+		needed["ecr:"+op] = true
+	}
+	if !needed["ecr:DescribeImages"] {
+		t.Errorf("the ECR image was not checked: %v", slices.Sorted(maps.Keys(needed)))
+	}
 	return needed
 }
 

@@ -105,12 +105,12 @@ func lookupSubcommand(name string) *subcommand {
 // "entry: " line.
 func failAll(code int, err error) int {
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(os.Stderr, "entry: %s\n", line)
+		writeError(code, line)
 	}
 	return code
 }
 
 func fail(code int, format string, args ...any) int {
-	fmt.Fprintf(os.Stderr, "entry: "+format+"\n", args...)
+	writeError(code, fmt.Sprintf(format, args...))
 	return code
 }
