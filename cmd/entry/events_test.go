@@ -89,7 +89,9 @@ roles:
       max_restarts: 1
     cron: {crontab: crontab, essential: false}
 `,
-		"crontab": "# entry: name=nightly\n* * * * * * touch cron-ran; exit 5\n",
+		// The variable below every job draws a warning while the role is
+		// prepared: JSON as well.
+		"crontab": "# entry: name=nightly\n* * * * * * touch cron-ran; exit 5\nLATE=1\n",
 	})
 	r := startEntry(t, dir, nil, true, "role=web")
 	if code := r.wait(60 * time.Second); code != 3 {
@@ -122,6 +124,9 @@ roles:
 	if !found {
 		t.Errorf("the hook's stdout line is not labelled hook:greet:\n%s", out)
 	}
+	findEvent(t, stderr, "note", func(o map[string]any) bool {
+		return strings.HasPrefix(o["line"].(string), "cron: warning: crontab:3: LATE= applies to no job")
+	})
 	wantFields(t, findEvent(t, stderr, "hook_started", nil), map[string]any{"hook": "greet", "step": "hooks"})
 	wantFields(t, findEvent(t, stderr, "hook_ok", nil), map[string]any{"hook": "greet", "exit_code": 0.0, "duration_ms": nil})
 
