@@ -1,7 +1,7 @@
 package render
 
 import (
-	"strconv"
+	"math/big"
 	"strings"
 )
 
@@ -169,7 +169,16 @@ func (st *state) index(x *expr, recv value, args []value) (value, error) {
 			v, _ := recv.h.get(args[0])
 			return v, nil
 		}
-	case kArr, kStr:
+	case kStr:
+		if len(args) == 1 && args[0].k == kStr {
+			// "abc"["b"]: the String when it occurs.
+			if strings.Contains(recv.s, args[0].s) {
+				return args[0], nil
+			}
+			return value{}, nil
+		}
+		fallthrough
+	case kArr:
 		var n int
 		if recv.k == kArr {
 			n = len(recv.a)
@@ -181,13 +190,17 @@ func (st *state) index(x *expr, recv value, args []value) (value, error) {
 		}
 		if len(args) == 1 && args[0].k == kRange {
 			// a[from..to]: the ends count from the end when negative.
-			from, to, excl := rangeEnds(args[0])
+			from, to, excl, err := st.rangeEnds(x, args[0])
+			if err != nil {
+				return value{}, err
+			}
 			if from < 0 {
 				from += n
 			}
 			if to < 0 {
 				to += n
 			}
+			to = min(to, n) // past the end is the end, without overflowing below
 			if excl {
 				to--
 			}
@@ -198,14 +211,9 @@ func (st *state) index(x *expr, recv value, args []value) (value, error) {
 		}
 		idx := make([]int, len(args))
 		for i, a := range args {
-			v, ok := smallInt(a)
-			if a.k == kFloat {
-				v, ok = int(a.f), true
-			} else if a.k != kInt {
-				return value{}, st.errorf(x.pos, "no implicit conversion of %s into Integer (Ruby raises TypeError here)", a.rubyClass())
-			}
-			if !ok {
-				return value{}, nil
+			v, err := st.longArg(x, a)
+			if err != nil {
+				return value{}, err
 			}
 			idx[i] = v
 		}
@@ -226,7 +234,7 @@ func (st *state) index(x *expr, recv value, args []value) (value, error) {
 		if start < 0 || start > n || length < 0 {
 			return value{}, nil
 		}
-		end := min(n, start+length)
+		end := start + min(n-start, length)
 		if recv.k == kArr {
 			return value{k: kArr, a: recv.a[start:end:end]}, nil
 		}
@@ -238,47 +246,55 @@ func (st *state) index(x *expr, recv value, args []value) (value, error) {
 	return value{}, st.errorf(x.pos, "%s[...] with %d arguments is not supported (index an Array, a String or a Hash with one)", recv.rubyClass(), len(args))
 }
 
-// rangeValue is a..b of Integers, kept with its elements (at most
-// maxSteps of them, as a loop over it could take no more).
+// rangeValue is a..b of Integers of any size, kept with its elements (at
+// most maxSteps of them, as a loop over it could take no more).
 func (st *state) rangeValue(x *expr, a, b value) (value, error) {
-	from, ok1 := smallInt(a)
-	to, ok2 := smallInt(b)
-	if a.k != kInt || b.k != kInt || !ok1 || !ok2 {
+	if a.k != kInt || b.k != kInt {
 		return value{}, st.errorf(x.pos, "entry supports ranges of Integers only (%s..%s)", a.rubyClass(), b.rubyClass())
 	}
 	dots := ".."
+	from, to := bigOf(a), bigOf(b)
 	if x.negate {
 		dots = "..."
-		to--
+		to.Sub(to, big.NewInt(1))
 	}
-	if to-from >= maxSteps {
-		return value{}, st.errorf(x.pos, "range of more than %d elements", maxSteps)
+	count := new(big.Int).Sub(to, from)
+	if count.Cmp(big.NewInt(maxSteps)) >= 0 {
+		return value{}, st.errorf(x.pos, "range of more than %d elements (entry makes a range's elements; Ruby would loop over them)", maxSteps)
 	}
-	if err := st.charge(x.pos, max(0, to-from)); err != nil {
+	n := int(max(-1, count.Int64())) + 1
+	if err := st.charge(x.pos, n); err != nil {
 		return value{}, err
 	}
-	var elems []value
-	for i := from; i <= to; i++ {
-		elems = append(elems, intOf(i))
+	elems := make([]value, n)
+	for i := range elems {
+		elems[i] = intValue(from)
+		from.Add(from, big.NewInt(1))
 	}
 	return value{k: kRange, s: a.s + dots + b.s, a: elems}, nil
 }
 
-// rangeEnds reads the ends of an Integer Range back from its inspect.
-func rangeEnds(r value) (from, to int, excl bool) {
+// rangeEnds reads the ends of an Integer Range back from its inspect, as
+// Ruby's NUM2LONG converts them for indexing.
+func (st *state) rangeEnds(x *expr, r value) (from, to int, excl bool, err error) {
 	a, b, _ := strings.Cut(r.s, "..")
 	if strings.HasPrefix(b, ".") {
 		b, excl = b[1:], true
 	}
-	from, _ = strconv.Atoi(a)
-	to, _ = strconv.Atoi(b)
-	return from, to, excl
+	if from, err = st.longArg(x, value{k: kInt, s: a}); err != nil {
+		return 0, 0, false, err
+	}
+	to, err = st.longArg(x, value{k: kInt, s: b})
+	return from, to, excl, err
 }
 
 // times is what Integer#times yields: 0 to n-1.
 func (st *state) times(x *expr, v value) ([]value, bool, error) {
 	if v.k != kInt {
 		return nil, false, nil
+	}
+	if v.s[0] == '-' {
+		return nil, true, nil // Ruby loops zero times
 	}
 	n, ok := smallInt(v)
 	if !ok || n > maxSteps {

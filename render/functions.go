@@ -34,6 +34,8 @@ func (st *state) function(x *expr) (value, error) {
 		return value{k: kPath, s: st.root()}, nil
 	case fRailsCredentials:
 		return st.credentials(x)
+	case fNprocessors:
+		return nprocessors(), nil
 	case fCredentialBang:
 		recv, err := st.eval(x.args[0])
 		if err != nil {
@@ -52,6 +54,12 @@ func (st *state) function(x *expr) (value, error) {
 		return st.toFloat(x, args[0])
 	case fString:
 		return strValue(args[0].toS()), nil
+	case fShell:
+		return st.shell(x, args[0])
+	case fRaise:
+		return st.raise(x, args)
+	case fFileFile, fFileDirectory, fFileExtname, fFileExpandPath:
+		return st.fileOp(x, args)
 	case fFormat:
 		if args[0].k != kStr {
 			return value{}, st.typeError(x.args[0], args[0], "String")
@@ -309,17 +317,15 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 		a := args[next]
 		next++
 		switch verb {
-		case 's':
-			fmt.Fprintf(&b, "%"+spec+"s", a.toS())
-		case 'c':
+		case 's', 'c':
 			s := a.toS()
-			if a.k == kInt {
-				n, _ := smallInt(a)
-				s = string(rune(n))
-			} else if utf8.RuneCountInString(s) != 1 {
-				return value{}, st.errorf(x.pos, "%%c requires a character (Ruby raises ArgumentError here)")
+			if verb == 'c' {
+				var err error
+				if s, err = st.formatChar(x, a); err != nil {
+					return value{}, err
+				}
 			}
-			fmt.Fprintf(&b, "%"+spec+"s", s)
+			padText(&b, s, spec, verb == 's')
 		case 'd', 'i', 'x', 'X', 'o', 'b':
 			n, err := st.toInteger(x, a)
 			if err != nil {
@@ -360,9 +366,47 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 	return strValue(b.String()), nil
 }
 
+// padText writes s as %s and %c do: cut to the precision (for %s),
+// padded with spaces to the width, counted in characters; the 0 flag
+// pads with spaces too, as in Ruby.
+func padText(b *strings.Builder, s, spec string, cut bool) {
+	left := strings.Contains(spec, "-")
+	w, prec, hasPrec := strings.Cut(strings.TrimLeft(spec, "-+ 0#"), ".")
+	if p, _ := strconv.Atoi(prec); cut && hasPrec {
+		i := 0
+		for n := 0; n < p && i < len(s); n++ {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+		}
+		s = s[:i]
+	}
+	width, _ := strconv.Atoi(w)
+	chars := 1 // %c: one character, even a surrogate's three bytes
+	if cut {
+		chars = utf8.RuneCountInString(s)
+	}
+	fill := strings.Repeat(" ", max(0, width-chars))
+	if left {
+		b.WriteString(s + fill)
+	} else {
+		b.WriteString(fill + s)
+	}
+}
+
 // parseJSON is JSON.parse: objects become Hashes with keys in order,
 // integers Integers, other numbers Floats.
+//
+// Where Ruby's JSON (2.6, Ruby 3.1's) would make a String that is not
+// valid UTF-8, from invalid bytes or from half a surrogate pair, Go's
+// decoder would write U+FFFD: entry refuses instead of printing what
+// Ruby does not.
 func parseJSON(s string) (value, error) {
+	if !utf8.ValidString(s) {
+		return value{}, fmt.Errorf("the text is not valid UTF-8 (Ruby's JSON keeps the invalid bytes in its strings; entry refuses them)")
+	}
+	if esc := loneSurrogate(s); esc != "" {
+		return value{}, fmt.Errorf("%s is half of a UTF-16 surrogate pair (Ruby's JSON makes an invalid string of it, or fails; entry refuses it)", esc)
+	}
 	d := json.NewDecoder(strings.NewReader(s))
 	d.UseNumber()
 	v, err := jsonValue(d, 0)
@@ -373,6 +417,38 @@ func parseJSON(s string) (value, error) {
 		return value{}, fmt.Errorf("unexpected content after the JSON value")
 	}
 	return v, nil
+}
+
+// loneSurrogate returns the first \uXXXX escape of s that is half of a
+// surrogate pair without its other half, or "".
+func loneSurrogate(s string) string {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character: \\ is not the start of an escape
+		r, ok := hexEscape(s, i)
+		if !ok || r < 0xD800 || r > 0xDFFF {
+			continue
+		}
+		if r <= 0xDBFF && i+6 < len(s) && s[i+5] == '\\' {
+			if low, ok := hexEscape(s, i+6); ok && low >= 0xDC00 && low <= 0xDFFF {
+				i += 10 // a pair
+				continue
+			}
+		}
+		return s[i-1 : i+5]
+	}
+	return ""
+}
+
+// hexEscape reads the uXXXX at s[i:].
+func hexEscape(s string, i int) (rune, bool) {
+	if i+5 > len(s) || s[i] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s[i+1:i+5], 16, 32)
+	return rune(n), err == nil
 }
 
 func jsonValue(d *json.Decoder, depth int) (value, error) {
@@ -443,8 +519,9 @@ func jsonError(err error) error {
 	return err
 }
 
-// fileJoin is File.join: one "/" between parts, the separators already
-// there kept.
+// fileJoin is File.join (file.c's rb_file_join): a part that starts with
+// "/" replaces the slashes that end what comes before it; a part that
+// does not gets one "/" unless what comes before ends with one.
 func fileJoin(parts []string) string {
 	if len(parts) == 0 {
 		return ""
@@ -452,9 +529,9 @@ func fileJoin(parts []string) string {
 	out := parts[0]
 	for _, p := range parts[1:] {
 		switch {
-		case strings.HasSuffix(out, "/"):
-			out += strings.TrimPrefix(p, "/")
 		case strings.HasPrefix(p, "/"):
+			out = strings.TrimRight(out, "/") + p
+		case strings.HasSuffix(out, "/"):
 			out += p
 		default:
 			out += "/" + p
@@ -476,9 +553,7 @@ func fileBasename(path, suffix string) string {
 	base := trimmed[strings.LastIndexByte(trimmed, '/')+1:]
 	switch {
 	case suffix == ".*":
-		if i := strings.LastIndexByte(base, '.'); i > 0 {
-			base = base[:i]
-		}
+		base = base[:len(base)-len(fileExtname(base))]
 	case suffix != "" && base != suffix:
 		base = strings.TrimSuffix(base, suffix)
 	}

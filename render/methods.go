@@ -51,6 +51,9 @@ func (st *state) call(x *expr) (value, error) {
 // can make a String past maxOutput, and a big result costs as much as
 // touching it would.
 func (st *state) method(x *expr, recv value, args []value) (value, error) {
+	if recv.k == kDuration {
+		return st.durationMethod(x, recv, args)
+	}
 	v, err := st.builtin(x, recv, args)
 	if err != nil || sameValue(v, recv) || x.method == mSplit { // split paid first
 		return v, err
@@ -293,9 +296,9 @@ func (st *state) builtin(x *expr, recv value, args []value) (value, error) {
 			}
 			return a[len(a)-1], nil
 		}
-		n, ok := smallInt(arg)
-		if arg.k != kInt || !ok {
-			return value{}, st.typeError(argX(0), arg, "Integer")
+		n, err := st.longArg(argX(0), arg)
+		if err != nil {
+			return value{}, err
 		}
 		if n < 0 {
 			return value{}, st.errorf(x.pos, "negative array size (Ruby raises ArgumentError here)")
@@ -437,9 +440,9 @@ func (st *state) builtin(x *expr, recv value, args []value) (value, error) {
 		if recv.k != kStr {
 			break
 		}
-		n, ok := smallInt(arg)
-		if arg.k != kInt || !ok {
-			return value{}, st.typeError(argX(0), arg, "Integer")
+		n, err := st.longArg(argX(0), arg)
+		if err != nil {
+			return value{}, err
 		}
 		pad := " "
 		if len(args) > 1 {
@@ -497,15 +500,18 @@ func (st *state) builtin(x *expr, recv value, args []value) (value, error) {
 		case kHash:
 			v, ok = recv.h.get(arg)
 		case kArr:
-			n, small := smallInt(arg)
-			if arg.k != kInt || !small {
-				return value{}, st.typeError(argX(0), arg, "Integer")
+			n, err := st.longArg(argX(0), arg)
+			if err != nil {
+				return value{}, err
 			}
-			if n < 0 {
-				n += len(recv.a)
+			i := n
+			if i < 0 {
+				i += len(recv.a)
 			}
-			if ok = n >= 0 && n < len(recv.a); ok {
-				v = recv.a[n]
+			if ok = i >= 0 && i < len(recv.a); ok {
+				v = recv.a[i]
+			} else if len(args) < 2 {
+				return value{}, st.errorf(x.pos, "index %d outside of array bounds: %d...%d (Ruby raises IndexError here; give a default: .fetch(index, default))", n, -len(recv.a), len(recv.a))
 			}
 		default:
 			return value{}, st.noMethod(x.args[0], "fetch", recv)
@@ -698,8 +704,11 @@ func (st *state) sortValues(x *expr, list, keys []value) ([]value, error) {
 
 func (st *state) sum(x *expr, a []value) (value, error) {
 	acc := intOf(0)
+	if len(a) > 0 && a[0].k == kDuration { // ActiveSupport's sum: inject(:+)
+		acc, a = a[0], a[1:]
+	}
 	for _, e := range a {
-		if !isNum(e) {
+		if !isNum(e) && e.k != kDuration {
 			if e.k == kStr {
 				return value{}, st.errorf(x.pos, "String can't be coerced into Integer (Ruby raises TypeError here; use .join)")
 			}

@@ -117,6 +117,8 @@ func inspect(v value) string {
 
 func inspectTo(b *strings.Builder, v value, depth int) {
 	switch v.k {
+	case kDuration:
+		b.WriteString(durationInspect(v))
 	case kNil:
 		b.WriteString("nil")
 	case kStr:
@@ -191,6 +193,9 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 	if err := st.charge(x.pos, work); err != nil {
 		return value{}, err
 	}
+	if a.k == kDuration || b.k == kDuration && isNum(a) {
+		return st.durationBinary(x, a, b)
+	}
 	op := x.bop
 	name := binopNames[op]
 	switch {
@@ -232,9 +237,9 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 			}
 			return strValue(a.s + b.s), nil
 		case bMul:
-			n, ok := smallInt(b)
-			if b.k != kInt || !ok {
-				return value{}, st.typeError(x.args[1], b, "Integer")
+			n, err := st.longArg(x.args[1], b)
+			if err != nil {
+				return value{}, err
 			}
 			if n < 0 {
 				return value{}, st.errorf(x.pos, "negative argument (Ruby raises ArgumentError here)")
@@ -280,9 +285,34 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 			if b.k == kStr {
 				return st.join(x, a.a, b.s)
 			}
+			return st.repeatArray(x, a.a, b)
 		}
 	}
 	return value{}, st.noMethod(x.args[0], name, a)
+}
+
+// repeatArray is Array#* with a count: the elements n times, at most
+// maxSteps of them.
+func (st *state) repeatArray(x *expr, a []value, count value) (value, error) {
+	n, err := st.longArg(x.args[1], count)
+	switch {
+	case err != nil:
+		return value{}, err
+	case n < 0:
+		return value{}, st.errorf(x.pos, "negative argument (Ruby raises ArgumentError here)")
+	case len(a) == 0 || n == 0:
+		return value{k: kArr, a: []value{}}, nil
+	case n > maxSteps/len(a):
+		return value{}, st.errorf(x.pos, "array longer than %d elements", maxSteps)
+	}
+	if err := st.charge(x.pos, len(a)*n); err != nil {
+		return value{}, err
+	}
+	out := make([]value, 0, len(a)*n)
+	for range n {
+		out = append(out, a...)
+	}
+	return value{k: kArr, a: out}, nil
 }
 
 // formatArgs is the argument list of String#%: an Array's elements, or

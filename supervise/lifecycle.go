@@ -67,6 +67,7 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 		case ev := <-s.events:
 			s.onEvent(ev)
 		}
+		s.answerPending()
 	}
 	s.stopLeftovers(signals)
 	close(s.quit)
@@ -131,6 +132,7 @@ func (s *Supervisor) start(p *proc) {
 	p.startedAt = time.Now()
 	p.runs++
 	p.killed, p.signalled, p.stopSent, p.manualStop, p.ready = false, false, 0, false, false
+	p.readyErr, p.failure = nil, ""
 	defer s.watchReady(p)
 	if p.Service != nil {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -201,9 +203,18 @@ func (s *Supervisor) onEvent(ev event) {
 		s.kill(p, fmt.Sprintf("still running %s after the stop began", p.StopTimeout))
 	case evReady:
 		if p.state == stRunning && !p.ready {
-			p.ready = true
+			p.ready, p.readyErr, p.readyCancel, p.readyAt = true, nil, nil, time.Now()
 			s.routine(Fields{Event: "ready", Process: p.Name, Pid: pidOf(p), Duration: time.Since(p.startedAt)}, "ready (%s)", p.Ready)
+			s.readyDone(p, nil)
 			s.startReady()
+		}
+	case evNotReady:
+		if p.state == stRunning && !p.ready {
+			p.readyErr = ev.err
+		}
+	case evReadyTimeout:
+		if p.state == stRunning && !p.ready {
+			s.readyTimedOut(p, ev.err)
 		}
 	case evGiveUp:
 		if p.state == stRunning {

@@ -55,6 +55,9 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 		p.readyCancel = nil
 	}
 	what := describeEnd(p, st)
+	if len(p.readyWait) > 0 {
+		s.readyDone(p, fmt.Errorf("%s before it was ready", what))
+	}
 	waiters := p.waiters
 	p.waiters = nil
 	defer func() {

@@ -46,7 +46,7 @@ func init() {
 		{"cron", "check or run a crontab", runCron},
 		{"deploy", "deploy the image to Amazon ECS", runDeploy},
 		{"config", "validate entry.yml and print the start-up plan", runConfig},
-		{"ctl", "status, start, stop, restart or signal a running role's processes", runCtl},
+		{"ctl", "status, start, stop, restart or signal a running role's processes; run a cron job now", runCtl},
 		{"health", "exit 0 when the running role is healthy (ECS healthCheck)", runHealth},
 		{"version", "print version, commit, Go version and platform", runVersion},
 		{"help", "show help for entry or a subcommand", runHelp},

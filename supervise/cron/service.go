@@ -69,6 +69,10 @@ type Service struct {
 	StopTimeout time.Duration
 	// Clock is nil for the real clock.
 	Clock Clock
+
+	mu   sync.Mutex                       // guards sc and last (entry ctl reads them)
+	sc   *scheduler                       // the running scheduler, for entry ctl
+	last map[string]*supervise.JobOutcome // each job's last outcome
 }
 
 // A jobState is the scheduler's view of one job.
@@ -94,7 +98,13 @@ type run struct {
 	// before its end is reported.
 	stopSent syscall.Signal
 	killed   bool
-	timedOut bool // stopped because it ran past the job's timeout
+
+	// An entry ctl run: told when the process started and when it ended.
+	byHand   bool
+	onStart  func(pid int, err error)
+	onEnd    func(supervise.JobOutcome)
+	spawnErr error // set before the end is reported
+	timedOut bool  // stopped because it ran past the job's timeout
 }
 
 // startedAs returns the run's child and start time; a nil child while it is
@@ -123,6 +133,8 @@ type scheduler struct {
 	spawning    chan struct{} // a slot for each spawn in progress
 	ended       chan runEnd
 	active      int
+	control     chan controlReq // entry ctl requests
+	done        chan struct{}   // closed when the loop has returned
 }
 
 // Run schedules the jobs until ctx is cancelled, then stops running jobs
@@ -139,6 +151,8 @@ func (s *Service) Run(ctx context.Context, sp supervise.Spawner) error {
 		stopping:    make(chan struct{}),
 		spawning:    make(chan struct{}, spawnSlots),
 		ended:       make(chan runEnd),
+		control:     make(chan controlReq),
+		done:        make(chan struct{}),
 	}
 	if sc.clock == nil {
 		sc.clock = realClock{}
@@ -149,6 +163,9 @@ func (s *Service) Run(ctx context.Context, sp supervise.Spawner) error {
 	if sc.stopTimeout <= 0 {
 		sc.stopTimeout = DefaultStopTimeout
 	}
+	s.attach(sc)
+	defer s.detach(sc)
+	defer close(sc.done)
 	return sc.loop(ctx)
 }
 
@@ -205,6 +222,11 @@ func (sc *scheduler) loop(ctx context.Context) error {
 				timer.Stop()
 			}
 			sc.finish(e)
+		case req := <-sc.control:
+			if timer != nil {
+				timer.Stop()
+			}
+			sc.onControl(req, states)
 		case <-steps:
 			// The wall clock was set: sleep again, measured from the new
 			// time (runs it skipped are found due at once, and reported).
@@ -253,6 +275,7 @@ func (sc *scheduler) fire(st *jobState, due time.Time, note string) {
 		sc.event(supervise.Fields{Event: "cron_skipped", Job: st.job.Name, Due: due, Outcome: "skipped"},
 			"%s: skipped the run due %s: %s is still going (\"# entry: overlap=allow\" above the job allows overlapping runs)",
 			st.job.Name, stamp(due), prev)
+		sc.recordSkip(st, due, prev+" was still going")
 		return
 	}
 	sc.start(st, due, note)
@@ -265,7 +288,12 @@ func (sc *scheduler) fire(st *jobState, due time.Time, note string) {
 // done, and those run spawnSlots at a time (in due order: a channel serves
 // its waiters first come, first served).
 func (sc *scheduler) start(st *jobState, due time.Time, note string) {
-	r := &run{state: st, due: due}
+	sc.launch(&run{state: st, due: due}, note)
+}
+
+// launch starts r (see start).
+func (sc *scheduler) launch(r *run, note string) {
+	st := r.state
 	st.running = append(st.running, r)
 	sc.active++
 	go sc.run(r, note)
@@ -291,6 +319,7 @@ func (sc *scheduler) run(r *run, note string) {
 	}
 	child, err := sc.sp.Spawn(cmd)
 	<-sc.spawning
+	r.spawned(child, err)
 	if err != nil {
 		sc.event(supervise.Fields{Event: "cron_failed", Job: j.Name, Due: due, Outcome: "not_started"},
 			"%s: cannot start the run due %s: %v", j.Name, stamp(due), err)
@@ -364,6 +393,7 @@ func (sc *scheduler) finish(e runEnd) {
 		}
 	}
 	sc.active--
+	sc.recordEnd(e)
 	if e.notStarted {
 		return
 	}
