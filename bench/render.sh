@@ -117,8 +117,9 @@ python3 - "$work" <<'PY'
 import json, os, re, shlex, sys
 work = sys.argv[1]
 corpus = "testdata/corpus"
+rails_rb = shlex.quote(os.path.abspath("testdata/rails.rb"))
 entry_lines, erb_lines, only_lines, n = [], [], [], 0
-groups = []  # [env, [(template, n, words)]]: templates that can share one environment
+groups = []  # [app, env, [(template, n, words)]]: templates that can share one directory and environment
 
 def joins(genv, members, e, member):
     """A template joins a group when no variable differs and no variable
@@ -141,31 +142,44 @@ for name in sorted(os.listdir(corpus)):
             break
     else:
         continue
-    assign = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(envs[env].items()))
-    tmpl = shlex.quote(os.path.join(corpus, name))
-    entry_lines.append(f"{assign} {work}/entry render {tmpl} >$OUT/{n}")
-    only_lines.append(f"{assign} {work}/renderonly {tmpl} >$OUT/{n}")
-    erb_lines.append(f"{assign} erb -P -T - -r ./testdata/rails.rb -r json {tmpl} >$OUT/{n}")
+    e = dict(envs[env])
+    # "@app" is the directory the case runs in (Rails.root, credentials).
+    app = os.path.abspath(os.path.join(corpus, e.pop("@app"))) if "@app" in e else os.getcwd()
+    cd = f"cd {shlex.quote(app)} && "
+    assign = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(e.items()))
+    tmpl = shlex.quote(os.path.abspath(os.path.join(corpus, name)))
+    entry_lines.append(f"({cd}{assign} {work}/entry render {tmpl} >$OUT/{n})")
+    only_lines.append(f"({cd}{assign} {work}/renderonly {tmpl} >$OUT/{n})")
     src = open(os.path.join(corpus, name)).read()
-    member = (os.path.abspath(os.path.join(corpus, name)), n, set(re.findall(r"[A-Za-z_]\w*", src)))
-    e = envs[env]
-    for genv, members in groups:
-        if joins(genv, members, e, member):
+    # ActiveSupport's durations (5.minutes) only where a template uses
+    # them, as erb.rb loads them: loading it costs erb time.
+    durations = " -r active_support -r active_support/core_ext/integer/time -r active_support/core_ext/numeric/time" if re.search(r"\.(seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?)\b", src) else ""
+    erb_lines.append(f"({cd}{assign} erb -P -T - -r {rails_rb} -r json{durations} {tmpl} >$OUT/{n})")
+    words = set(re.findall(r"[A-Za-z_]\w*", src))
+    # Variables a template reads without naming them: Rails.env reads
+    # RAILS_ENV and RACK_ENV, credentials RAILS_MASTER_KEY.
+    if "Rails" in words:
+        words |= {"RAILS_ENV", "RACK_ENV"}
+    if "credentials" in words:
+        words.add("RAILS_MASTER_KEY")
+    member = (os.path.abspath(os.path.join(corpus, name)), n, words)
+    for gapp, genv, members in groups:
+        if gapp == app and joins(genv, members, e, member):
             genv.update(e)
             members.append(member)
             break
     else:
-        groups.append([dict(e), [member]])
+        groups.append([app, dict(e), [member]])
     n += 1
 # One entry start-up per group renders all of the group's templates, as at
 # container start: its entry.yml lists them, entry renders them into $OUT
 # and execs true.
 startup_lines = [f'ln -sfn "$OUT" {work}/dst']
-for i, (genv, members) in enumerate(groups):
+for i, (app, genv, members) in enumerate(groups):
     with open(os.path.join(work, f"group{i}.yml"), "w") as f:
         f.write("render:\n  templates:\n" + "".join(f"    - {{src: {json.dumps(t)}, dst: '{work}/dst/{k}'}}\n" for t, k, _ in members))
     assign = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(genv.items()))
-    startup_lines.append(f"{assign} {work}/entry --config {work}/group{i}.yml -- true")
+    startup_lines.append(f"(cd {shlex.quote(app)} && {assign} {work}/entry --config {work}/group{i}.yml -- true)")
 for fname, lines in (("entry.sh", entry_lines), ("erb.sh", erb_lines), ("renderonly.sh", only_lines), ("startup.sh", startup_lines)):
     with open(os.path.join(work, fname), "w") as f:
         f.write("set -e\n" + "\n".join(lines) + "\n")

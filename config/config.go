@@ -49,6 +49,9 @@ type File struct {
 	// ControlSocket is where a supervising entry serves entry ctl and entry
 	// health: "" means /run/entry.sock, "none" serves none.
 	ControlSocket string `yaml:"control_socket"`
+	// Metrics is the HOST:PORT of a supervising entry's Prometheus text
+	// endpoint; "" serves none.
+	Metrics string `yaml:"metrics"`
 
 	Deploy Deploy `yaml:"deploy"`
 }

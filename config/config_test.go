@@ -87,7 +87,7 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"syntax", "roles:\n  web: [\n", "entry.yml:2: YAML syntax: did not find expected node content"},
 		{"unknown top-level key", "hoks: [x]\n", `entry.yml:1: unknown key "hoks" in top level (did you mean "hooks"?)`},
-		{"unknown key, no suggestion", "zzzzzz: 1\n", `entry.yml:1: unknown key "zzzzzz" in top level (known keys: assets, control_socket, default_role, deploy, env_files, hooks, log_format, render, roles, secrets)`},
+		{"unknown key, no suggestion", "zzzzzz: 1\n", `entry.yml:1: unknown key "zzzzzz" in top level (known keys: assets, control_socket, default_role, deploy, env_files, hooks, log_format, metrics, render, roles, secrets)`},
 		{"unknown process key", "roles:\n  web:\n    app: {comand: x}\n", `entry.yml:3: unknown key "comand" in roles.web.app (did you mean "command"?)`},
 		{"wrong type", "hooks: yes\n", `entry.yml:1: hooks: want a list, got "yes"`},
 		{"wrong scalar type", "deploy:\n  keep: many\n", `entry.yml:2: deploy.keep: want a whole number, got "many"`},

@@ -58,6 +58,10 @@ type Process struct {
 	// Ready tells that the process serves: tcp://HOST:PORT,
 	// http://HOST:PORT/PATH or a command (for after: and entry health).
 	Ready Command `yaml:"ready"`
+	// ReadyTimeout is how long after each start Ready may take to pass
+	// (default 60s); then the processes after it fail, which stops the
+	// role when they are essential.
+	ReadyTimeout time.Duration `yaml:"ready_timeout"`
 }
 
 // A Command is a shell command line (run through /bin/sh -c) or an argument
@@ -126,6 +130,9 @@ func (r *Roles) UnmarshalYAML(n *yaml.Node) error {
 				if err := checkName(pk, where+": process"); err != nil {
 					return err
 				}
+				if pk.Value == ReservedProcessName {
+					return &Error{Line: pk.Line, Msg: fmt.Sprintf("%s: process name %q is reserved: entry ctl restart all (stop all, start all) means every process of the role; rename it", where, pk.Value)}
+				}
 				p := Process{Name: pk.Value, Line: pk.Line}
 				if err := p.decode(pv, where+"."+pk.Value); err != nil {
 					return err
@@ -137,6 +144,10 @@ func (r *Roles) UnmarshalYAML(n *yaml.Node) error {
 	}
 	return nil
 }
+
+// ReservedProcessName is the name entry ctl gives every process of the
+// role (entry ctl restart all), so no process may have it.
+const ReservedProcessName = "all"
 
 // MaxNameLen is the longest role or process name.
 const MaxNameLen = 63
@@ -319,6 +330,9 @@ func (p *Process) validate(role string, siblings map[string]bool) error {
 		if strings.IndexByte(p.Env[k], 0) >= 0 {
 			return bad("env: %s holds a NUL byte, which no environment variable can", k)
 		}
+	}
+	if p.ReadyTimeout > 0 && p.Ready.IsZero() {
+		return bad("ready_timeout %s without ready: there is no check to wait for; add ready: (tcp://HOST:PORT, http://HOST:PORT/PATH or a command), or remove ready_timeout", p.ReadyTimeout)
 	}
 	for _, dep := range p.After {
 		if !siblings[dep] || dep == p.Name {

@@ -6,15 +6,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
 	"github.com/entryhq/entry/internal/awsenv"
 )
 
-// NewClients returns the EventBridge, Scheduler and CloudWatch Logs
+// NewClients returns the EventBridge, Scheduler, CloudWatch Logs and ECR
 // clients, configured like the ECS one (AWS_ENDPOINT_URL_EVENTBRIDGE,
-// AWS_ENDPOINT_URL_SCHEDULER, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, ...). Only
+// AWS_ENDPOINT_URL_SCHEDULER, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
+// AWS_ENDPOINT_URL_ECR, ...). Only
 // the deploy commands call it: building clients is no cost a container
 // start should pay.
 func NewClients(ctx context.Context, region string) (Clients, error) {
@@ -30,5 +32,6 @@ func NewClients(ctx context.Context, region string) (Clients, error) {
 		Events:    eventbridge.NewFromConfig(cfg),
 		Scheduler: scheduler.NewFromConfig(cfg),
 		Logs:      cloudwatchlogs.NewFromConfig(cfg),
+		ECR:       ecr.NewFromConfig(cfg),
 	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -110,6 +111,9 @@ type Spec struct {
 	// OtherDeploys says what to do when another deployment is rolling a
 	// service out: OthersReplace ("" too), OthersRefuse or OthersWait.
 	OtherDeploys string
+	// SkipImageCheck skips the check that the ECR images exist
+	// (images.go).
+	SkipImageCheck bool
 }
 
 // Validate checks the spec before any API call.
@@ -251,6 +255,17 @@ func (d *Deployer) Deploy(ctx context.Context, spec Spec) error {
 	}
 	svcs, units, fams, err := d.prepare(ctx, spec)
 	if err != nil {
+		return err
+	}
+	// Before anything is read for the scheduled tasks or registered: an
+	// image that is not there fails the deploy now, not by a rollout.
+	var changing []*family
+	for _, u := range units {
+		if !u.noop && !slices.Contains(changing, u.fam) {
+			changing = append(changing, u.fam)
+		}
+	}
+	if err := d.checkImages(ctx, spec, changing); err != nil {
 		return err
 	}
 	var sched *scheduled

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -28,6 +29,7 @@ type Clients struct {
 	Events    *eventbridge.Client
 	Scheduler *scheduler.Client
 	Logs      *cloudwatchlogs.Client
+	ECR       *ecr.Client // the image check (images.go); nil: no check
 }
 
 // A ScheduleSpec says which scheduled tasks follow the deploy.

@@ -37,6 +37,15 @@ const KillGrace = 5 * time.Second
 type Hooks struct {
 	List           []Hook
 	Stdout, Stderr io.Writer // nil means os.Stdout, os.Stderr
+	// Output, when set, gives each hook's stdout and stderr instead of
+	// Stdout and Stderr (json logs label each line with the hook, see
+	// Hook.LogName). A writer that is an io.Closer is closed once the hook
+	// has exited, to write an unterminated last line.
+	Output func(name string) (stdout, stderr io.Writer)
+	// Report, when set, is told of each hook's start and success (a
+	// failure is the step's error, a *HookError); Run then writes no log
+	// line of its own.
+	Report func(HookReport)
 	// KillGrace overrides the package's KillGrace (for tests).
 	KillGrace time.Duration
 }
@@ -48,6 +57,25 @@ type HookError struct {
 	Hook    Hook
 	Code    int
 	Problem string // "exited 3", "timed out after 1m0s", ...
+	// Took is how long the hook ran; 0 when it was refused before running.
+	Took time.Duration
+}
+
+// A HookReport tells of a hook that has started (Done false) or succeeded.
+type HookReport struct {
+	Index   int // 1-based
+	Hook    Hook
+	Done    bool
+	Took    time.Duration // when Done
+	Message string        // the log line: the hook's label, "... done in 1.2s"
+}
+
+// LogName names hook number i (1-based) in logs: its name, else "hook N".
+func (h Hook) LogName(i int) string {
+	if h.Name != "" {
+		return h.Name
+	}
+	return fmt.Sprintf("hook %d", i)
 }
 
 func (e *HookError) Error() string {
@@ -80,9 +108,23 @@ func (h *Hooks) Plan(*Env) []string {
 // that fails.
 func (h *Hooks) Run(ctx context.Context, env *Env, log Logger) error {
 	for i, hook := range h.List {
-		log("%s", hook.label(i+1))
+		if h.Report != nil {
+			h.Report(HookReport{Index: i + 1, Hook: hook, Message: hook.label(i + 1)})
+		} else {
+			log("%s", hook.label(i+1))
+		}
+		began := time.Now()
 		if err := h.run(ctx, i+1, hook, env); err != nil {
+			var he *HookError
+			if errors.As(err, &he) {
+				he.Took = time.Since(began)
+			}
 			return err
+		}
+		if h.Report != nil {
+			took := time.Since(began)
+			h.Report(HookReport{Index: i + 1, Hook: hook, Done: true, Took: took,
+				Message: fmt.Sprintf("%s done in %s", hook.label(i+1), took.Round(time.Millisecond))})
 		}
 	}
 	return nil
@@ -93,13 +135,29 @@ func (h *Hooks) run(ctx context.Context, index int, hook Hook, env *Env) error {
 	cmd.Env = env.List()
 	cmd.Stdin = os.Stdin
 	cmd.Stdout, cmd.Stderr = orStd(h.Stdout, os.Stdout), orStd(h.Stderr, os.Stderr)
+	var relays *outputRelay
+	if h.Output != nil {
+		stdout, stderr := h.Output(hook.LogName(index))
+		var err error
+		relays, err = relayOutput(cmd, stdout, stderr)
+		if err != nil {
+			return &HookError{Index: index, Hook: hook, Code: 126, Problem: fmt.Sprintf("could not start /bin/sh: %v", err)}
+		}
+		defer relays.wait(outputGrace)
+	}
 	// Its own process group, so that a timeout or a stop reaches the
 	// commands the shell started too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	fail := func(code int, problem string) error {
 		return &HookError{Index: index, Hook: hook, Code: code, Problem: problem}
 	}
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	if relays != nil {
+		for _, f := range relays.closeAfterStart {
+			f.Close() // only the shell holds the write ends now
+		}
+	}
+	if err != nil {
 		return fail(126, fmt.Sprintf("could not start /bin/sh: %v", err))
 	}
 	done := make(chan error, 1)
@@ -158,6 +216,63 @@ func hookResult(err error, fail func(int, string) error) error {
 		return fail(126, "exited 126 (command not executable: check its mode)")
 	}
 	return fail(ws.ExitStatus(), fmt.Sprintf("exited %d", ws.ExitStatus()))
+}
+
+// outputGrace is how long a hook's output may still be read once its shell
+// has exited. A daemon the hook started may hold the pipe open for good: its
+// later lines are still relayed, but start-up goes on.
+const outputGrace = 500 * time.Millisecond
+
+// An outputRelay is the goroutines copying a hook's output pipes to Output's
+// writers.
+type outputRelay struct {
+	done            chan struct{}
+	closeAfterStart []*os.File // the write ends, entry's copies closed once the shell has them
+}
+
+// wait waits up to grace for both pipes to reach their end.
+func (r *outputRelay) wait(grace time.Duration) {
+	for _, f := range r.closeAfterStart {
+		f.Close() // a no-op when already closed after the start
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	for range 2 {
+		select {
+		case <-r.done:
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// relayOutput gives cmd pipes of its own (real files, so that exec.Cmd's
+// Wait never waits for a daemon that inherited them) and copies them to
+// stdout and stderr until their last writer closes them.
+func relayOutput(cmd *exec.Cmd, stdout, stderr io.Writer) (*outputRelay, error) {
+	r := &outputRelay{done: make(chan struct{}, 2)}
+	var ends []*os.File
+	for _, w := range []io.Writer{stdout, stderr} {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			for _, f := range ends {
+				f.Close()
+			}
+			return nil, err
+		}
+		ends = append(ends, pw)
+		go func() {
+			io.Copy(w, pr)
+			pr.Close()
+			if c, ok := w.(io.Closer); ok {
+				c.Close() // writes an unterminated last line
+			}
+			r.done <- struct{}{}
+		}()
+	}
+	cmd.Stdout, cmd.Stderr = ends[0], ends[1]
+	r.closeAfterStart = ends
+	return r, nil
 }
 
 func orStd(w, std io.Writer) io.Writer {

@@ -16,6 +16,9 @@ var Order = []string{"secrets", "render", "assets", "hooks"}
 type Pipeline struct {
 	Steps []Step
 	Log   Logger
+	// StepLog, when set, gives each step its own Logger instead of Log, so
+	// that its lines can be labelled with the step's name (json logs).
+	StepLog func(step string) Logger
 }
 
 // NewPipeline orders steps by Order, dropping nil ones. A step whose name is
@@ -44,7 +47,11 @@ func (p *Pipeline) Run(ctx context.Context, env *Env) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("start-up interrupted before %s: %v", s.Name(), context.Cause(ctx))
 		}
-		if err := s.Run(ctx, env, p.Log); err != nil {
+		log := p.Log
+		if p.StepLog != nil {
+			log = p.StepLog(s.Name())
+		}
+		if err := s.Run(ctx, env, log); err != nil {
 			return err
 		}
 	}

@@ -33,6 +33,7 @@ const (
 	opSeq                   // a; b; ...: each in turn, the value of the last
 	opMassign               // a, b = args[0]: an Array spread over slots
 	opSafe                  // args[0]&.chain: nil when args[0] is nil, else args[1] with it in slot
+	opUnit                  // args[0].unit (5.minutes) or a Duration's in_*: val names it
 )
 
 // A binop is an arithmetic or comparison operator of opBin.
@@ -70,6 +71,14 @@ const (
 	fFileDirname
 	fRailsCredentials // Rails.application.credentials
 	fCredentialBang   // credentials.name!: args[0].name, KeyError when blank
+	fShell            // `cmd`, %x(cmd): args[0] is the command line
+	fFileFile         // File.file?(path)
+	fFileDirectory    // File.directory?(path)
+	fFileExtname      // File.extname(path)
+	fFileExpandPath   // File.expand_path(path[, dir])
+	fNprocessors      // Etc.nprocessors, Concurrent.processor_count
+	fHostname         // Socket.gethostname
+	fRaise            // raise: args[0] the class's name ("" for RuntimeError), args[1] the message
 )
 
 // An arm is one when of an expression-level case.

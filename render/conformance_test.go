@@ -29,7 +29,14 @@ type corpusCase struct {
 	template string // file name under corpusDir
 	env      string // environment name
 	vars     map[string]string
+	app      string // the directory under corpusDir the case runs in; "" for render/
 }
+
+// appKey in an environment of a .env.json file is not a variable: it names
+// the directory under corpusDir the case runs in (Rails.root, and where
+// config/credentials.yml.enc and config/master.key are read), as
+// testdata/erb.rb does for Ruby. The apps are in testdata/corpus/apps.
+const appKey = "@app"
 
 func (c corpusCase) key() string { return c.template + " " + c.env }
 
@@ -64,7 +71,15 @@ func loadCorpus(t testing.TB) []corpusCase {
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			cases = append(cases, corpusCase{template: filepath.Base(path), env: name, vars: envs[name]})
+			vars := envs[name]
+			app := vars[appKey]
+			delete(vars, appKey)
+			if app != "" {
+				if st, err := os.Stat(filepath.Join(corpusDir, app)); err != nil || !st.IsDir() {
+					t.Fatalf("%s: environment %s: %s %q is not a directory under %s", path, name, appKey, app, corpusDir)
+				}
+			}
+			cases = append(cases, corpusCase{template: filepath.Base(path), env: name, vars: vars, app: app})
 		}
 	}
 	return cases
@@ -80,6 +95,25 @@ func renderCase(t testing.TB, c corpusCase, opts Options) ([]byte, error) {
 	tmpl, err := Parse(c.template, src)
 	if err != nil {
 		t.Fatalf("%s: Parse: %v", c.key(), err)
+	}
+	if c.app != "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chdir(filepath.Join(corpusDir, c.app)); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := os.Chdir(wd); err != nil {
+				t.Fatal(err)
+			}
+		}()
+	}
+	// Commands see the case's environment, as in Ruby's run (erb.rb).
+	opts.Environ = []string{}
+	for k, v := range c.vars {
+		opts.Environ = append(opts.Environ, k+"="+v)
 	}
 	var out bytes.Buffer
 	err = tmpl.Execute(&out, func(name string) (string, bool) {
@@ -184,15 +218,23 @@ func TestCorpusRuby(t *testing.T) {
 // message up to any quoted value.
 func sameFailure(msg, rubyErr string) bool {
 	class, rmsg, _ := strings.Cut(rubyErr, ": ")
+	if strings.HasSuffix(msg, " here: the template's raise)") { // raise "message"
+		if rmsg == "" {
+			rmsg = "raise without a message"
+		}
+		return msg == rmsg+" (Ruby raises "+class+" here: the template's raise)"
+	}
 	switch class {
-	case "KeyError": // key not found: "NAME"
-		name, err := strconv.Unquote(strings.TrimPrefix(rmsg, "key not found: "))
-		return err == nil && strings.Contains(msg, ": "+name+" is not set (")
+	case "KeyError": // key not found: "NAME", or credentials' ":name is blank"
+		if quoted, ok := strings.CutPrefix(rmsg, "key not found: "); ok {
+			name, err := strconv.Unquote(quoted)
+			return err == nil && strings.Contains(msg, ": "+name+" is not set (")
+		}
 	case "NoMethodError": // undefined method `m' for nil:NilClass
 		m, _, _ := strings.Cut(strings.TrimPrefix(rmsg, "undefined method `"), "'")
 		return strings.HasPrefix(msg, "undefined method '"+m+"' for ")
-	case "Errno::ENOENT":
-		return strings.Contains(msg, ": no such file or directory (Ruby raises here")
+	case "Errno::ENOENT": // File.read, or a command that does not exist
+		return strings.Contains(msg, ": no such file or directory (Ruby raises here") || strings.Contains(msg, rmsg+" (Ruby raises Errno::ENOENT here")
 	case "JSON::ParserError": // Ruby's message quotes its parser's state
 		return strings.HasPrefix(msg, "JSON.parse: ") && strings.Contains(msg, "(Ruby raises JSON::ParserError here)")
 	}

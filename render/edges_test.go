@@ -30,11 +30,11 @@ func lookRuby(t *testing.T) string {
 	return ruby
 }
 
-// compareWithRuby evaluates each expression with Ruby (in one process)
+// compareExprsWithRuby evaluates each expression with Ruby (in one process)
 // and renders <%= expr %> with entry: where Ruby prints, entry prints the
 // same bytes; where Ruby raises, entry fails with Ruby's message followed
 // by "(Ruby raises CLASS here".
-func compareWithRuby(t *testing.T, exprs []string) {
+func compareExprsWithRuby(t *testing.T, exprs []string) {
 	t.Helper()
 	const script = `require "json"
 out = JSON.parse(STDIN.read).map do |src|
@@ -109,7 +109,7 @@ func TestFormatCharMatchesRuby(t *testing.T) {
 		}
 	}
 	exprs = append(exprs, `"%c%c" % [104, "i"]`, `"%c" % -1`)
-	compareWithRuby(t, exprs)
+	compareExprsWithRuby(t, exprs)
 }
 
 // TestIntegerArgumentsMatchRuby: every method taking an Integer argument
@@ -142,7 +142,7 @@ func TestIntegerArgumentsMatchRuby(t *testing.T) {
 		`[1, 2] * 2`, `[[1], "a"] * 2`,
 		`"é".ljust(6, "😀ab")`, `"é".rjust(7, "😀ab")`, `"abc".rjust(2, "x")`, `"ab".ljust(5, "\xff")`,
 	)
-	compareWithRuby(t, exprs)
+	compareExprsWithRuby(t, exprs)
 }
 
 // TestIntegerArgumentsTooBig: where Ruby would try to allocate what the
@@ -202,7 +202,7 @@ func TestJSONParseUnicodeEdges(t *testing.T) {
 	for _, g := range good {
 		exprs = append(exprs, "JSON.parse("+rubyString(g)+").inspect")
 	}
-	compareWithRuby(t, exprs)
+	compareExprsWithRuby(t, exprs)
 
 	// What entry refuses, Ruby either raises on or makes invalid.
 	var texts []string

@@ -37,6 +37,9 @@ const (
 	kHash  // h
 	kPath  // a Pathname (Rails.root): s holds the path
 	kRange // an Integer Range: s its inspect, a its elements
+	// kDuration is an ActiveSupport::Duration: a[0] its seconds (an
+	// Integer or Float), h its parts (unit Symbol => number); durations.go.
+	kDuration
 )
 
 // A value is a Ruby value of the supported subset.
@@ -123,6 +126,8 @@ func (v value) rubyClass() string {
 		return "Pathname"
 	case kRange:
 		return "Range"
+	case kDuration:
+		return "ActiveSupport::Duration"
 	}
 	return "Array"
 }
@@ -140,6 +145,8 @@ func (v value) toS() string {
 		return v.s
 	case kFloat:
 		return formatFloat(v.f)
+	case kDuration:
+		return durationValue(v).toS()
 	}
 	return inspect(v)
 }
@@ -148,6 +155,15 @@ func (v value) toS() string {
 func equal(a, b value) bool { return equalAt(a, b, 0) }
 
 func equalAt(a, b value, depth int) bool {
+	if a.k == kDuration || b.k == kDuration { // compared by seconds, either side
+		if a.k == kDuration {
+			a = durationValue(a)
+		}
+		if b.k == kDuration {
+			b = durationValue(b)
+		}
+		return isNum(a) && isNum(b) && numCmp(a, b) == 0
+	}
 	if a.k != b.k {
 		if isNum(a) && isNum(b) {
 			return numCmp(a, b) == 0
@@ -197,6 +213,7 @@ type state struct {
 	t      *Template
 	env    func(string) (string, bool)
 	strict bool
+	opts   Options
 	vars   []value
 	steps  int // loop iterations and block calls so far
 	work   int // expressions evaluated so far
@@ -545,6 +562,8 @@ func (st *state) eval(x *expr) (value, error) {
 			return value{}, err
 		}
 		return st.made(x, v)
+	case opUnit:
+		return st.duration(x)
 	case opSafe:
 		v, err := st.eval(x.args[0])
 		if err != nil || v.k == kNil {

@@ -34,6 +34,14 @@ func (st *state) function(x *expr) (value, error) {
 		return value{k: kPath, s: st.root()}, nil
 	case fRailsCredentials:
 		return st.credentials(x)
+	case fNprocessors:
+		return nprocessors(), nil
+	case fHostname:
+		name, err := os.Hostname()
+		if err != nil {
+			return value{}, st.errorf(x.pos, "%s: %v", x.src, err)
+		}
+		return strValue(name), nil
 	case fCredentialBang:
 		recv, err := st.eval(x.args[0])
 		if err != nil {
@@ -52,6 +60,12 @@ func (st *state) function(x *expr) (value, error) {
 		return st.toFloat(x, args[0])
 	case fString:
 		return strValue(args[0].toS()), nil
+	case fShell:
+		return st.shell(x, args[0])
+	case fRaise:
+		return st.raise(x, args)
+	case fFileFile, fFileDirectory, fFileExtname, fFileExpandPath:
+		return st.fileOp(x, args)
 	case fFormat:
 		if args[0].k != kStr {
 			return value{}, st.typeError(x.args[0], args[0], "String")
@@ -512,8 +526,9 @@ func jsonError(err error) error {
 	return err
 }
 
-// fileJoin is File.join: one "/" between parts, the separators already
-// there kept.
+// fileJoin is File.join (file.c's rb_file_join): a part that starts with
+// "/" replaces the slashes that end what comes before it; a part that
+// does not gets one "/" unless what comes before ends with one.
 func fileJoin(parts []string) string {
 	if len(parts) == 0 {
 		return ""
@@ -521,9 +536,9 @@ func fileJoin(parts []string) string {
 	out := parts[0]
 	for _, p := range parts[1:] {
 		switch {
-		case strings.HasSuffix(out, "/"):
-			out += strings.TrimPrefix(p, "/")
 		case strings.HasPrefix(p, "/"):
+			out = strings.TrimRight(out, "/") + p
+		case strings.HasSuffix(out, "/"):
 			out += p
 		default:
 			out += "/" + p
@@ -545,9 +560,7 @@ func fileBasename(path, suffix string) string {
 	base := trimmed[strings.LastIndexByte(trimmed, '/')+1:]
 	switch {
 	case suffix == ".*":
-		if i := strings.LastIndexByte(base, '.'); i > 0 {
-			base = base[:i]
-		}
+		base = base[:len(base)-len(fileExtname(base))]
 	case suffix != "" && base != suffix:
 		base = strings.TrimSuffix(base, suffix)
 	}

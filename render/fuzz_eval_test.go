@@ -19,6 +19,7 @@ import (
 // same bytes, and that strict mode either renders what lax mode does or
 // fails where lax mode renders.
 func FuzzExecute(f *testing.F) {
+	runNoCommands(f)
 	paths, _ := filepath.Glob(filepath.Join(corpusDir, "*.erb"))
 	for _, p := range paths {
 		src, err := os.ReadFile(p)

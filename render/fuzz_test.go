@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParse feeds arbitrary templates to Parse and renders what parses,
@@ -16,6 +17,7 @@ import (
 // a position inside the template, that text without tags renders as
 // itself, and that a failed render writes nothing.
 func FuzzParse(f *testing.F) {
+	runNoCommands(f)
 	paths, _ := filepath.Glob(filepath.Join(corpusDir, "*.erb"))
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -53,6 +55,11 @@ func FuzzParse(f *testing.F) {
 		"a %> b <%= 1 %> -%>",
 		"<%= ENV['X']&.split(',')&.first %><%= { 'a' => 1, b: [2], \"c\": nil } %><%= (1..3).map { _1 * 2 } %><%= %w[a b c][1..-1] %>",
 		"<% case ENV['X']; when 'a' -%>A<% end %><% a, b = ENV['X'].to_s.split(',') %><%= a %><%= b %>",
+		// Command calls, and/or/not, raise.
+		"<%= format \"%s-%s\", 1, 2 %><% x = File.exist? 'x' %><%= ENV.fetch 'X', 'd' %><%= Rails.root.join 'log', 'x' %><%= 'a,b'.split ',' %>",
+		"<%= ENV['A'] or ENV['X'] and not nil %><% raise 'x' unless ENV['X'] %><% raise ArgumentError, \"bad #{1}\" if false %><%= (sprintf '%d', 1) %>",
+		// Commands (run by a fake: see runNoCommands).
+		"<%= `hostname`.strip %><%= %x(echo #{ENV['X']} (a)) %><%= %x[a].chomp %><%= %x{b} %><%= %x<c> %><%= %x|d| %><%= `e \\` f` %>",
 	} {
 		f.Add([]byte(s))
 	}
@@ -108,4 +115,18 @@ func checkError(t *testing.T, err error, src []byte) {
 	if !strings.HasPrefix(err.Error(), "f.erb:") {
 		t.Fatalf("error %q does not start with the name", err)
 	}
+}
+
+// runNoCommands makes the templates of a fuzz test run no command: a
+// mutated seed could say anything. The fake prints the command line.
+func runNoCommands(f *testing.F) {
+	f.Helper()
+	saved := commandRunner
+	commandRunner = func(line string, _ []string, _ time.Duration, limit int) ([]byte, error) {
+		if len(line) > limit {
+			return nil, errCommandOutput
+		}
+		return []byte(line + "\n"), nil
+	}
+	f.Cleanup(func() { commandRunner = saved })
 }

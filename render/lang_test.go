@@ -34,7 +34,7 @@ func TestRuby34(t *testing.T) {
 			t.Errorf("%q rendered %q, want %q", tt.src, out.String(), tt.want)
 		}
 	}
-	if _, err := Parse("t.erb", []byte("<%= [1].map { |x| it } %>")); err == nil || err.Error() != "t.erb:1:19: unsupported Ruby: it (entry knows ENV, local variables, block variables, Integer(), Float(), String() and format())" {
+	if _, err := Parse("t.erb", []byte("<%= [1].map { |x| it } %>")); err == nil || err.Error() != "t.erb:1:19: unsupported Ruby: it (no local variable it is assigned before here; for the environment variable write ENV[\"IT\"]; entry knows ENV, local variables, block variables, Integer(), Float(), String() and format())" {
 		t.Errorf("it beside a named parameter: %v", err)
 	}
 }

@@ -52,6 +52,9 @@ func (st *state) call(x *expr) (value, error) {
 // touching it would.
 func (st *state) method(x *expr, recv value, args []value) (_ value, err error) {
 	defer st.catchTooDeep(x, &err)
+	if recv.k == kDuration {
+		return st.durationMethod(x, recv, args)
+	}
 	v, err := st.builtin(x, recv, args)
 	if err != nil || sameValue(v, recv) || x.method == mSplit { // split paid first
 		return v, err
@@ -711,8 +714,11 @@ func (st *state) sortValues(x *expr, list, keys []value) ([]value, error) {
 
 func (st *state) sum(x *expr, a []value) (value, error) {
 	acc := intOf(0)
+	if len(a) > 0 && a[0].k == kDuration { // ActiveSupport's sum: inject(:+)
+		acc, a = a[0], a[1:]
+	}
 	for _, e := range a {
-		if !isNum(e) {
+		if !isNum(e) && e.k != kDuration {
 			if e.k == kStr {
 				return value{}, st.errorf(x.pos, "String can't be coerced into Integer (Ruby raises TypeError here; use .join)")
 			}

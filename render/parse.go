@@ -35,6 +35,7 @@ type parser struct {
 	each       *expr   // the .each parsed in this tag, if any
 	eachNames  []string
 	proc       string // &:name just parsed as the last argument
+	cmdAt      int    // where a command call may begin (see parseStatement)
 	// caseSubject is the value of a case whose whens follow in later
 	// tags; caseWhen the values of its first when, when it stands in the
 	// case's own tag.

@@ -208,6 +208,8 @@ func (p *parser) parseUnary() *expr {
 		return p.parsePostfix()
 	case p.word() == "not":
 		p.unsupported(p.i, "not", "use !")
+	case p.peek() == '-' && p.peekAt(1) == '>':
+		p.unsupported(p.i, "lambda ->", "entry has no lambdas or procs; compute the value in a local variable, or use a { |x| ... } block on a list")
 	case p.peek() == '-':
 		p.enter(p.i)
 		p.i++
@@ -277,8 +279,17 @@ func (p *parser) parsePostfix() *expr {
 			x = p.optionsAccess(start, nameAt, x, name)
 			continue
 		}
+		if _, isDuration := durationMethods[name]; !ok && isDuration {
+			x = p.parseDuration(start, nameAt, x, name)
+			if safe != nil {
+				safe.args = append(safe.args, x)
+				safe.src = x.src
+				x = safe
+			}
+			continue
+		}
 		if !ok {
-			p.unsupported(nameAt, "."+name, "entry supports "+methodList)
+			p.unsupported(nameAt, "."+name, unknownMethodHint(name))
 		}
 		if safe != nil && (m.m == mEach || m.m == mEachWithIndex || m.m == mTimes) {
 			p.unsupported(nameAt, "&."+name, "write LIST."+name+" do |x|, with LIST.to_a for a list that may be nil")
@@ -302,6 +313,10 @@ func (p *parser) parsePostfix() *expr {
 		if p.peek() == '(' {
 			procAt = p.i
 			call.args = append(call.args, p.parseCall(')')...)
+		} else if c := strings.TrimLeft(p.s[p.i:], " \t"); p.signedArg() && (m.max == 0 || c[0] == '*') {
+			p.fail(nameAt, "ambiguous .%s %c: Ruby reads a %c stuck to what follows a space as an argument of .%s; write .%s(...), or put spaces around the operator", name, c[0], c[0], name, name)
+		} else if m.max > 0 && m.block != needsBlock && p.argStart() {
+			call.args = append(call.args, p.commandArgs(start, nameAt, "."+name)...)
 		} else if m.min > 0 {
 			p.fail(nameAt, ".%s needs an argument in parentheses: .%s(x)", name, name)
 		}
@@ -391,7 +406,7 @@ func (p *parser) parseBlock(call *expr, name string, block, procAt int) {
 	p.skipSpaceNL()
 	body := &expr{op: opLit, pos: p.seg.srcOffset(p.i), src: "nil"}
 	if p.peek() != '}' {
-		body = p.sequence(p.i, p.modifiers(p.parseExpr()))
+		body = p.sequence(p.i, p.modifiers(p.parseStatement()))
 	}
 	p.blocks = p.blocks[:len(p.blocks)-1]
 	p.scope.pop(outer)
@@ -545,7 +560,7 @@ func (p *parser) parsePrimary() *expr {
 		if p.peek() == ')' {
 			p.fail(start, "empty parentheses")
 		}
-		x := p.parseExpr()
+		x := p.sequence(p.i, p.modifiers(p.parseStatement()))
 		p.leave(')', start, "missing ) for this (")
 		return x
 	case c == '\'':
@@ -558,13 +573,14 @@ func (p *parser) parsePrimary() *expr {
 	case isDigit(c) || c == '-':
 		return p.parseInt()
 	case c == '`':
-		hint := "entry runs no commands; pass the value in an environment variable"
-		if end := strings.IndexByte(p.s[p.i+1:], '`'); end >= 0 && strings.TrimSpace(p.s[p.i+1:p.i+1+end]) == "hostname" {
-			hint = "entry runs no commands; use ENV.fetch(\"HOSTNAME\")"
-		}
-		p.unsupported(p.i, "backticks", hint)
+		return p.parseCommand(start, '`')
+	case c == '%' && p.peekAt(1) == 'x':
+		p.i += 2
+		return p.parseCommand(start, p.peek())
 	case c == '@':
 		p.unsupported(p.i, "instance variable "+p.s[p.i:p.i+1]+p.wordAt(p.i+1), "use ENV[...]")
+	case c == '$' && p.peekAt(1) == '?':
+		p.unsupported(p.i, "$?", "entry keeps no exit status of a command; print it in the command's output: `cmd; echo $?`")
 	case c == '$':
 		p.unsupported(p.i, "global variable", "use ENV[...]")
 	case c == ':' && p.peekAt(1) == ':':
@@ -616,7 +632,7 @@ func (p *parser) parsePrimary() *expr {
 		p.i += 3
 		return p.parseEnv(start)
 	case "require", "require_relative", "load":
-		p.unsupported(p.i, w, "entry renders without Ruby libraries; File.read, JSON.parse and Rails.env need no require")
+		return p.parseRequire(start, w)
 	case "def":
 		p.unsupported(p.i, "method definition", "entry renders without Ruby; compute values in environment variables")
 	case "and", "or", "not":
@@ -664,10 +680,14 @@ func (p *parser) parsePrimary() *expr {
 		case "Rails":
 			hint = "entry knows Rails.env, Rails.root and Rails.application.credentials; use ENV[...]"
 		case "File":
-			hint = "entry supports File.read, File.exist?, File.join, File.basename and File.dirname"
+			hint = "entry supports File.read, File.exist?, File.file?, File.directory?, File.join, File.basename, File.dirname, File.extname and File.expand_path"
 		case "JSON":
 			hint = "entry supports JSON.parse(string)"
-		case "Dir", "IO", "Socket", "Process", "Kernel", "Open3", "Etc":
+		case "Etc", "Concurrent":
+			hint = "entry knows Etc.nprocessors and Concurrent.processor_count"
+		case "Socket":
+			hint = "entry knows Socket.gethostname"
+		case "Dir", "IO", "Process", "Kernel", "Open3":
 			hint = "entry renders without running code; use ENV[...]"
 		}
 		p.unsupported(start, what, hint)
@@ -681,10 +701,14 @@ func (p *parser) parsePrimary() *expr {
 	switch w {
 	case "format", "sprintf":
 		return p.parseFunction(start, w, fFormat, 1, 1<<10)
-	case "puts", "print", "p", "pp", "raise", "exit", "abort", "system", "exec", "spawn", "open", "sleep", "rand", "srand", "eval", "lambda", "proc":
+	case "raise":
+		return p.parseRaise(start)
+	case "lambda", "proc":
+		p.unsupported(start, w, "entry has no lambdas or procs; compute the value in a local variable, or use a { |x| ... } block on a list")
+	case "puts", "print", "p", "pp", "exit", "abort", "system", "exec", "spawn", "open", "sleep", "rand", "srand", "eval":
 		p.unsupported(start, w, "entry renders the template's text and <%= %> values only")
 	}
-	p.unsupported(start, w, "entry knows ENV, local variables, block variables, Integer(), Float(), String() and format()")
+	p.unsupported(start, w, unknownNameHint(w))
 	return nil
 }
 
@@ -736,6 +760,7 @@ func (p *parser) parseVariable(start int, w string) *expr {
 	}
 	p.skipSpaceNL()
 	p.enter(start)
+	p.cmdAt = p.i
 	rhs := p.parseExpr()
 	p.depth--
 	v := &expr{op: opVar, slot: slot, src: w, pos: p.seg.srcOffset(start)}
@@ -810,10 +835,19 @@ func (p *parser) parseConstant(start int, w string) *expr {
 		fn := map[string]function{"Integer": fInteger, "Float": fFloat, "String": fString}[w]
 		x := p.parseFunction(start, w, fn, 1, 1)
 		return x
+	case "Etc", "Concurrent", "Socket":
+		m := member()
+		fn, ok := map[string]function{"Etc.nprocessors": fNprocessors, "Concurrent.processor_count": fNprocessors, "Socket.gethostname": fHostname}[w+"."+m]
+		if !ok {
+			return nil
+		}
+		p.i += len(w) + 1 + len(m)
+		return &expr{op: opFunc, fn: fn, pos: p.seg.srcOffset(start), src: p.s[start:p.i]}
 	case "File", "JSON", "Rails":
 		m := member()
 		fns := map[string]function{"File.read": fFileRead, "File.exist?": fFileExist, "JSON.parse": fJSONParse, "Rails.env": fRailsEnv, "Rails.root": fRailsRoot,
-			"File.join": fFileJoin, "File.basename": fFileBasename, "File.dirname": fFileDirname}
+			"File.join": fFileJoin, "File.basename": fFileBasename, "File.dirname": fFileDirname,
+			"File.file?": fFileFile, "File.directory?": fFileDirectory, "File.extname": fFileExtname, "File.expand_path": fFileExpandPath}
 		if w == "Rails" && (m == "application" || m == "app") {
 			return p.parseCredentials(start, m)
 		}
@@ -846,7 +880,7 @@ func (p *parser) parseConstant(start int, w string) *expr {
 		switch fn {
 		case fFileJoin:
 			return p.parseFunction(start, w+"."+m, fn, 0, 1<<10)
-		case fFileBasename:
+		case fFileBasename, fFileExpandPath:
 			return p.parseFunction(start, w+"."+m, fn, 1, 2)
 		}
 		return p.parseFunction(start, w+"."+m, fn, 1, 1)
@@ -856,15 +890,19 @@ func (p *parser) parseConstant(start int, w string) *expr {
 
 // parseFunction parses the parenthesised arguments of a function.
 func (p *parser) parseFunction(start int, name string, fn function, min, max int) *expr {
-	if p.peek() != '(' && min == 0 {
+	var args []*expr
+	switch {
+	case p.peek() == '(':
+		args = p.parseCall(')')
+	case p.argStart():
+		args = p.commandArgs(start, start, name)
+	case min == 0:
 		x := p.node(opFunc, start)
 		x.fn = fn
 		return x
-	}
-	if p.peek() != '(' {
+	default:
 		p.fail(start, "write %s(...) with parentheses", name)
 	}
-	args := p.parseCall(')')
 	if p.proc != "" {
 		p.unsupported(start, "&:"+p.proc, "only methods with blocks take &:name")
 	}
@@ -907,10 +945,15 @@ func (p *parser) parseEnv(start int) *expr {
 		case "fetch":
 			return p.parseFetch(start, nameAt)
 		case "key?":
-			if p.peek() != '(' {
+			var args []*expr
+			switch {
+			case p.peek() == '(':
+				args = p.parseCall(')')
+			case p.argStart():
+				args = p.commandArgs(start, nameAt, "ENV.key?")
+			default:
 				p.fail(nameAt, "write ENV.key?(\"NAME\") with parentheses")
 			}
-			args := p.parseCall(')')
 			if len(args) != 1 {
 				p.fail(nameAt, "ENV.key? takes one name")
 			}
@@ -923,10 +966,15 @@ func (p *parser) parseEnv(start int) *expr {
 }
 
 func (p *parser) parseFetch(start, nameAt int) *expr {
-	if p.peek() != '(' {
+	var args []*expr
+	switch {
+	case p.peek() == '(':
+		args = p.parseCall(')')
+	case p.argStart():
+		args = p.commandArgs(start, nameAt, "ENV.fetch")
+	default:
 		p.fail(nameAt, "write ENV.fetch(\"NAME\", default) with parentheses")
 	}
-	args := p.parseCall(')')
 	if len(args) < 1 || len(args) > 2 {
 		p.fail(nameAt, "ENV.fetch takes a name and an optional default")
 	}
@@ -955,7 +1003,7 @@ func (p *parser) parseFetch(start, nameAt int) *expr {
 	}
 	d := &expr{op: opLit, pos: p.seg.srcOffset(p.i), src: "nil"} // an empty block is nil
 	if p.peek() != '}' {
-		d = p.parseExpr()
+		d = p.parseStatement()
 	}
 	p.leave('}', save, "missing } of the ENV.fetch block")
 	x.args = append(x.args, d)

@@ -178,6 +178,7 @@ func (p *parser) parseSingleQuoted() *expr {
 		switch {
 		case c == '\'':
 			p.i++
+			p.refuseAdjacentString()
 			return &expr{op: opLit, pos: p.seg.srcOffset(start), src: p.s[start:p.i], val: value{k: kStr, s: b.String()}}
 		case c == '\\' && (p.peekAt(1) == '\\' || p.peekAt(1) == '\''):
 			b.WriteByte(p.s[p.i+1])
@@ -189,6 +190,17 @@ func (p *parser) parseSingleQuoted() *expr {
 	}
 }
 
+// refuseAdjacentString refuses a string literal right after the one just
+// read ("a" "b", which Ruby joins), leaving the cursor where it is.
+func (p *parser) refuseAdjacentString() {
+	save := p.i
+	p.skipSpace()
+	if p.peek() == '"' || p.peek() == '\'' {
+		p.unsupported(p.i, "adjacent string literals", "write one string")
+	}
+	p.i = save
+}
+
 func (p *parser) unterminated(start int) {
 	if strings.Contains(p.tmpl[p.seg.srcOffset(len(p.s)):min(len(p.tmpl), p.seg.srcOffset(len(p.s))+3)], "%>") {
 		p.fail(start, "unterminated string (a %%> inside a string ends the tag; write %%%%>)")
@@ -197,9 +209,14 @@ func (p *parser) unterminated(start int) {
 }
 
 // parseDoubleQuoted parses "..." with Ruby's escapes and #{...}.
-func (p *parser) parseDoubleQuoted() *expr {
-	start := p.i
+func (p *parser) parseDoubleQuoted() *expr { return p.interpolated(p.i, '"', '"') }
+
+// interpolated parses a string with Ruby's escapes and #{...} whose
+// opening delimiter open is at the cursor: "...", `...`, %x(...). A
+// bracket pair nests, as in Ruby: %x(echo (a)).
+func (p *parser) interpolated(start int, open, close byte) *expr {
 	p.i++
+	nest := 0
 	var parts []*expr
 	var b strings.Builder
 	flush := func() {
@@ -213,43 +230,46 @@ func (p *parser) parseDoubleQuoted() *expr {
 			p.unterminated(start)
 		}
 		c := p.s[p.i]
-		switch c {
-		case '"':
+		switch {
+		case c == open && open != close:
+			nest++
+			b.WriteByte(c)
+			p.i++
+		case c == close && nest > 0:
+			nest--
+			b.WriteByte(c)
+			p.i++
+		case c == close:
 			p.i++
 			flush()
 			x := &expr{op: opStr, pos: p.seg.srcOffset(start), src: p.s[start:p.i], args: parts}
+			p.refuseAdjacentString()
 			switch {
 			case len(parts) == 0:
 				return &expr{op: opLit, pos: x.pos, src: x.src, val: value{k: kStr}}
-			case len(parts) == 1 && parts[0].op == opLit:
+			case len(parts) == 1 && parts[0].op == opLit && parts[0].val.k == kStr:
 				parts[0].pos, parts[0].src = x.pos, x.src
 				return parts[0]
 			}
-			save := p.i
-			p.skipSpace()
-			if p.peek() == '"' || p.peek() == '\'' {
-				p.unsupported(p.i, "adjacent string literals", "write one string")
-			}
-			p.i = save
 			return x
-		case '\\':
+		case c == '\\':
 			p.escape(&b)
-		case '#':
+		case c == '#':
 			switch p.peekAt(1) {
 			case '{':
 				flush()
-				open := p.i
+				brace := p.i
 				p.i += 2
 				p.skipSpaceNL()
 				if p.peek() == '}' {
 					p.i++
 					continue
 				}
-				x := p.parseExpr()
+				x := p.parseStatement()
 				p.skipSpaceNL()
 				if p.peek() != '}' {
 					if p.i >= len(p.s) {
-						p.fail(open, "missing } of #{")
+						p.fail(brace, "missing } of #{")
 					}
 					p.unexpected()
 				}

@@ -63,7 +63,7 @@ func (p *parser) parseStmt() (st stmt, err error) {
 		if p.i == len(p.s) {
 			p.fail(start, "%s without a condition", w)
 		}
-		st.x = p.parseExpr()
+		st.x = p.parseStatement()
 		markGuarded(st.x, true)
 		p.skipSpace()
 		if p.keyword("then") {
@@ -97,7 +97,7 @@ func (p *parser) parseStmt() (st stmt, err error) {
 		if x := p.parseMultipleAssignment(start); x != nil {
 			st.x = x
 		} else {
-			st.x = p.parseExpr()
+			st.x = p.parseStatement()
 		}
 		st.kind = stmtExpr
 		if p.each != nil {
@@ -126,12 +126,14 @@ func (p *parser) parseOutput() (x *expr, err error) {
 	}
 	if w := p.word(); w == "if" || w == "unless" || w == "begin" {
 		p.unsupported(p.i, w+" inside <%= %>", "use <% if ... %> ... <% end %>, or cond ? a : b")
+	} else if w == "require" {
+		p.unsupported(p.i, "require inside <%= %>", "Ruby prints true or false for it; write <% require \"json\" %>")
 	}
-	x = p.parseExpr()
+	x = p.parseStatement()
 	if p.each != nil {
 		p.fail(p.each.pos-p.seg.contentPos, ".%s must begin its own tag: <%% LIST.%s do |x| %%> ... <%% end %%>", p.each.src, p.each.src)
 	}
-	x = p.modifiers(x)
+	x = p.sequence(0, p.modifiers(x)) // <%= a; b %> prints b, as in Ruby
 	markGuarded(x, false)
 	p.endOfTag()
 	return x, nil
@@ -155,7 +157,7 @@ func (p *parser) endOfTag() {
 // checkStatementWord refuses Ruby statements entry does not support.
 func (p *parser) checkStatementWord(w string) {
 	switch w {
-	case "while", "until", "for", "loop", "begin", "rescue", "ensure", "return", "yield", "break", "next", "class", "module", "puts", "print", "raise":
+	case "while", "until", "for", "loop", "begin", "rescue", "ensure", "return", "yield", "break", "next", "class", "module", "puts", "print":
 		p.unsupported(p.i, w, "entry supports if/elsif/else/end, unless, case/when and LIST.each do |x|")
 	case "elseif", "elif", "else_if":
 		p.unsupported(p.i, w, "Ruby writes elsif")
@@ -170,7 +172,7 @@ func (p *parser) unexpected() {
 	case p.i >= len(p.s):
 		p.fail(p.i, "unexpected end of tag")
 	case c == ';':
-		p.unsupported(p.i, ";", "one statement per tag")
+		p.unsupported(p.i, "; here", "statements are separated by ; in a tag, in ( ) and in a { } block, not inside an expression")
 	case c == '#':
 		p.unsupported(p.i, "# comment inside a tag", "use <%# comment %>")
 	case c == '=' && p.peekAt(1) == '~':
@@ -315,7 +317,7 @@ func (p *parser) modifiers(x *expr) *expr {
 		if p.i == len(p.s) {
 			p.fail(at, "modifier %s without a condition", w)
 		}
-		c := p.parseExpr()
+		c := p.parseStatement()
 		markGuarded(c, true)
 		x = &expr{op: opModIf, negate: w == "unless", pos: p.seg.srcOffset(at), src: p.s[at:p.i], args: []*expr{c, x}}
 	}
@@ -425,7 +427,7 @@ func (p *parser) caseBody() *expr {
 	if p.i == len(p.s) {
 		p.fail(p.i, "case without end")
 	}
-	x := p.modifiers(p.parseExpr())
+	x := p.modifiers(p.parseStatement())
 	p.skipSeparators()
 	return x
 }
@@ -475,7 +477,7 @@ func (p *parser) sequence(start int, x *expr) *expr {
 		if w := p.word(); isKeyword(w) && w != "nil" && w != "true" && w != "false" && w != "case" {
 			p.unsupported(p.i, w+" after ;", "put each of if, unless, end ... in its own tag")
 		}
-		seq.args = append(seq.args, p.modifiers(p.parseExpr()))
+		seq.args = append(seq.args, p.modifiers(p.parseStatement()))
 		save = p.i
 		p.skipSpace()
 		if p.peek() != ';' {
@@ -516,6 +518,7 @@ func (p *parser) parseMultipleAssignment(start int) *expr {
 	p.i = j + 1
 	x := &expr{op: opMassign, pos: p.seg.srcOffset(start)}
 	p.skipSpaceNL()
+	p.cmdAt = p.i
 	rhs := p.parseExpr()
 	if save := p.i; true {
 		p.skipSpace()

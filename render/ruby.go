@@ -275,6 +275,8 @@ func jsonTo(b *strings.Builder, v value, depth int) string {
 	switch v.k {
 	case kNil:
 		b.WriteString("null")
+	case kDuration: // as_json is to_i
+		b.WriteString(strings.SplitN(durationValue(v).toS(), ".", 2)[0])
 	case kStr, kSym, kPath, kRange:
 		if len(v.s) > (maxOutput-b.Len())/6 && b.Len()+jsonLen(v.s) > maxOutput {
 			return jsonTooLong // refused before it is made

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -24,6 +25,13 @@ type Options struct {
 	// .blank?, .present? and .to_s). Tests of it stay allowed: conditions,
 	// !, ==, !=, and the left side of || and &&. Ruby renders "".
 	Strict bool
+	// Environ is the environment of the commands a template runs
+	// (`cmd`, %x(cmd)), as KEY=VALUE strings: the same variables env
+	// answers for ENV[...]. Nil means the process's own (os.Environ).
+	Environ []string
+	// CommandTimeout bounds each command a template runs; zero means
+	// DefaultCommandTimeout.
+	CommandTimeout time.Duration
 }
 
 // Name returns the name the template was parsed under.
@@ -222,7 +230,7 @@ func unbalanced(name, src string, seg *segment, err error) error {
 // the result to w. Nothing is written when rendering fails: the output is
 // built in memory first.
 func (t *Template) Execute(w io.Writer, env func(name string) (string, bool), opts Options) error {
-	st := &state{t: t, env: env, strict: opts.Strict, out: make([]byte, 0, len(t.src)+len(t.src)/4)}
+	st := &state{t: t, env: env, strict: opts.Strict, opts: opts, out: make([]byte, 0, len(t.src)+len(t.src)/4)}
 	st.env = st.recordingEnv(env)
 	if t.nslots > 0 {
 		st.vars = make([]value, t.nslots)
@@ -263,7 +271,7 @@ func memoizable(x *expr) bool {
 	}
 	switch x.op {
 	case opLit, opStr, opEnv, opFetch, opKey, opNot, opAnd, opOr, opEq, opNe, opCond, opCall,
-		opArr, opHash, opIndex, opBin, opNeg, opModIf, opFunc:
+		opArr, opHash, opIndex, opBin, opNeg, opModIf, opFunc, opUnit:
 	default:
 		return false
 	}

@@ -117,6 +117,8 @@ func inspect(v value) string {
 
 func inspectTo(b *strings.Builder, v value, depth int) {
 	switch v.k {
+	case kDuration:
+		b.WriteString(durationInspect(v))
 	case kNil:
 		b.WriteString("nil")
 	case kStr:
@@ -184,6 +186,9 @@ func (st *state) binary(x *expr, a, b value) (value, error) {
 	}
 	if err := st.charge(x.pos, work); err != nil {
 		return value{}, err
+	}
+	if a.k == kDuration || b.k == kDuration && isNum(a) {
+		return st.durationBinary(x, a, b)
 	}
 	op := x.bop
 	name := binopNames[op]

@@ -20,32 +20,56 @@ const DefaultControlSocket = "/run/entry.sock"
 
 // A Request is one command on the control socket, a JSON line.
 type Request struct {
-	Cmd    string `json:"cmd"` // status, health, start, stop, restart, signal
+	Cmd    string `json:"cmd"` // status, health, start, stop, restart, signal, run
 	Name   string `json:"name,omitempty"`
 	Signal string `json:"signal,omitempty"`
 	// Timeout bounds a health request's readiness checks.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// NoWait answers start and restart once the process has started,
+	// without waiting for its ready: check to pass, and run once the job
+	// has started, without waiting for it to end.
+	NoWait bool `json:"no_wait,omitempty"`
+	// Overlap lets run start a job while a run of it is going.
+	Overlap bool `json:"overlap,omitempty"`
 }
 
 // A Response answers a Request, one JSON line.
 type Response struct {
+	Role      string          `json:"role,omitempty"` // status
 	Error     string          `json:"error,omitempty"`
 	Message   string          `json:"message,omitempty"`
 	Processes []ProcessStatus `json:"processes,omitempty"`
+	Jobs      []JobStatus     `json:"jobs,omitempty"` // status: the cron jobs
+	// ExitCode is a job's exit code (run).
+	ExitCode *int `json:"exit_code,omitempty"`
 	// Problems are why the role is not healthy (health); none means healthy.
 	Problems []string `json:"problems,omitempty"`
 }
 
-// ProcessStatus is one process in `entry ctl status`.
+// ProcessStatus is one process in `entry ctl status`; its JSON field names
+// are those of `entry ctl status --json`, kept stable.
 type ProcessStatus struct {
-	Name      string `json:"name"`
-	State     string `json:"state"` // running, suspended, stopping, waiting, backoff, stopped, exited, failed
-	Pid       int    `json:"pid,omitempty"`
-	Uptime    string `json:"uptime,omitempty"`
-	Restarts  int    `json:"restarts"`
-	LastExit  string `json:"last_exit,omitempty"`
-	Essential bool   `json:"essential"`
-	Ready     string `json:"ready,omitempty"`
+	Name  string `json:"name"`
+	State string `json:"state"` // running, starting, suspended, stopping, waiting, backoff, stopped, exited, failed, not started
+	Pid   int    `json:"pid,omitempty"`
+	// Ready is whether this run counts as ready: its ready: check has
+	// passed (a process without one: it has started); nil when it is not
+	// running.
+	Ready *bool `json:"ready"`
+	// ReadyCheck is the ready: check as written (a password masked).
+	ReadyCheck string `json:"ready_check,omitempty"`
+	// ReadyError is why the last check failed, while it is not ready.
+	ReadyError string     `json:"ready_error,omitempty"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	Uptime     string     `json:"uptime,omitempty"`
+	UptimeS    int64      `json:"uptime_s,omitempty"`
+	Restarts   int        `json:"restarts"`
+	// LastExit says how the last run ended ("exited with 1", "stopped
+	// (SIGTERM)"), or why the process never ran.
+	LastExit string `json:"last_exit,omitempty"`
+	// LastExitCode is the last run's exit code (128+N for signal N).
+	LastExitCode *int `json:"last_exit_code,omitempty"`
+	Essential    bool `json:"essential"`
 }
 
 // A ctlRequest is a Request on its way to Run's goroutine.
@@ -62,14 +86,25 @@ func (s *Supervisor) onControl(r *ctlRequest) {
 	fail := func(format string, args ...any) { r.reply <- Response{Error: fmt.Sprintf(format, args...)} }
 	switch r.Cmd {
 	case "status":
-		r.reply <- Response{Processes: s.status()}
+		s.answerStatus(r)
+		return
+	case "run":
+		s.runJob(r)
 		return
 	case "health":
 		s.health(r)
 		return
 	case "start", "stop", "restart", "signal":
 	default:
-		fail("unknown command %q (want status, health, start, stop, restart or signal)", r.Cmd)
+		fail("unknown command %q (want status, health, start, stop, restart, signal or run)", r.Cmd)
+		return
+	}
+	if r.Name == AllProcesses && r.Cmd != "signal" {
+		if s.stopping {
+			fail("role %s is stopping", s.role.Name)
+			return
+		}
+		s.onControlAll(r)
 		return
 	}
 	p := s.lookup(r.Name)
@@ -96,6 +131,12 @@ func (s *Supervisor) onControl(r *ctlRequest) {
 			fail("%s is not running (%s)", p.Name, s.stateOf(p))
 			return
 		}
+		if s.starting(p) {
+			// A process that has not finished booting may not have its
+			// handlers yet: puma dies of a USR2 sent then.
+			fail("%s is starting (not ready yet); try again when entry ctl status shows it ready, or use entry ctl restart", p.Name)
+			return
+		}
 		s.signalProc(p, sig)
 		s.log.eventf(p.Name, "sent %s (entry ctl)", signame.String(sig))
 		answer("%s: sent %s", p.Name, signame.String(sig))
@@ -105,7 +146,7 @@ func (s *Supervisor) onControl(r *ctlRequest) {
 			return
 		}
 		s.startByHand(p)
-		answer("%s: started%s", p.Name, pidText(p))
+		s.whenReady(r, p, "started", "")
 	case "stop":
 		if p.state != stRunning {
 			s.dropPending(p)
@@ -122,7 +163,7 @@ func (s *Supervisor) onControl(r *ctlRequest) {
 	case "restart":
 		if p.state != stRunning {
 			s.startByHand(p)
-			answer("%s: started%s", p.Name, pidText(p))
+			s.whenReady(r, p, "started", "")
 			return
 		}
 		s.stopByHand(p, func(st ExitStatus) {
@@ -131,9 +172,58 @@ func (s *Supervisor) onControl(r *ctlRequest) {
 				return
 			}
 			s.startByHand(p)
-			answer("%s: restarted%s (the last run %s)", p.Name, pidText(p), describeEnd(p, st))
+			s.whenReady(r, p, "restarted", " (the last run "+describeEnd(p, st)+")")
 		})
 	}
+}
+
+// whenReady answers a start or restart of p: once p's ready: check has
+// passed, or at once when it has none or the client asked not to wait.
+// A check that does not pass within ready_timeout, or a run that ends
+// before it passes, is a failure; the process is left as it is.
+func (s *Supervisor) whenReady(r *ctlRequest, p *proc, did, tail string) {
+	if p.state != stRunning {
+		r.reply <- Response{Error: fmt.Sprintf("%s: not started: %s", p.Name, s.lastEnd(p))}
+		return
+	}
+	if p.Ready == nil || p.ready || r.NoWait {
+		r.reply <- Response{Message: fmt.Sprintf("%s: %s%s%s", p.Name, did, pidText(p), tail)}
+		return
+	}
+	pid, began := pidText(p), p.startedAt
+	p.readyWait = append(p.readyWait, func(err error) {
+		if err != nil {
+			r.reply <- Response{Error: fmt.Sprintf("%s: %v", p.Name, err)}
+			return
+		}
+		took := time.Since(began).Round(100 * time.Millisecond)
+		r.reply <- Response{Message: fmt.Sprintf("%s: %s%s, ready after %s%s", p.Name, did, pid, took, tail)}
+	})
+}
+
+// lastEnd says how p's last run ended, or why it never ran.
+func (s *Supervisor) lastEnd(p *proc) string {
+	if p.failure != "" {
+		return p.failure
+	}
+	return describe(p.last)
+}
+
+// NotRunning reports whether a process in state (ProcessStatus.State) is
+// not running and will not start on its own: what makes `entry ctl status`
+// exit 3, as supervisorctl status does for STOPPED, EXITED and FATAL.
+func NotRunning(state string) bool {
+	switch state {
+	case "stopped", "exited", "failed", "not started":
+		return true
+	}
+	return false
+}
+
+// starting reports whether p runs but has not passed its ready: check yet,
+// and is still being checked (its ready_timeout has not passed).
+func (s *Supervisor) starting(p *proc) bool {
+	return p.state == stRunning && p.Ready != nil && !p.ready && p.readyCancel != nil
 }
 
 func pidText(p *proc) string {
@@ -194,16 +284,30 @@ func (s *Supervisor) status() []ProcessStatus {
 	for _, p := range s.procs {
 		ps := ProcessStatus{Name: p.Name, State: s.stateOf(p), Restarts: max(p.runs-1, 0), Essential: p.Essential}
 		if p.Ready != nil {
-			ps.Ready = p.Ready.String()
+			ps.ReadyCheck = p.Ready.String()
 		}
 		if p.state == stRunning {
-			ps.Uptime = time.Since(p.startedAt).Round(time.Second).String()
+			ready := p.Ready == nil || p.ready
+			ps.Ready = &ready
+			if !ready && p.readyErr != nil {
+				ps.ReadyError = p.readyErr.Error()
+			}
+			began := p.startedAt.UTC().Truncate(time.Millisecond)
+			ps.StartedAt = &began
+			up := time.Since(p.startedAt)
+			ps.Uptime = up.Round(time.Second).String()
+			ps.UptimeS = int64(up / time.Second)
 			if p.child != nil {
 				ps.Pid = p.child.pid
 			}
 		}
 		if p.runs > 0 && p.state != stRunning || p.runs > 1 {
 			ps.LastExit = describe(p.last)
+			code := p.last.Code
+			ps.LastExitCode = &code
+		}
+		if p.failure != "" {
+			ps.LastExit = p.failure
 		}
 		out = append(out, ps)
 	}
@@ -233,7 +337,7 @@ func (s *Supervisor) stateOf(p *proc) string {
 	if p.child != nil && suspended(p.child.pid) {
 		return "suspended"
 	}
-	if p.Ready != nil && !p.ready && p.readyCancel != nil {
+	if s.starting(p) {
 		return "starting"
 	}
 	return "running"
@@ -301,10 +405,11 @@ func (s *Supervisor) health(r *ctlRequest) {
 	}()
 }
 
-// WriteStatus writes processes as a table.
+// WriteStatus writes processes as a table; below it, why each process
+// that is not ready yet is not.
 func WriteStatus(w io.Writer, procs []ProcessStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
+	fmt.Fprintln(tw, "NAME\tSTATE\tREADY\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
 	dash := func(s string) string {
 		if s == "" {
 			return "-"
@@ -316,7 +421,20 @@ func WriteStatus(w io.Writer, procs []ProcessStatus) {
 		if p.Pid > 0 {
 			pid = fmt.Sprint(p.Pid)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, p.State, pid, dash(p.Uptime), p.Restarts, dash(p.LastExit))
+		ready := "-"
+		if p.Ready != nil {
+			ready = map[bool]string{true: "yes", false: "no"}[*p.Ready]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, p.State, ready, pid, dash(p.Uptime), p.Restarts, dash(p.LastExit))
 	}
 	tw.Flush()
+	for _, p := range procs {
+		if p.Ready != nil && !*p.Ready {
+			why := p.ReadyError
+			if why == "" {
+				why = p.ReadyCheck + ": not checked yet"
+			}
+			fmt.Fprintf(w, "%s: not ready: %s\n", p.Name, why)
+		}
+	}
 }

@@ -36,6 +36,8 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 		}
 	}
 
+	defer s.startMetrics()()
+
 	// A signal that arrived during start-up is handled before anything
 	// starts: a TERM then means nothing is started at all.
 	for pending := true; pending; {
@@ -51,7 +53,7 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 		for i, p := range s.procs {
 			names[i] = p.Name
 		}
-		s.infof("", "starting role %s: %s", s.role.Name, strings.Join(names, ", "))
+		s.routine(Fields{Event: "role_starting"}, "starting role %s: %s", s.role.Name, strings.Join(names, ", "))
 		s.startReady()
 	}
 	for !s.finished() {
@@ -65,13 +67,14 @@ func (s *Supervisor) Run(signals <-chan os.Signal) int {
 		case ev := <-s.events:
 			s.onEvent(ev)
 		}
+		s.answerPending()
 	}
 	s.stopLeftovers(signals)
 	close(s.quit)
 	s.waitPumps(time.Second)
 	s.reaper.close()
 	code := s.exitCode()
-	s.infof("", "role %s stopped, exit code %d", s.role.Name, code)
+	s.routine(Fields{Event: "role_stopped", Exit: &ExitStatus{Code: code}}, "role %s stopped, exit code %d", s.role.Name, code)
 	return code
 }
 
@@ -129,12 +132,13 @@ func (s *Supervisor) start(p *proc) {
 	p.startedAt = time.Now()
 	p.runs++
 	p.killed, p.signalled, p.stopSent, p.manualStop, p.ready = false, false, 0, false, false
+	p.readyErr, p.failure = nil, ""
 	defer s.watchReady(p)
 	if p.Service != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		p.cancel = cancel
 		p.state = stRunning
-		s.infof(p.Name, "started")
+		s.routine(Fields{Event: "started", Process: p.Name, Restarts: p.runs - 1}, "started")
 		sp := &spawner{s: s, p: p}
 		go func() {
 			err := p.Service.Run(ctx, sp)
@@ -157,7 +161,7 @@ func (s *Supervisor) start(p *proc) {
 		if errors.As(err, &se) {
 			code = se.code
 		}
-		s.log.eventf(p.Name, "cannot start: %v (exit code %d)", err, code)
+		s.emit(Fields{Event: "start_failed", Process: p.Name, Exit: &ExitStatus{Code: code}, Restarts: p.runs - 1}, "cannot start: %v (exit code %d)", err, code)
 		p.state = stRunning
 		s.ended(p, ExitStatus{Code: code})
 		s.startReady()
@@ -165,7 +169,7 @@ func (s *Supervisor) start(p *proc) {
 	}
 	p.child = c
 	p.state = stRunning
-	s.infof(p.Name, "started (pid %d)", c.pid)
+	s.routine(Fields{Event: "started", Process: p.Name, Pid: c.pid, Restarts: p.runs - 1}, "started (pid %d)", c.pid)
 	s.startReady()
 }
 
@@ -186,7 +190,7 @@ func (s *Supervisor) onEvent(ev event) {
 		st := ev.st
 		if p.Service != nil {
 			if ev.err != nil {
-				s.log.eventf(p.Name, "failed: %v", ev.err)
+				s.emit(Fields{Event: "service_failed", Process: p.Name}, "failed: %v", ev.err)
 				st = ExitStatus{Code: 1}
 			}
 		}
@@ -199,9 +203,18 @@ func (s *Supervisor) onEvent(ev event) {
 		s.kill(p, fmt.Sprintf("still running %s after the stop began", p.StopTimeout))
 	case evReady:
 		if p.state == stRunning && !p.ready {
-			p.ready = true
-			s.infof(p.Name, "ready (%s)", p.Ready)
+			p.ready, p.readyErr, p.readyCancel, p.readyAt = true, nil, nil, time.Now()
+			s.routine(Fields{Event: "ready", Process: p.Name, Pid: pidOf(p), Duration: time.Since(p.startedAt)}, "ready (%s)", p.Ready)
+			s.readyDone(p, nil)
 			s.startReady()
+		}
+	case evNotReady:
+		if p.state == stRunning && !p.ready {
+			p.readyErr = ev.err
+		}
+	case evReadyTimeout:
+		if p.state == stRunning && !p.ready {
+			s.readyTimedOut(p, ev.err)
 		}
 	case evGiveUp:
 		if p.state == stRunning {
@@ -260,7 +273,7 @@ func (s *Supervisor) advanceStop(header ...string) {
 	var events []func()
 	defer func() {
 		for _, h := range header {
-			s.infof("", "%s", h)
+			s.routine(Fields{Event: "role_stopping", Signal: s.stopSignal}, "%s", h)
 		}
 		for _, ev := range events {
 			ev()
@@ -282,7 +295,9 @@ func (s *Supervisor) advanceStop(header ...string) {
 		p.signalled = true
 		if p.Service != nil {
 			p.cancel()
-			events = append(events, func() { s.infof(p.Name, "stopping (stop_timeout %s)", p.StopTimeout) })
+			events = append(events, func() {
+				s.routine(Fields{Event: "stopping", Process: p.Name}, "stopping (stop_timeout %s)", p.StopTimeout)
+			})
 			continue
 		}
 		sig := p.StopSignal
@@ -291,7 +306,10 @@ func (s *Supervisor) advanceStop(header ...string) {
 		}
 		p.stopSent = sig
 		StopGroup(p.child, sig)
-		events = append(events, func() { s.infof(p.Name, "sending %s (stop_timeout %s)", signame.String(sig), p.StopTimeout) })
+		pid := pidOf(p)
+		events = append(events, func() {
+			s.routine(Fields{Event: "stopping", Process: p.Name, Pid: pid, Signal: sig}, "sending %s (stop_timeout %s)", signame.String(sig), p.StopTimeout)
+		})
 	}
 }
 
@@ -301,7 +319,7 @@ func (s *Supervisor) kill(p *proc, why string) {
 		return
 	}
 	p.killed = true
-	s.log.eventf(p.Name, "%s: sending SIGKILL", why)
+	s.emit(Fields{Event: "killing", Process: p.Name, Pid: pidOf(p), Signal: syscall.SIGKILL}, "%s: sending SIGKILL", why)
 	s.signalProc(p, syscall.SIGKILL)
 	if p.Service != nil {
 		gen := p.gen
@@ -376,4 +394,18 @@ func (sp *spawner) Spawn(c Command) (Child, error) {
 
 func (sp *spawner) Logf(format string, args ...any) {
 	sp.s.log.eventf(sp.p.Name, format, args...)
+}
+
+// Event writes one of the service's events with its fields (EventLogger).
+func (sp *spawner) Event(f Fields, format string, args ...any) {
+	f.Process = sp.p.Name
+	sp.s.emit(f, format, args...)
+}
+
+// pidOf is p's running child's pid, or 0.
+func pidOf(p *proc) int {
+	if p.child != nil {
+		return p.child.pid
+	}
+	return 0
 }

@@ -140,26 +140,39 @@ func sameFile(a, b io.Writer) bool {
 }
 
 // eventf writes one of entry's own event lines on stderr. process is ""
-// for events of the role as a whole.
+// for events of the role as a whole. Its event name is "note": events an
+// alert or a metric may use are written with event.
 func (l *logger) eventf(process, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	var b []byte
-	if l.format == LogJSON {
-		name := process
-		if name == "" {
-			name = "entry"
-		}
-		b = l.appendJSON(nil, name, "entry", []byte(msg))
-	} else {
+	l.event(Fields{Event: "note", Process: process}, format, args...)
+}
+
+// event writes one of entry's own event lines on stderr: the message alone
+// ("entry: puma: exited with 3") in the plain formats, the message and f as
+// fields in json format.
+func (l *logger) event(f Fields, format string, args ...any) {
+	l.stderr.write(l.appendEvent(nil, f, fmt.Sprintf(format, args...)))
+}
+
+// appendEvent appends one event line and its newline.
+func (l *logger) appendEvent(b []byte, f Fields, msg string) []byte {
+	if l.format != LogJSON {
 		b = append(b, "entry: "...)
-		if process != "" {
-			b = append(b, process...)
+		if f.Process != "" {
+			b = append(b, f.Process...)
 			b = append(b, ": "...)
 		}
 		b = append(b, msg...)
-		b = append(b, '\n')
+		return append(b, '\n')
 	}
-	l.stderr.write(b)
+	name := f.Process
+	if name == "" {
+		name = "entry"
+	}
+	b = l.appendFields(append(b, '{'), name, "entry", nil)
+	b = f.appendJSON(b)
+	b = append(b, `,"line":`...)
+	b = appendJSONString(b, msg)
+	return append(b, "}\n"...)
 }
 
 // A lineWriter turns one process stream into whole-line records.

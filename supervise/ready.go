@@ -143,9 +143,9 @@ func unwrapOp(err error) error {
 	return err
 }
 
-// Readiness polling for after: backs off from readyFirst to readyMax
-// between checks, each bounded by readyCheckTimeout; it runs only while a
-// process another one starts after is not ready yet.
+// Readiness polling backs off from readyFirst to readyMax between checks,
+// each bounded by readyCheckTimeout; it runs from a process's start until
+// its check passes or its ReadyTimeout has passed, and never after.
 const (
 	readyFirst        = 100 * time.Millisecond
 	readyMax          = 2 * time.Second
@@ -153,28 +153,23 @@ const (
 	readyComplain     = 30 * time.Second
 )
 
-// watchReady polls p's Ready check after p started, when a process waits
-// for it (after:), until it passes.
+// watchReady polls p's Ready check after p started, until it passes (an
+// evReady) or p.ReadyTimeout has passed since the start (an
+// evReadyTimeout). Each failed check is reported (evNotReady), so that
+// entry ctl status can show why a process is not ready yet.
 func (s *Supervisor) watchReady(p *proc) {
 	if p.Ready == nil || p.state != stRunning {
 		return
 	}
-	waited := false
-	for _, q := range s.procs {
-		if q.state == stWaiting && slices.Contains(q.After, p.Name) {
-			waited = true
-		}
-	}
-	if !waited {
-		return
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.readyCancel = cancel
-	gen := p.gen
+	gen, name := p.gen, p.Name
+	began, timeout := p.startedAt, p.ReadyTimeout // p's fields belong to Run's goroutine
+	deadline := began.Add(timeout)
 	go func() {
-		began, wait, complained := time.Now(), readyFirst, false
+		wait, complained := readyFirst, false
 		for {
-			cctx, ccancel := context.WithTimeout(ctx, readyCheckTimeout)
+			cctx, ccancel := context.WithTimeout(ctx, max(min(time.Until(deadline), readyCheckTimeout), readyFirst))
 			err := s.check(cctx, p)
 			ccancel()
 			if ctx.Err() != nil {
@@ -184,11 +179,17 @@ func (s *Supervisor) watchReady(p *proc) {
 				s.send(event{kind: evReady, p: p, gen: gen})
 				return
 			}
-			if !complained && time.Since(began) >= readyComplain {
-				complained = true
-				s.log.eventf(p.Name, "not ready after %s (%v); processes after it wait", readyComplain, err)
+			left := time.Until(deadline)
+			if left <= 0 {
+				s.send(event{kind: evReadyTimeout, p: p, gen: gen, err: err})
+				return
 			}
-			t := time.NewTimer(wait)
+			s.send(event{kind: evNotReady, p: p, gen: gen, err: err})
+			if !complained && timeout > readyComplain && time.Since(began) >= readyComplain {
+				complained = true
+				s.log.eventf(name, "not ready after %s (%v); still checking, up to ready_timeout %s", readyComplain, err, timeout)
+			}
+			t := time.NewTimer(min(wait, left))
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -198,4 +199,48 @@ func (s *Supervisor) watchReady(p *proc) {
 			wait = min(2*wait, readyMax)
 		}
 	}()
+}
+
+// readyTimedOut handles p's Ready check not passing within ReadyTimeout:
+// the entry ctl requests waiting for it fail, and so does every process
+// waiting for it (after:), which stops the role when it is essential.
+func (s *Supervisor) readyTimedOut(p *proc, err error) {
+	p.readyCancel = nil
+	p.readyErr = err
+	why := fmt.Sprintf("not ready after %s (ready_timeout): %v", p.ReadyTimeout, err)
+	s.log.eventf(p.Name, "%s", why)
+	s.readyDone(p, fmt.Errorf("not ready after %s: %v", p.ReadyTimeout, err))
+	if s.stopping {
+		return
+	}
+	s.failDependants(p, fmt.Sprintf("%s %s", p.Name, why), fmt.Sprintf("%s not ready after %s", p.Name, p.ReadyTimeout))
+}
+
+// failDependants fails every process waiting to start after p: it cannot
+// start. An essential one stops the role (exit code 1); those waiting after
+// it fail in turn.
+func (s *Supervisor) failDependants(p *proc, why, short string) {
+	for _, q := range s.procs {
+		if q.state != stWaiting || !slices.Contains(q.After, p.Name) {
+			continue
+		}
+		q.state, q.failed, q.failure = stDone, true, short
+		q.last = ExitStatus{Code: 1}
+		s.log.eventf(q.Name, "cannot start: %s", why)
+		s.failDependants(q, q.Name+" did not start", q.Name+" did not start")
+		if q.Essential && !s.stopping {
+			s.cause = q
+			s.beginStop(0)
+		}
+	}
+}
+
+// readyDone answers the entry ctl requests waiting for p's readiness: err
+// nil means ready.
+func (s *Supervisor) readyDone(p *proc, err error) {
+	waiters := p.readyWait
+	p.readyWait = nil
+	for _, w := range waiters {
+		w(err)
+	}
 }

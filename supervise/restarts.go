@@ -39,6 +39,7 @@ func (r Restart) String() string {
 // ended handles the end of a process's run: restart, stop the role, or
 // carry on with the stop.
 func (s *Supervisor) ended(p *proc, st ExitStatus) {
+	end := s.endFields(p, st)
 	p.child = nil
 	p.last = st
 	if p.cancel != nil {
@@ -54,6 +55,9 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 		p.readyCancel = nil
 	}
 	what := describeEnd(p, st)
+	if len(p.readyWait) > 0 {
+		s.readyDone(p, fmt.Errorf("%s before it was ready", what))
+	}
 	waiters := p.waiters
 	p.waiters = nil
 	defer func() {
@@ -64,15 +68,15 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 	if p.manualStop && !s.stopping {
 		p.state = stStopped
 		if sig, ok := strings.CutPrefix(what, "stopped ("); ok {
-			s.log.eventf(p.Name, "stopped by entry ctl (%s); the role carries on", strings.TrimSuffix(sig, ")"))
+			s.emit(end, "stopped by entry ctl (%s); the role carries on", strings.TrimSuffix(sig, ")"))
 		} else {
-			s.log.eventf(p.Name, "%s (stopped by entry ctl; the role carries on)", what)
+			s.emit(end, "%s (stopped by entry ctl; the role carries on)", what)
 		}
 		return
 	}
 	if s.stopping {
 		p.state = stDone
-		s.infof(p.Name, "%s", what)
+		s.routine(end, "%s", what)
 		s.advanceStop()
 		return
 	}
@@ -84,7 +88,9 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 		if len(p.restarts) >= p.MaxRestarts {
 			restart = false
 			p.failed = true
-			s.log.eventf(p.Name, "%s; failed: restarted %d times within %s (max_restarts)", what, len(p.restarts), p.RestartWindow)
+			gaveUp := end
+			gaveUp.Event = "gave_up"
+			s.emit(gaveUp, "%s; failed: restarted %d times within %s (max_restarts)", what, len(p.restarts), p.RestartWindow)
 		}
 	}
 	if restart {
@@ -98,14 +104,16 @@ func (s *Supervisor) ended(p *proc, st ExitStatus) {
 		}
 		p.restarts = append(p.restarts, now)
 		p.state = stBackoff
-		s.log.eventf(p.Name, "%s; restarting in %s (restart: %s)", what, p.backoff, p.Restart)
+		restarting := end
+		restarting.Event, restarting.Restarts, restarting.Delay = "restarting", p.runs, p.backoff
+		s.emit(restarting, "%s; restarting in %s (restart: %s)", what, p.backoff, p.Restart)
 		gen := p.gen
 		p.timer = time.AfterFunc(p.backoff, func() { s.send(event{kind: evRestart, p: p, gen: gen}) })
 		return
 	}
 	p.state = stDone
 	if !p.failed {
-		s.infof(p.Name, "%s", what)
+		s.routine(end, "%s", what)
 	}
 	if p.Essential {
 		s.cause = p
@@ -127,6 +135,27 @@ func describeEnd(p *proc, st ExitStatus) string {
 		return "stopped (" + signame.String(st.Signal) + ")"
 	}
 	return describe(st)
+}
+
+// endFields describes the end of p's run as an event: "exited", "stopped"
+// (by the stop signal entry sent) or "killed", as describeEnd words it.
+func (s *Supervisor) endFields(p *proc, st ExitStatus) Fields {
+	f := Fields{Process: p.Name, Exit: &st, Restarts: max(p.runs-1, 0)}
+	if !p.startedAt.IsZero() {
+		f.Duration = time.Since(p.startedAt)
+	}
+	if p.child != nil {
+		f.Pid = p.child.pid
+	}
+	switch what := describeEnd(p, st); {
+	case strings.HasPrefix(what, "stopped"):
+		f.Event = "stopped"
+	case strings.HasPrefix(what, "killed"):
+		f.Event = "killed"
+	default:
+		f.Event = "exited"
+	}
+	return f
 }
 
 // exitCode is entry's exit code once every process has stopped.

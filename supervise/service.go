@@ -31,6 +31,13 @@ type Spawner interface {
 	Logf(format string, args ...any)
 }
 
+// An EventLogger is a Spawner that also writes events with fields (see
+// Fields): the supervisor's does, so that a service's events (a cron run
+// that failed) reach json logs and metrics as data.
+type EventLogger interface {
+	Event(f Fields, format string, args ...any)
+}
+
 // A Command is one child process group to start.
 type Command struct {
 	// Name labels the output lines and events, e.g. "cron:db-cleanup".

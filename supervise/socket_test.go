@@ -172,7 +172,7 @@ func TestControlBadRequests(t *testing.T) {
 		{"\n", `empty request: want one JSON line, such as {"cmd":"status"}`},
 		{`{"cmd":"health","timeout":-1}` + "\n", "bad request: timeout -1ns is negative"},
 		{`{"cmd":"status"} {"cmd":"stop","name":"app"}` + "\n", "bad request: more than one JSON value on the line"},
-		{`{"cmd":"reload"}` + "\n", `unknown command "reload" (want status, health, start, stop, restart or signal)`},
+		{`{"cmd":"reload"}` + "\n", `unknown command "reload" (want status, health, start, stop, restart, signal or run)`},
 	} {
 		if resp := rawRequest(t, sock, c.data); resp.Error != c.want {
 			t.Errorf("%.40q: answer %q, want %q", c.data, resp.Error, c.want)
@@ -236,9 +236,11 @@ func TestPID1IdleConnectionsCannotStarveRestarts(t *testing.T) {
 	p := startPID1(t, helperSpec{NoFile: 256, Role: Role{Name: "job", ControlSocket: sock, Processes: []Process{
 		{Name: "crasher", Shell: "echo run; sleep 0.05; exit 3", Essential: true, Restart: RestartAlways, BackoffMin: time.Millisecond, BackoffMax: time.Millisecond},
 	}}})
-	testtool.Eventually(t, "the control socket", func() bool {
-		st, err := os.Lstat(sock)
-		return err == nil && st.Mode()&os.ModeSocket != 0
+	// The socket's file exists from bind on, a moment before listen: wait
+	// for an answer, not for the file.
+	testtool.Eventually(t, "the control socket answering", func() bool {
+		_, err := Call(sock, Request{Cmd: "status"}, testtool.Patience)
+		return err == nil
 	}, p.out.String)
 	var conns []net.Conn
 	defer func() {

@@ -24,6 +24,10 @@ const (
 	// DefaultHealthyAfter is how long a run must last for the restart
 	// backoff to start again from BackoffMin.
 	DefaultHealthyAfter = 10 * time.Second
+	// DefaultReadyTimeout is how long after its start a process with a
+	// Ready check may take to pass it: puma booting a large app, redis
+	// loading its dump.
+	DefaultReadyTimeout = 60 * time.Second
 )
 
 // A Process is one process of a role: a command (Shell or Argv) or a
@@ -67,6 +71,10 @@ type Process struct {
 	// Ready is how to tell that the process serves: for after: and
 	// `entry health`. nil means started is ready.
 	Ready *Ready
+	// ReadyTimeout is how long after each start the Ready check may take
+	// to pass; then the processes waiting for it (after:) fail, and so
+	// does an `entry ctl start` or `restart` waiting for it.
+	ReadyTimeout time.Duration
 
 	// Stdio gives the process entry's own stdin, stdout and stderr instead
 	// of line-prefixed pipes (the tini model, for interactive commands).
@@ -95,6 +103,9 @@ type Role struct {
 	// ControlSocket is the Unix socket `entry ctl` and `entry health`
 	// reach the supervisor through; "" serves none.
 	ControlSocket string
+	// Metrics is the HOST:PORT of a Prometheus text endpoint
+	// (GET /metrics); "" serves none.
+	Metrics string
 }
 
 // A Supervisor runs one role. Create it with New, run it once with Run.
@@ -102,6 +113,8 @@ type Supervisor struct {
 	role  Role
 	procs []*proc
 	log   *logger
+	// metrics counts events for the Prometheus endpoint; nil when off.
+	metrics *metricSet
 
 	reaper  *reaper
 	devNull *os.File
@@ -118,6 +131,7 @@ type Supervisor struct {
 	stopSignal syscall.Signal // the signal that began the stop; 0 if a process's end did
 	cause      *proc          // the essential process whose end stopped the role
 	killedAll  bool
+	pendingAll []*pendingAll // entry ctl start all requests waiting for readiness
 }
 
 type procState int
@@ -152,7 +166,11 @@ type proc struct {
 	manualStop  bool // entry ctl stop or restart is stopping this run
 	waiters     []func(ExitStatus)
 	ready       bool // this run passed its Ready check
+	readyAt     time.Time
 	readyCancel context.CancelFunc
+	readyErr    error         // the last failed Ready check of this run
+	readyWait   []func(error) // entry ctl requests waiting for this run's readiness
+	failure     string        // why it failed without running (after: not ready)
 
 	wasRunning bool // running when the stop began
 	stopSent   syscall.Signal
@@ -167,8 +185,10 @@ const (
 	evRestart
 	evKill
 	evGiveUp
-	evCtl   // a request on the control socket
-	evReady // p's Ready check passed
+	evCtl          // a request on the control socket
+	evReady        // p's Ready check passed
+	evNotReady     // p's Ready check failed (err); it is checked again
+	evReadyTimeout // p's Ready check has not passed within ReadyTimeout (err: the last failure)
 )
 
 type event struct {
@@ -232,6 +252,7 @@ func New(role Role) (*Supervisor, error) {
 		defaultDuration(&p.BackoffMin, DefaultBackoffMin)
 		defaultDuration(&p.BackoffMax, DefaultBackoffMax)
 		defaultDuration(&p.HealthyAfter, DefaultHealthyAfter)
+		defaultDuration(&p.ReadyTimeout, DefaultReadyTimeout)
 		if p.BackoffMax < p.BackoffMin {
 			p.BackoffMax = p.BackoffMin
 		}
@@ -250,6 +271,9 @@ func New(role Role) (*Supervisor, error) {
 		stderr = os.Stderr
 	}
 	s.log = newLogger(role.LogFormat, role.Name, stdout, stderr)
+	if role.Metrics != "" {
+		s.metrics = newMetricSet(s.procs)
+	}
 	return s, nil
 }
 
@@ -257,6 +281,21 @@ func New(role Role) (*Supervisor, error) {
 func (s *Supervisor) infof(process, format string, args ...any) {
 	if !s.role.Quiet {
 		s.log.eventf(process, format, args...)
+	}
+}
+
+// emit writes an event an operator must see, and counts it in the metrics.
+func (s *Supervisor) emit(f Fields, format string, args ...any) {
+	s.metrics.observe(f)
+	s.log.event(f, format, args...)
+}
+
+// routine writes a routine event, left out of the log when the role is
+// Quiet, and counts it in the metrics.
+func (s *Supervisor) routine(f Fields, format string, args ...any) {
+	s.metrics.observe(f)
+	if !s.role.Quiet {
+		s.log.event(f, format, args...)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -61,11 +60,12 @@ func runAssets(args []string) int {
 
 // assetsFlags are the flags push and fetch share.
 type assetsFlags struct {
-	configPath                string
-	bucket, prefix, key       string
-	env, sha                  string
-	timeout                   time.Duration
-	region, endpoint, pathStr string
+	configPath          string
+	bucket, prefix, key string
+	env, sha            string
+	timeout             time.Duration
+	region, endpoint    string
+	pathStyle           bool
 }
 
 func newAssetsFlags(sub string) (*flagSet, *assetsFlags) {
@@ -80,7 +80,7 @@ func newAssetsFlags(sub string) (*flagSet, *assetsFlags) {
 	fs.DurationVar(&af.timeout, "timeout", assets.DefaultTimeout, "total time allowed, retries included (push: per file); assets.timeout when not given")
 	fs.StringVar(&af.region, "region", "", "AWS region (default assets.region, else the SDK's: AWS_REGION, ~/.aws/config)")
 	fs.StringVar(&af.endpoint, "endpoint", "", "S3 endpoint URL (default assets.endpoint, else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)")
-	fs.StringVar(&af.pathStr, "path-style", "auto", "path-style addressing: true, false, or auto: true exactly when a custom endpoint is set")
+	fs.BoolVar(&af.pathStyle, "path-style", false, "path-style addressing (http://host/bucket/key); --path-style=false for virtual-hosted; default assets.path_style, else on exactly when a custom endpoint is set")
 	return fs, af
 }
 
@@ -100,16 +100,7 @@ func (af *assetsFlags) apply(fs *flagSet, a *config.Assets) error {
 		return fmt.Errorf("--timeout %v: must be positive", af.timeout)
 	}
 	if fs.isSet("path-style") {
-		switch af.pathStr {
-		case "auto":
-			a.PathStyle = nil
-		default:
-			v, err := strconv.ParseBool(af.pathStr)
-			if err != nil {
-				return fmt.Errorf("--path-style %q: want true, false or auto", af.pathStr)
-			}
-			a.PathStyle = &v
-		}
+		a.PathStyle = &af.pathStyle
 	}
 	return nil
 }

@@ -274,7 +274,7 @@ func TestAssetsCommand(t *testing.T) {
 			{[]string{"assets", "push", "--bucket", "b", "--env", "production", "--sha", "a/b", "m.json"}, "entry: assets push: m.json: revision \"a/b\": use only letters, digits, '.', '_' and '-'\n"},
 			{[]string{"assets", "fetch", "--config", "nobucket.yml"}, "entry: nobucket.yml: assets.manifests needs assets.bucket (the bucket entry assets push uploads to)\n"},
 			{[]string{"assets", "fetch", "--config", "badkey.yml"}, "entry: badkey.yml: assets.manifests[0]: \"{env}/{rev}/{name}\": unknown placeholder {rev} (the placeholders are {env}, {sha} and {name})\n"},
-			{[]string{"assets", "fetch", "--path-style", "maybe", "s3://b/k", "x"}, "entry: assets fetch: --path-style \"maybe\": want true, false or auto\n"},
+			{[]string{"assets", "fetch", "--path-style=maybe", "s3://b/k", "x"}, "entry: assets fetch: invalid argument \"maybe\" for \"--path-style\" flag: want true or false (also yes/no, on/off, 1/0) (see 'entry assets fetch --help')\n"},
 			{[]string{"assets", "fetch"}, "entry: assets fetch: nothing to fetch: the config (no entry.yml found) has no assets.manifests or assets.fetch (or give s3://BUCKET/KEY DST)\n"},
 		}
 		for _, tc := range cases {

@@ -116,6 +116,9 @@ func describeProcess(p config.Process) string {
 	if !p.Ready.IsZero() {
 		opts = append(opts, "ready "+p.Ready.String())
 	}
+	if p.ReadyTimeout > 0 {
+		opts = append(opts, "ready_timeout "+p.ReadyTimeout.String())
+	}
 	if len(opts) == 0 {
 		return what
 	}

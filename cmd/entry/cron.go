@@ -34,11 +34,10 @@ Examples:
 
 // runCron is `entry cron check|run FILE`.
 func runCron(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) == 0 {
-			fmt.Fprint(os.Stderr, cronUsage)
-			return exitUsage
-		}
+	if len(args) == 0 {
+		return missingVerb("cron")
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Print(cronUsage)
 		return exitOK
 	}

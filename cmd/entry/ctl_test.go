@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -72,7 +73,7 @@ func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
 		return res.stdout + res.stderr
 	}
 	out := ctl(0, "ctl", "status")
-	if !regexp.MustCompile(`(?m)^NAME +STATE +PID +UPTIME +RESTARTS +LAST EXIT\napp +running +\d+ +\d+s +0 +-\nside +running +\d+ `).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^NAME +STATE +READY +PID +UPTIME +RESTARTS +LAST EXIT\napp +running +yes +\d+ +\d+s +0 +-\nside +running +yes +\d+ `).MatchString(out) {
 		t.Fatalf("status:\n%s", out)
 	}
 	if out := ctl(0, "health"); out != "healthy\n" {
@@ -84,8 +85,29 @@ func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
 		t.Fatalf("stop: %q", out)
 	}
 	r.waitFor("app | app got TERM", testtool.Patience)
-	if out := ctl(0, "ctl", "status"); !regexp.MustCompile(`(?m)^app +stopped +- +- +0 +exited with 0$`).MatchString(out) {
+	// As supervisorctl status: 3 when a process is not running.
+	if out := ctl(3, "ctl", "status"); !regexp.MustCompile(`(?m)^app +stopped +- +- +- +0 +exited with 0$`).MatchString(out) {
 		t.Fatalf("status after stop:\n%s", out)
+	}
+	if out := ctl(0, "ctl", "status", "side", "plain"); strings.Contains(out, "app") || !strings.Contains(out, "plain ") {
+		t.Fatalf("status of side and plain:\n%s", out)
+	}
+	if out := ctl(4, "ctl", "status", "nope"); out != "entry: ctl status: no process \"nope\" in role web (processes: app, side, plain)\n" {
+		t.Fatalf("status of an unknown process: %q", out)
+	}
+	var doc struct {
+		Role      string           `json:"role"`
+		Processes []map[string]any `json:"processes"`
+	}
+	if err := json.Unmarshal([]byte(ctl(3, "ctl", "status", "--json")), &doc); err != nil || doc.Role != "web" || len(doc.Processes) != 3 {
+		t.Fatalf("status --json: %+v %v", doc, err)
+	}
+	app, side := doc.Processes[0], doc.Processes[1]
+	if app["name"] != "app" || app["state"] != "stopped" || app["ready"] != nil || app["last_exit"] != "exited with 0" || app["last_exit_code"] != 0.0 || app["restarts"] != 0.0 || app["essential"] != true {
+		t.Errorf("status --json, app: %v", app)
+	}
+	if side["state"] != "running" || side["ready"] != true || side["pid"].(float64) <= 0 || side["started_at"] == nil || side["uptime_s"] == nil && side["uptime"] != "0s" {
+		t.Errorf("status --json, side: %v", side)
 	}
 	if out := ctl(1, "health"); out != "entry: unhealthy: app: stopped by entry ctl (entry ctl start app)\n" {
 		t.Fatalf("health with app stopped: %q", out)
@@ -98,13 +120,19 @@ func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
 		t.Fatalf("restart: %q", out)
 	}
 	r.waitFor("app | app up", testtool.Patience)
-	if out := ctl(0, "ctl", "status"); !regexp.MustCompile(`(?m)^app +running +\d+ +\d+s +2 +exited with 0$`).MatchString(out) {
+	if out := ctl(0, "ctl", "status"); !regexp.MustCompile(`(?m)^app +running +yes +\d+ +\d+s +2 +exited with 0$`).MatchString(out) {
 		t.Fatalf("status after restart:\n%s", out)
 	}
 	if out := ctl(0, "ctl", "signal", "app", "USR1"); out != "app: sent SIGUSR1\n" {
 		t.Fatalf("signal: %q", out)
 	}
 	r.waitFor("app | app got USR1", testtool.Patience)
+	if out := ctl(0, "ctl", "restart", "all"); !regexp.MustCompile(`^app: stopped: exited with 0\nside: stopped: exited with 0\nplain: stopped \(SIGTERM\)\napp: restarted \(pid \d+\)\nside: restarted \(pid \d+\)\nplain: restarted \(pid \d+\)\n$`).MatchString(out) {
+		t.Fatalf("restart all: %q", out)
+	}
+	if out := ctl(0, "ctl", "status"); strings.Count(out, " running ") != 3 {
+		t.Fatalf("status after restart all:\n%s", out)
+	}
 	// A process that dies of the stop signal entry sent it stopped as
 	// asked: not "killed by SIGTERM".
 	if out := ctl(0, "ctl", "stop", "plain"); out != "plain: stopped (SIGTERM)\n" {
@@ -124,7 +152,7 @@ func TestCtlControlsProcessesOfARunningRole(t *testing.T) {
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("the socket is left behind: %v", err)
 	}
-	if out := ctl(1, "ctl", "status"); !strings.Contains(out, "entry: ctl: cannot reach the supervisor at "+sock) {
+	if out := ctl(4, "ctl", "status"); !strings.Contains(out, "entry: ctl: cannot reach the supervisor at "+sock) {
 		t.Errorf("no supervisor: %q", out)
 	}
 }
@@ -194,7 +222,7 @@ func TestReadyAndCtlUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"ctl"}, 2, "entry: ctl: missing command (status, start, stop, restart or signal; see 'entry ctl --help')"},
+		{[]string{"ctl"}, 2, "entry: ctl: missing command (status, start, stop, restart, signal or run; see 'entry ctl --help')"},
 		{[]string{"ctl", "reload"}, 2, `entry: ctl: unknown command "reload"`},
 		{[]string{"ctl", "stop"}, 2, "entry: ctl stop: want 1 argument(s) after it, got 0"},
 		{[]string{"ctl", "status"}, 2, "entry: ctl: the control socket is off (control_socket: none)"},

@@ -27,7 +27,7 @@ const deployUsage = `Usage: entry deploy --cluster NAME --service NAME... (--ima
 
 Deploy an image to Amazon ECS with zero downtime: build a task definition
 revision from each service's live one (every field kept, only the images
-changed), run the migration as a one-off task and check its exit code,
+changed), check that its images in Amazon ECR exist, run the migration as a one-off task and check its exit code,
 update the services, wait until the new deployment really serves, and roll
 back to the previous revisions if anything fails. A re-run with the same
 images is a no-op once the services have settled on them; a rollout of
@@ -82,9 +82,23 @@ func newDeployFlags(cmd, usage string) *deployFlags {
 	f.fs.addConfigFlag(&f.configPath)
 	f.fs.StringVar(&f.region, "region", "", "AWS region (default: the SDK's: AWS_REGION, the profile)")
 	f.fs.StringVar(&f.cluster, "cluster", "", "ECS cluster name or ARN")
-	f.fs.StringSliceVar(&f.services, "service", nil, "service to deploy; repeat or separate with commas")
-	f.fs.DurationVar(&f.timeout, "timeout", deploy.DefaultTimeout, "longest wait for each of: the migration, the rollout, the rollback")
-	f.fs.DurationVar(&f.pollInterval, "poll-interval", deploy.DefaultPollInterval, "first polling interval; it backs off to 3x while nothing changes")
+	// Each verb says what it does with the services and how long it waits;
+	// status looks once and waits for nothing.
+	service, timeout := "service to deploy; repeat or separate with commas", "longest wait for each of: the migration, the rollout, the rollback"
+	switch cmd {
+	case "deploy rollback":
+		service, timeout = "service to roll back; repeat or separate with commas", "longest wait for the rollback to serve, and for the scheduled tasks to follow it"
+	case "deploy status":
+		service, timeout = "service to show; repeat or separate with commas", ""
+	case "deploy run":
+		service, timeout = "`NAME` of the service whose task definition, network configuration and launch type the task uses (one service only)", "longest wait for the task to start and to stop"
+	}
+	f.fs.StringSliceVar(&f.services, "service", nil, service)
+	f.timeout, f.pollInterval = deploy.DefaultTimeout, deploy.DefaultPollInterval
+	if timeout != "" {
+		f.fs.DurationVar(&f.timeout, "timeout", deploy.DefaultTimeout, timeout)
+		f.fs.DurationVar(&f.pollInterval, "poll-interval", deploy.DefaultPollInterval, "first polling interval; it backs off to 3x while nothing changes")
+	}
 	return f
 }
 
@@ -189,7 +203,7 @@ func runDeploy(args []string) int {
 		keep                                        int
 		noRollback, dryRun                          bool
 		otherDeploys                                string
-		keepZero                                    bool
+		keepZero, skipImageCheck                    bool
 	)
 	fs := f.fs
 	fs.StringVar(&image, "image", "", "new image REPO:TAG for the containers named by --container, or else for every container of that repository")
@@ -203,7 +217,8 @@ func runDeploy(args []string) int {
 	fs.BoolVar(&dryRun, "dry-run", false, "print the task definition diff and the plan; change nothing")
 	fs.BoolVar(&keepZero, "keep-scaled-to-zero", false, "leave a service whose desired count is 0 at 0 (default: raise it to 1 so that the new revision runs)")
 	fs.StringVar(&otherDeploys, "other-deploys", deploy.OthersReplace, "when another deployment is rolling a service out: replace (deploy over it), refuse (exit 3, change nothing) or wait (up to --timeout) for it")
-	sched := addScheduleFlags(fs)
+	fs.BoolVar(&skipImageCheck, "skip-image-check", false, "do not check that the new ECR images exist (DescribeImages) before registering anything")
+	sched := addScheduleFlags(fs, "its new revision")
 	logGrace := addLogGraceFlag(fs)
 	if code := fs.parseOrExit(args); code >= 0 {
 		return code
@@ -244,6 +259,7 @@ func runDeploy(args []string) int {
 		Cluster: f.cluster, Services: f.services, Image: image, Containers: containers,
 		MigrateContainer: migrateContainer, Timeout: f.timeout, Keep: keep, NoRollback: noRollback, DryRun: dryRun,
 		Scheduled: sched.spec(fs, cfg), OtherDeploys: otherDeploys, KeepZero: keepZero,
+		SkipImageCheck: skipImageCheck,
 	}
 	if migrate != "" {
 		if spec.Migrate, err = deploy.SplitCommand(migrate); err != nil {
@@ -329,7 +345,7 @@ func readTaskDefinition(path string) (*ecs.RegisterTaskDefinitionInput, error) {
 // runDeployRollback is `entry deploy rollback`.
 func runDeployRollback(args []string) int {
 	f := newDeployFlags("deploy rollback", deployRollbackUsage)
-	sched := addScheduleFlags(f.fs)
+	sched := addScheduleFlags(f.fs, "the revision it went back to")
 	if code := f.fs.parseOrExit(args); code >= 0 {
 		return code
 	}

@@ -44,9 +44,11 @@ type scheduleFlags struct {
 	eventBuses, schedGroups []string
 }
 
-func addScheduleFlags(fs *flagSet) *scheduleFlags {
+// revision names the revision they move to, in the help: "its new
+// revision" for deploy, "the revision it went back to" for rollback.
+func addScheduleFlags(fs *flagSet, revision string) *scheduleFlags {
 	s := &scheduleFlags{}
-	fs.BoolVar(&s.all, "schedules", false, "after the services are stable, point the cluster's EventBridge rules and Scheduler schedules that run a deployed family at its new revision")
+	fs.BoolVar(&s.all, "schedules", false, "after the services are stable, point the cluster's EventBridge rules and Scheduler schedules that run a service's family at "+revision)
 	fs.StringSliceVar(&s.rules, "rule", nil, "EventBridge rule [BUS/]NAME whose ECS targets follow the deploy; repeatable")
 	fs.StringSliceVar(&s.schedules, "schedule", nil, "EventBridge Scheduler schedule [GROUP/]NAME that follows the deploy; repeatable")
 	fs.StringSliceVar(&s.eventBuses, "event-bus", nil, "event buses --schedules searches (default: every bus); repeatable")

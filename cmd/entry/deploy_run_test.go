@@ -106,3 +106,49 @@ func TestDeployRunErrorPrefixOnce(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// ecrFake starts an ECR fake and returns the environment that points the
+// binary at it.
+func ecrFake(t *testing.T) (*ecsfake.ECR, []string) {
+	t.Helper()
+	reg := ecsfake.NewECR()
+	t.Cleanup(reg.Close)
+	t.Cleanup(func() {
+		for _, v := range reg.Violations() {
+			t.Errorf("ECR API model violation: %s", v)
+		}
+	})
+	return reg, []string{"AWS_ENDPOINT_URL_ECR=" + reg.URL}
+}
+
+// A typo'd tag of an ECR image fails the deploy before anything is
+// registered, exit 1, naming the containers, the image and the fix;
+// --skip-image-check (ENTRY_DEPLOY_SKIP_IMAGE_CHECK) skips the check.
+func TestDeployChecksECRImages(t *testing.T) {
+	f, env := deployFake(t)
+	reg, ecrEnv := ecrFake(t)
+	env = append(env, ecrEnv...)
+	const repo = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"
+	reg.Push(ecsfake.Region, ecsfake.Account, "app", "3f2c1e9", 0)
+	args := []string{"deploy", "--cluster", "prod", "--service", "web", "--container", "app", "--image", repo + ":3f2c1e8"}
+	r := runEntry(t, t.TempDir(), env, args...)
+	want := "entry: deploy: image " + repo + ":3f2c1e8 of container app of web is not in Amazon ECR (ImageNotFoundException: The image with imageId {imageDigest:'null', imageTag:'3f2c1e8'} does not exist within the repository with name 'app' in the registry with id '123456789012'): push it, or check the tag; nothing was changed\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("exit %d, stderr\n%q\nwant\n%q", r.code, r.stderr, want)
+	}
+	if !strings.Contains(r.stdout, "image check: fluent/fluent-bit:2 (log-router of web): not checked (not in a private Amazon ECR registry)\n") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	if f.MutatingCalls() != 0 {
+		t.Errorf("mutating calls: %v", f.Calls())
+	}
+	r = runEntry(t, t.TempDir(), append(env, "ENTRY_DEPLOY_SKIP_IMAGE_CHECK=true"), append(args, "--dry-run")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "image check: skipped (--skip-image-check)\n") || f.MutatingCalls() != 0 {
+		t.Errorf("skipped: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	args[len(args)-1] = repo + ":3f2c1e9"
+	r = runEntry(t, t.TempDir(), env, args...)
+	if r.code != 0 || !strings.Contains(r.stdout, "image check: "+repo+":3f2c1e9 (app of web): in Amazon ECR\n") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -85,6 +86,11 @@ func (fs *flagSet) addConfigFlag(path *string) {
 // from its environment variable. It returns pflag.ErrHelp for -h/--help
 // after printing the help text.
 func (fs *flagSet) parse(args []string) error {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if _, done := f.Value.(boolValue); !done && f.Value.Type() == "bool" {
+			f.Value = boolValue{f.Value}
+		}
+	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
@@ -100,6 +106,12 @@ func (fs *flagSet) parse(args []string) error {
 		v, ok := os.LookupEnv(env)
 		if !ok {
 			return
+		}
+		if _, ok := f.Value.(boolValue); ok {
+			if _, ok := parseBool(v); !ok {
+				err = fmt.Errorf("%s=%q: not a boolean: %s", env, v, boolValues)
+				return
+			}
 		}
 		if serr := fs.Set(f.Name, v); serr != nil {
 			err = fmt.Errorf("%s=%q: %v", env, v, serr)
@@ -146,6 +158,10 @@ func (fs *flagSet) printUsage(w *os.File) {
 // parseOrExit parses and converts the outcome into an exit code for the
 // caller to return: -1 means carry on.
 func (fs *flagSet) parseOrExit(args []string) int {
+	if collectFlags != nil { // commandFlags: the definitions only
+		collectFlags(fs)
+		return exitOK
+	}
 	err := fs.parse(args)
 	switch {
 	case err == nil:
@@ -158,4 +174,31 @@ func (fs *flagSet) parseOrExit(args []string) int {
 		}
 		return fail(exitUsage, "%v", err)
 	}
+}
+
+// boolValue is a boolean flag that takes the values parseBool does, from
+// its environment variable as from --flag=VALUE.
+type boolValue struct{ pflag.Value }
+
+const boolValues = "want true or false (also yes/no, on/off, 1/0)"
+
+func (b boolValue) Set(s string) error {
+	v, ok := parseBool(s)
+	if !ok {
+		return errors.New(boolValues)
+	}
+	return b.Value.Set(strconv.FormatBool(v))
+}
+
+// parseBool reads a boolean: true/false, yes/no, on/off or 1/0 (and
+// strconv's t/f), in any case, as shells, Docker Compose files and ECS
+// task definitions write them.
+func parseBool(s string) (value, ok bool) {
+	switch strings.ToLower(s) {
+	case "true", "t", "yes", "on", "1":
+		return true, true
+	case "false", "f", "no", "off", "0":
+		return false, true
+	}
+	return false, false
 }

@@ -24,10 +24,17 @@ var asNobody = []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-gr
 
 func startContainer(t *testing.T, nonRoot bool, files map[string]string, env []string, args ...string) *container {
 	t.Helper()
-	testtool.Require(t, "setpriv")
-	testtool.Require(t, "nsenter")
 	stage := t.TempDir()
 	writeFiles(t, stage, files)
+	return startContainerDir(t, nonRoot, stage, "app | up", env, args...)
+}
+
+// startContainerDir is startContainer with the app's files copied from
+// stage, modes kept; it returns once entry's output holds up.
+func startContainerDir(t *testing.T, nonRoot bool, stage, up string, env []string, args ...string) *container {
+	t.Helper()
+	testtool.Require(t, "setpriv")
+	testtool.Require(t, "nsenter")
 	user := ""
 	if nonRoot {
 		user = strings.Join(asNobody, " ")
@@ -46,7 +53,7 @@ exec %s /run/bin/entry "$@"`, entryBin, stage, user)
 	r.cmd.Env = append([]string{"PATH=" + "/usr/bin:/bin:/usr/sbin:/sbin"}, env...)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	r.pid = testtool.StartContained(t, r.cmd, true)
-	r.waitFor("app | up", testtool.Patience)
+	r.waitFor(up, testtool.Patience)
 	return &container{r}
 }
 

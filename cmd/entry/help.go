@@ -6,18 +6,13 @@ import (
 	"text/tabwriter"
 )
 
-// runHelp is `entry help [SUBCOMMAND]`.
+// runHelp is `entry help [SUBCOMMAND [VERB...]]`.
 func runHelp(args []string) int {
 	if len(args) == 0 {
 		printMainHelp()
 		return exitOK
 	}
-	if len(args) == 1 {
-		if sc := lookupSubcommand(args[0]); sc != nil && sc.name != "help" {
-			return sc.run([]string{"--help"})
-		}
-	}
-	return fail(exitUsage, "help: no subcommand %q (see 'entry help')", args[0])
+	return helpPath(args)
 }
 
 // printMainHelp prints the start command's usage and flags, then the

@@ -46,7 +46,7 @@ func init() {
 		{"cron", "check or run a crontab", runCron},
 		{"deploy", "deploy the image to Amazon ECS", runDeploy},
 		{"config", "validate entry.yml and print the start-up plan", runConfig},
-		{"ctl", "status, start, stop, restart or signal a running role's processes", runCtl},
+		{"ctl", "status, start, stop, restart or signal a running role's processes; run a cron job now", runCtl},
 		{"health", "exit 0 when the running role is healthy (ECS healthCheck)", runHealth},
 		{"version", "print version, commit, Go version and platform", runVersion},
 		{"help", "show help for entry or a subcommand", runHelp},
@@ -105,12 +105,12 @@ func lookupSubcommand(name string) *subcommand {
 // "entry: " line.
 func failAll(code int, err error) int {
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(os.Stderr, "entry: %s\n", line)
+		writeError(code, line)
 	}
 	return code
 }
 
 func fail(code int, format string, args ...any) int {
-	fmt.Fprintf(os.Stderr, "entry: "+format+"\n", args...)
+	writeError(code, fmt.Sprintf(format, args...))
 	return code
 }

@@ -169,6 +169,13 @@ func newRecipeEnv(t *testing.T) *recipeEnv {
 		EcsParameters: &evtypes.EcsParameters{TaskDefinitionArn: aws.String(jobTD), TaskCount: aws.Int32(1)}})
 	sc.AddSchedule(recipeSchedule(clusterARN, jobTD))
 	e.sts = newSTSFake(t)
+	// ECR holds what the docker stand-in pushed.
+	reg, ecrEnv := ecrFake(t)
+	reg.External = func(region, registry, repo, tag string) bool {
+		_, err := os.Stat(stateFile2(e.base, "pushed", registry+".dkr.ecr."+region+".amazonaws.com/"+repo+":"+tag))
+		return err == nil
+	}
+	side = append(side, ecrEnv...)
 
 	bin := t.TempDir()
 	test, err := os.Executable()

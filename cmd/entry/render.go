@@ -288,7 +288,7 @@ func renderJobs(jobs []renderJob, env *prehook.Env, strict bool, log prehook.Log
 	outputs := make([][]byte, len(jobs))
 	for i, t := range tmpls {
 		var out bytes.Buffer
-		if err := t.Execute(&out, env.Lookup, render.Options{Strict: strict}); err != nil {
+		if err := t.Execute(&out, env.Lookup, render.Options{Strict: strict, Environ: env.List()}); err != nil {
 			errs = append(errs, err)
 			continue
 		}

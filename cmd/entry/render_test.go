@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/entryhq/entry/prehook"
 )
 
 const dbTemplate = `production:
@@ -290,5 +292,22 @@ func TestRenderEntryKit(t *testing.T) {
 	}
 	if got := readFile(t, dir, "sigil.conf"); got != "<missing>" {
 		t.Errorf("sigil.conf written: %q", got)
+	}
+}
+
+// TestRenderStartupCommandEnvironment: a template's command at start-up
+// sees the environment being built (.env files, secrets), not only entry's
+// own.
+func TestRenderStartupCommandEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.yml.erb": "rev: <%= `echo \"$FROM_DOTENV\"`.strip %>\n"})
+	env := prehook.EnvFromList([]string{"PATH=" + os.Getenv("PATH")})
+	env.Set("FROM_DOTENV", "built")
+	jobs := []renderJob{{src: filepath.Join(dir, "app.yml.erb"), dst: filepath.Join(dir, "app.yml")}}
+	if err := renderJobs(jobs, env, false, prehook.StderrLogger); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, dir, "app.yml"); got != "rev: built\n" {
+		t.Errorf("app.yml = %q, want the built environment's value", got)
 	}
 }

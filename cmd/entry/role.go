@@ -68,6 +68,7 @@ func supervisedProcess(p config.Process) (supervise.Process, error) {
 		MaxRestarts:   p.MaxRestarts,
 		RestartWindow: p.RestartWindow,
 		After:         p.After,
+		ReadyTimeout:  p.ReadyTimeout,
 	}
 	if p.Crontab != "" {
 		svc, err := newCronService(p)

@@ -203,7 +203,8 @@ func TestRoleJSONLogs(t *testing.T) {
 	if !strings.Contains(r.stdout, `"role":"job","process":"w","stream":"stdout","line":"say \"hi\""}`) {
 		t.Fatalf("stdout:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stderr, `"process":"w","stream":"entry","line":"exited with 0"}`) {
+	if !strings.Contains(r.stderr, `"process":"w","stream":"entry","event":"exited","pid":`) || !strings.Contains(r.stderr, `"exit_code":0,`) ||
+		!strings.Contains(r.stderr, `"line":"exited with 0"}`) {
 		t.Fatalf("stderr:\n%s", r.stderr)
 	}
 }

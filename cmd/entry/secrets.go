@@ -55,8 +55,7 @@ Exit status: 0 done, 1 failed (wrong key, tampered or truncated file, I/O),
 // runSecrets is `entry secrets`.
 func runSecrets(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, secretsUsage)
-		return exitUsage
+		return missingVerb("secrets")
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -533,8 +532,7 @@ Examples:
 
 func secretsRecipients(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, recipientsUsage)
-		return exitUsage
+		return missingVerb("secrets recipients")
 	}
 	verb := args[0]
 	switch verb {

@@ -219,7 +219,7 @@ func TestSecretsCLIFailures(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"secrets"}, "Usage: entry secrets COMMAND"},
+		{[]string{"secrets"}, "entry: secrets: missing subcommand: keygen, encrypt, decrypt, edit, recipients or rotate (see 'entry secrets --help')\n"},
 		{[]string{"secrets", "frobnicate"}, "entry: secrets: unknown command \"frobnicate\" (see 'entry secrets --help')\n"},
 		{[]string{"secrets", "decrypt"}, "entry: secrets decrypt: want exactly one FILE (see 'entry secrets decrypt --help')\n"},
 		{[]string{"secrets", "encrypt", "config/secrets.yml"}, "entry: secrets encrypt: no recipients (give -r age1... or -R FILE; 'entry secrets keygen' makes a key)\n"},

@@ -55,6 +55,7 @@ type startFlags struct {
 	symlinkDir string
 	check      bool // entry config check: find every problem start-up would meet
 	ctlSocket  string
+	metrics    string
 }
 
 func newStartFlags() (*flagSet, *startFlags) {
@@ -67,6 +68,7 @@ func newStartFlags() (*flagSet, *startFlags) {
 	fs.StringVar(&sf.logFormat, "log-format", "", "how process output is written: prefix, raw or json (default prefix)")
 	fs.StringVar(&sf.symlinkDir, "symlink", "", "create EntryKit symlinks (prehook, codep, switch, render) in DIR and exit")
 	fs.addControlSocketFlag(&sf.ctlSocket)
+	fs.StringVar(&sf.metrics, "metrics", "", "serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9394); overrides metrics: in entry.yml; none serves none")
 	return fs, sf
 }
 
@@ -124,10 +126,13 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 	}
 	p.target, err = chooseTarget(cfg, fs, sf, p.env)
 	add(err)
+	metrics, err := metricsAddress(fs, sf.metrics, cfg)
+	add(err)
 	if p.target.role != nil {
 		p.role, err = prepareRole(cfg, p.target.role, roleOptions{LogFormat: sf.logFormat})
 		add(err)
 		p.role.ControlSocket = controlSocket(fs, sf.ctlSocket, cfg)
+		p.role.Metrics = metrics
 		add(checkControlSocket(fs, p.role.ControlSocket, cfg))
 		// Templates and hooks can depend on the role, as its processes can.
 		p.env.Set("ENTRY_ROLE", p.target.role.Name)
@@ -241,10 +246,22 @@ func runStart(args []string) int {
 	if sf.symlinkDir != "" {
 		return createSymlinks(sf.symlinkDir)
 	}
+	// The flag or ENTRY_LOG_FORMAT decides the lines written before
+	// entry.yml is read (its own errors among them); log_format then
+	// decides the rest.
+	setStartLog(sf.logFormat, "")
 	plan, err := planStart(fs, sf)
+	if plan != nil {
+		role := ""
+		if plan.target.role != nil {
+			role = plan.target.role.Name
+		}
+		setStartLog(sf.logFormat, role)
+	}
 	if err != nil {
 		return failAll(exitUsage, err)
 	}
+	labelHookOutput(plan.pipeline)
 	if plan.target.role != nil {
 		subscribeAllSignals(signals) // before the pipeline: its hooks may start daemons
 	}
@@ -370,6 +387,7 @@ func buildPipeline(cfg *config.File, env *prehook.Env, check bool) (*prehook.Pip
 		steps = append(steps, hooks)
 	}
 	p := prehook.NewPipeline(prehook.StderrLogger, steps...)
+	p.StepLog = stepLogger
 	if check {
 		for _, s := range p.Steps {
 			if c, ok := s.(checkedStep); ok {
@@ -381,7 +399,7 @@ func buildPipeline(cfg *config.File, env *prehook.Env, check bool) (*prehook.Pip
 }
 
 func hooksStep(hooks []config.Hook) *prehook.Hooks {
-	h := &prehook.Hooks{}
+	h := &prehook.Hooks{Report: reportHook}
 	for _, c := range hooks {
 		h.List = append(h.List, prehook.Hook{Name: c.Name, Command: c.Run, Timeout: c.Timeout})
 	}
@@ -418,7 +436,7 @@ func runPipeline(p *prehook.Pipeline, env *prehook.Env, signals <-chan os.Signal
 	case interrupted:
 		return fail(128+int(sig), "start-up interrupted by %s; nothing was started", signame.String(sig)), err
 	case err != nil:
-		return failAll(exitFailure, err), err
+		return failStartup(exitFailure, err), err
 	}
 	return exitOK, nil
 }
@@ -456,6 +474,6 @@ func eraseKeyVars() {
 		return
 	}
 	if err := selfenv.Erase(set...); err != nil && slices.Contains(set, secrets.EnvKey) {
-		prehook.StderrLogger("warning: ENTRY_AGE_KEY stays visible in /proc/%d/environ: %v (prefer ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM)", os.Getpid(), err)
+		stepLogger("secrets")("warning: ENTRY_AGE_KEY stays visible in /proc/%d/environ: %v (prefer ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM)", os.Getpid(), err)
 	}
 }

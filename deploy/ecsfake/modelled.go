@@ -20,7 +20,7 @@ import (
 // operations the fakes serve by internal/awsmodel/trimmodel). Every request
 // a fake accepts and every response it writes is checked against them.
 //
-//go:embed testdata/ecs-2014-11-13.json testdata/events.json testdata/scheduler.json testdata/logs.json
+//go:embed testdata/ecs-2014-11-13.json testdata/events.json testdata/scheduler.json testdata/logs.json testdata/ecr.json
 var models embed.FS
 
 func loadModel(name string) *awsmodel.Model {
@@ -35,7 +35,7 @@ func loadModel(name string) *awsmodel.Model {
 	return m
 }
 
-// modelled is what the EventBridge, Scheduler and CloudWatch Logs fakes
+// modelled is what the EventBridge, Scheduler, CloudWatch Logs and ECR fakes
 // share: an httptest server, the model, call counts, scripted throttling
 // and the record of model violations.
 type modelled struct {

@@ -107,3 +107,21 @@ func TestSchedulerFakeWithTheSDK(t *testing.T) {
 		t.Errorf("violations: %v", v)
 	}
 }
+
+// The ECR fake checks requests against ECR's model like the others.
+func TestECRFakeChecksRequestsAgainstTheModel(t *testing.T) {
+	e := NewECR()
+	defer e.Close()
+	code, body := post(t, e.URL, ECRTargetPrefix+"DescribeImages", `{"repositoryName":"app","imageIds":[{"imageTag":"1"}],"colour":"red"}`, true)
+	if code != 400 || !strings.Contains(body, `unknown member \"colour\"`) || len(e.Violations()) != 1 {
+		t.Errorf("unknown member: %d %s %v", code, body, e.Violations())
+	}
+	code, body = post(t, e.URL, ECRTargetPrefix+"BatchDeleteImage", `{"repositoryName":"app"}`, true)
+	if code != 400 || !strings.Contains(body, "UnknownOperationException") {
+		t.Errorf("op outside the model: %d %s", code, body)
+	}
+	code, body = post(t, e.URL, ECRTargetPrefix+"DescribeImages", `{"repositoryName":"app","imageIds":[{"imageTag":"1"}]}`, true)
+	if code != 400 || !strings.Contains(body, "RepositoryNotFoundException") {
+		t.Errorf("no repository: %d %s", code, body)
+	}
+}

@@ -18,9 +18,14 @@ import (
 const DefaultStopTimeout = supervise.DefaultStopTimeout
 
 // maxSleep caps one sleep of the scheduler so that a step of the wall clock
-// (an NTP correction, a resumed host) is noticed within a minute. It costs
-// one wake-up a minute, not a polling loop.
+// (an NTP correction, a resumed host) is noticed within a minute, when the
+// kernel cannot tell of steps (see watchClockSteps).
 const maxSleep = time.Minute
+
+// maxSleepWatched caps one sleep when clock steps are told: a slewing NTP
+// (at most 500 ppm) moves the wall clock away from the monotonic one the
+// timer counts by at most 1.8 s in an hour.
+const maxSleepWatched = time.Hour
 
 // spawnSlots is how many runs are spawned at once: a spawn mostly waits
 // for the kernel (fork, then exec of the shell), so a few per core keep the
@@ -64,6 +69,10 @@ type Service struct {
 	StopTimeout time.Duration
 	// Clock is nil for the real clock.
 	Clock Clock
+
+	mu   sync.Mutex                       // guards sc and last (entry ctl reads them)
+	sc   *scheduler                       // the running scheduler, for entry ctl
+	last map[string]*supervise.JobOutcome // each job's last outcome
 }
 
 // A jobState is the scheduler's view of one job.
@@ -89,6 +98,13 @@ type run struct {
 	// before its end is reported.
 	stopSent syscall.Signal
 	killed   bool
+
+	// An entry ctl run: told when the process started and when it ended.
+	byHand   bool
+	onStart  func(pid int, err error)
+	onEnd    func(supervise.JobOutcome)
+	spawnErr error // set before the end is reported
+	timedOut bool  // stopped because it ran past the job's timeout
 }
 
 // startedAs returns the run's child and start time; a nil child while it is
@@ -117,6 +133,8 @@ type scheduler struct {
 	spawning    chan struct{} // a slot for each spawn in progress
 	ended       chan runEnd
 	active      int
+	control     chan controlReq // entry ctl requests
+	done        chan struct{}   // closed when the loop has returned
 }
 
 // Run schedules the jobs until ctx is cancelled, then stops running jobs
@@ -133,6 +151,8 @@ func (s *Service) Run(ctx context.Context, sp supervise.Spawner) error {
 		stopping:    make(chan struct{}),
 		spawning:    make(chan struct{}, spawnSlots),
 		ended:       make(chan runEnd),
+		control:     make(chan controlReq),
+		done:        make(chan struct{}),
 	}
 	if sc.clock == nil {
 		sc.clock = realClock{}
@@ -143,10 +163,22 @@ func (s *Service) Run(ctx context.Context, sp supervise.Spawner) error {
 	if sc.stopTimeout <= 0 {
 		sc.stopTimeout = DefaultStopTimeout
 	}
+	s.attach(sc)
+	defer s.detach(sc)
+	defer close(sc.done)
 	return sc.loop(ctx)
 }
 
 func (sc *scheduler) loop(ctx context.Context) error {
+	var steps <-chan struct{}
+	longest := maxSleep
+	if _, real := sc.clock.(realClock); real {
+		var stop func()
+		if steps, stop = watchClockSteps(); steps != nil {
+			defer stop()
+			longest = maxSleepWatched
+		}
+	}
 	now := sc.clock.Now()
 	var states []*jobState
 	for _, j := range sc.Crontab.Jobs {
@@ -154,7 +186,7 @@ func (sc *scheduler) loop(ctx context.Context) error {
 		states = append(states, st)
 		switch {
 		case j.Reboot:
-			sc.sp.Logf("%s: @reboot: running once now", j.Name)
+			sc.event(supervise.Fields{Event: "cron_scheduled", Job: j.Name, Next: now.In(j.loc)}, "%s: @reboot: running once now", j.Name)
 			sc.start(st, now.In(j.loc), "")
 			continue
 		}
@@ -163,7 +195,7 @@ func (sc *scheduler) loop(ctx context.Context) error {
 			sc.sp.Logf("%s: %q never runs again; ignoring it", j.Name, j.Schedule)
 			continue
 		}
-		sc.sp.Logf("%s: %q in %s, next run %s", j.Name, j.Schedule, j.loc, stamp(st.next))
+		sc.event(supervise.Fields{Event: "cron_scheduled", Job: j.Name, Next: st.next}, "%s: %q in %s, next run %s", j.Name, j.Schedule, j.loc, stamp(st.next))
 	}
 
 	for {
@@ -176,7 +208,7 @@ func (sc *scheduler) loop(ctx context.Context) error {
 		var wake <-chan time.Time
 		var timer Timer
 		if !earliest.IsZero() {
-			timer = sc.clock.NewTimer(min(earliest.Sub(sc.clock.Now()), maxSleep))
+			timer = sc.clock.NewTimer(min(earliest.Sub(sc.clock.Now()), longest))
 			wake = timer.C()
 		}
 		select {
@@ -190,6 +222,17 @@ func (sc *scheduler) loop(ctx context.Context) error {
 				timer.Stop()
 			}
 			sc.finish(e)
+		case req := <-sc.control:
+			if timer != nil {
+				timer.Stop()
+			}
+			sc.onControl(req, states)
+		case <-steps:
+			// The wall clock was set: sleep again, measured from the new
+			// time (runs it skipped are found due at once, and reported).
+			if timer != nil {
+				timer.Stop()
+			}
 		case <-wake:
 			now := sc.clock.Now()
 			for _, st := range states {
@@ -215,7 +258,8 @@ func (sc *scheduler) advance(st *jobState, now time.Time) {
 	}
 	if missed > 0 {
 		next, note = st.job.NextWithNote(now)
-		sc.sp.Logf("%s: missed %d run(s) between %s and %s (entry was busy or the clock jumped); not replaying them",
+		sc.event(supervise.Fields{Event: "cron_missed", Job: st.job.Name, Due: due, Outcome: "missed"},
+			"%s: missed %d run(s) between %s and %s (entry was busy or the clock jumped); not replaying them",
 			st.job.Name, missed, stamp(due), stamp(now))
 	}
 	st.next, st.note = next, note
@@ -228,8 +272,10 @@ func (sc *scheduler) fire(st *jobState, due time.Time, note string) {
 		if child, started := st.running[0].startedAs(); child != nil {
 			prev = fmt.Sprintf("the previous run (pid %d, started %s)", child.Pid(), stamp(started.In(st.job.loc)))
 		}
-		sc.sp.Logf("%s: skipped the run due %s: %s is still going (\"# entry: overlap=allow\" above the job allows overlapping runs)",
+		sc.event(supervise.Fields{Event: "cron_skipped", Job: st.job.Name, Due: due, Outcome: "skipped"},
+			"%s: skipped the run due %s: %s is still going (\"# entry: overlap=allow\" above the job allows overlapping runs)",
 			st.job.Name, stamp(due), prev)
+		sc.recordSkip(st, due, prev+" was still going")
 		return
 	}
 	sc.start(st, due, note)
@@ -242,7 +288,12 @@ func (sc *scheduler) fire(st *jobState, due time.Time, note string) {
 // done, and those run spawnSlots at a time (in due order: a channel serves
 // its waiters first come, first served).
 func (sc *scheduler) start(st *jobState, due time.Time, note string) {
-	r := &run{state: st, due: due}
+	sc.launch(&run{state: st, due: due}, note)
+}
+
+// launch starts r (see start).
+func (sc *scheduler) launch(r *run, note string) {
+	st := r.state
 	st.running = append(st.running, r)
 	sc.active++
 	go sc.run(r, note)
@@ -268,18 +319,21 @@ func (sc *scheduler) run(r *run, note string) {
 	}
 	child, err := sc.sp.Spawn(cmd)
 	<-sc.spawning
+	r.spawned(child, err)
 	if err != nil {
-		sc.sp.Logf("%s: cannot start the run due %s: %v", j.Name, stamp(due), err)
+		sc.event(supervise.Fields{Event: "cron_failed", Job: j.Name, Due: due, Outcome: "not_started"},
+			"%s: cannot start the run due %s: %v", j.Name, stamp(due), err)
 		sc.ended <- runEnd{run: r, notStarted: true}
 		return
 	}
 	r.mu.Lock()
 	r.child, r.started = child, sc.clock.Now()
 	r.mu.Unlock()
+	started := supervise.Fields{Event: "cron_run", Job: j.Name, Due: due, Pid: child.Pid()}
 	if note != "" {
-		sc.sp.Logf("%s: started pid %d (due %s; %s)", j.Name, child.Pid(), stamp(due), note)
+		sc.event(started, "%s: started pid %d (due %s; %s)", j.Name, child.Pid(), stamp(due), note)
 	} else {
-		sc.sp.Logf("%s: started pid %d (due %s)", j.Name, child.Pid(), stamp(due))
+		sc.event(started, "%s: started pid %d (due %s)", j.Name, child.Pid(), stamp(due))
 	}
 	sc.watch(r)
 }
@@ -296,6 +350,7 @@ func (sc *scheduler) watch(r *run) {
 	select {
 	case <-r.child.Done():
 	case <-timeout:
+		r.timedOut = true
 		sc.stop(r, fmt.Sprintf("still running after its timeout of %s", r.state.job.Timeout))
 	case <-sc.stopping:
 		sc.stop(r, "entry is stopping")
@@ -338,21 +393,48 @@ func (sc *scheduler) finish(e runEnd) {
 		}
 	}
 	sc.active--
+	sc.recordEnd(e)
 	if e.notStarted {
 		return
 	}
 	took := sc.clock.Now().Sub(r.started).Round(100 * time.Microsecond)
+	exit := e.exit
+	f := supervise.Fields{Job: st.job.Name, Due: r.due, Pid: r.child.Pid(), Exit: &exit, Duration: took}
+	f.Event, f.Outcome = "cron_failed", "failed"
 	// A run ended by the stop signal entry sent stopped as asked: "killed"
 	// is for SIGKILL at the stop timeout and signals from elsewhere.
 	if r.stopSent != 0 && !r.killed && (e.exit.Signal == r.stopSent || e.exit.Code == 128+int(r.stopSent)) {
-		sc.sp.Logf("%s: pid %d stopped (%s) after %s", st.job.Name, r.child.Pid(), signame.String(r.stopSent), took)
+		f.Event, f.Outcome = "cron_stopped", "stopped"
+		if r.timedOut {
+			f.Event, f.Outcome = "cron_failed", "timed_out"
+		}
+		sc.event(f, "%s: pid %d stopped (%s) after %s", st.job.Name, r.child.Pid(), signame.String(r.stopSent), took)
 		return
+	}
+	if r.timedOut {
+		f.Outcome = "timed_out"
 	}
 	if e.exit.Signal != 0 {
-		sc.sp.Logf("%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signame.String(e.exit.Signal), took, e.exit.Code)
+		if !r.timedOut {
+			f.Outcome = "killed"
+		}
+		sc.event(f, "%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signame.String(e.exit.Signal), took, e.exit.Code)
 		return
 	}
-	sc.sp.Logf("%s: pid %d exited with code %d after %s", st.job.Name, r.child.Pid(), e.exit.Code, took)
+	if e.exit.Code == 0 && !r.timedOut {
+		f.Event, f.Outcome = "cron_ok", "ok"
+	}
+	sc.event(f, "%s: pid %d exited with code %d after %s", st.job.Name, r.child.Pid(), e.exit.Code, took)
+}
+
+// event writes one of the scheduler's events, with its fields when the
+// spawner takes them (the supervisor's does).
+func (sc *scheduler) event(f supervise.Fields, format string, args ...any) {
+	if el, ok := sc.sp.(supervise.EventLogger); ok {
+		el.Event(f, format, args...)
+		return
+	}
+	sc.sp.Logf(format, args...)
 }
 
 // shutdown stops every running job and waits until all have exited.

@@ -1,0 +1,88 @@
+package render
+
+import (
+	"sort"
+	"strings"
+)
+
+// This file holds the hints of refusals that name what the template most
+// likely meant.
+
+// methodHints are what to write for methods real templates call that
+// entry has not.
+var methodHints = map[string]string{
+	"cleanpath": "Rails.root.join already resolves .. and . as Ruby's Pathname#join does; for a String use File.expand_path",
+	"to_path":   "use .to_s",
+	"tr":        "use .gsub(from, to) for each character",
+	"squish":    "use .split.join(\" \")",
+	"from_now":  "entry has no clock: a rendered file is written once; pass times in environment variables",
+	"ago":       "entry has no clock: a rendered file is written once; pass times in environment variables",
+}
+
+// unknownMethodHint says what to write for .name, which entry does not
+// have: the hint for it, or the supported methods closest to it, then
+// the whole list.
+func unknownMethodHint(name string) string {
+	if h, ok := methodHints[name]; ok {
+		return h
+	}
+	names := make([]string, 0, len(methods)+len(durationMethods))
+	for n := range methods {
+		names = append(names, n)
+	}
+	for n := range durationMethods {
+		names = append(names, n)
+	}
+	if close := closest(name, names); len(close) > 0 {
+		return "did you mean ." + strings.Join(close, " or .") + "? entry supports " + methodList + " and durations (5.minutes)"
+	}
+	return "entry supports " + methodList + " and durations (5.minutes)"
+}
+
+// closest returns the names at the smallest edit distance from name, if
+// that distance is small for name's length (at most a third of it, at
+// least 1), in order.
+func closest(name string, names []string) []string {
+	limit := max(1, len(name)/3)
+	best := limit + 1
+	var out []string
+	for _, n := range names {
+		switch d := editDistance(name, n); {
+		case d > limit:
+		case d < best:
+			best, out = d, []string{n}
+		case d == best:
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// unknownNameHint says what a lowercase name that is no local variable
+// could be: one assigned later, or an environment variable.
+func unknownNameHint(w string) string {
+	return "no local variable " + w + " is assigned before here; for the environment variable write ENV[\"" + strings.ToUpper(w) +
+		"\"]; entry knows ENV, local variables, block variables, Integer(), Float(), String() and format()"
+}
