@@ -24,9 +24,9 @@ func checkDepth(depth int) {
 	}
 }
 
-// catchTooDeep, deferred around a walk, turns a walk that went too deep into
-// the error of the expression x; any other panic goes on.
-func (st *state) catchTooDeep(x *expr, err *error) {
+// catchTooDeep, deferred around a walk, turns a walk that went too deep
+// into an error at pos; any other panic goes on.
+func (st *state) catchTooDeep(pos int, err *error) {
 	r := recover()
 	if r == nil {
 		return
@@ -34,19 +34,19 @@ func (st *state) catchTooDeep(x *expr, err *error) {
 	if _, ok := r.(valueTooDeep); !ok {
 		panic(r)
 	}
-	*err = st.tooDeepError(x.pos)
+	*err = st.tooDeepError(pos)
 }
 
 // walk and walkErr run what may walk values recursively for x: a walk
 // past maxValueDepth becomes x's error. Built-in methods (method) are
 // guarded the same way; the operations that walk no value pay nothing.
 func (st *state) walk(x *expr, f func() value) (_ value, err error) {
-	defer st.catchTooDeep(x, &err)
+	defer st.catchTooDeep(x.pos, &err)
 	return f(), nil
 }
 
 func (st *state) walkErr(x *expr, f func() (value, error)) (_ value, err error) {
-	defer st.catchTooDeep(x, &err)
+	defer st.catchTooDeep(x.pos, &err)
 	return f()
 }
 
@@ -58,26 +58,12 @@ func (st *state) tooDeepError(pos int) error {
 // expression caught (an operation added without walk) is still an error,
 // placed at the template's start, and never a crash of the process.
 func (st *state) runAll(nodes []*node) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(valueTooDeep); !ok {
-				panic(r)
-			}
-			err = st.tooDeepError(0)
-		}
-	}()
+	defer st.catchTooDeep(0, &err)
 	return st.run(nodes)
 }
 
 // outputString is v.to_s for <%= %>, outside any expression.
-func (st *state) outputString(pos int, v value) (s string, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(valueTooDeep); !ok {
-				panic(r)
-			}
-			err = st.tooDeepError(pos)
-		}
-	}()
+func (st *state) outputString(pos int, v value) (_ string, err error) {
+	defer st.catchTooDeep(pos, &err)
 	return v.toS(), nil
 }

@@ -51,7 +51,7 @@ func (st *state) call(x *expr) (value, error) {
 // can make a String past maxOutput, and a big result costs as much as
 // touching it would.
 func (st *state) method(x *expr, recv value, args []value) (_ value, err error) {
-	defer st.catchTooDeep(x, &err)
+	defer st.catchTooDeep(x.pos, &err)
 	if recv.k == kDuration {
 		return st.durationMethod(x, recv, args)
 	}
