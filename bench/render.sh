@@ -154,6 +154,9 @@ for name in sorted(os.listdir(corpus)):
     # ActiveSupport's durations (5.minutes) only where a template uses
     # them, as erb.rb loads them: loading it costs erb time.
     durations = " -r active_support -r active_support/core_ext/integer/time -r active_support/core_ext/numeric/time" if re.search(r"\.(seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?)\b", src) else ""
+    # Byte sizes (256.megabytes) the same way.
+    if re.search(r"\.(bytes?|kilobytes?|megabytes?|gigabytes?|terabytes?|petabytes?|exabytes?)\b", src):
+        durations += (" -r active_support" if not durations else "") + " -r active_support/core_ext/numeric/bytes"
     erb_lines.append(f"({cd}{assign} erb -P -T - -r {rails_rb} -r json{durations} {tmpl} >$OUT/{n})")
     words = set(re.findall(r"[A-Za-z_]\w*", src))
     # Variables a template reads without naming them: Rails.env reads

@@ -33,7 +33,7 @@ const (
 	opSeq                   // a; b; ...: each in turn, the value of the last
 	opMassign               // a, b = args[0]: an Array spread over slots
 	opSafe                  // args[0]&.chain: nil when args[0] is nil, else args[1] with it in slot
-	opUnit                  // args[0].unit (5.minutes) or a Duration's in_*: val names it
+	opUnit                  // args[0].unit (5.minutes, 256.megabytes) or a Duration's in_*: val names it
 )
 
 // A binop is an arithmetic or comparison operator of opBin.

@@ -228,6 +228,11 @@ func TestDocsListEveryConstruct(t *testing.T) {
 			missing = append(missing, "duration method ."+name+" (render/durations.go, var durationMethods): add `."+name+"` to the examples of the `durations` row in "+docsPath+"'s table of constructs")
 		}
 	}
+	for name := range byteMethods {
+		if !inDocs[name] && !inDocs[strings.TrimSuffix(name, "s")] && !inDocs[name+"s"] {
+			missing = append(missing, "byte-size method ."+name+" (render/bytesizes.go, var byteMethods): add `."+name+"` to the examples of the `byte sizes` row in "+docsPath+"'s table of constructs")
+		}
+	}
 	for lib := range requireOK {
 		if !strings.Contains(all.String(), `"`+lib+`"`) && !strings.Contains(all.String(), `'`+lib+`'`) {
 			missing = append(missing, "library "+lib+" (render/require.go, var requireOK): add `require \""+lib+"\"` to the examples of the `libraries` row in "+docsPath+"'s table of constructs")
@@ -259,7 +264,8 @@ func TestDocsListEveryConstruct(t *testing.T) {
 			})
 			for _, name := range methodCalls(code) {
 				_, isDuration := durationMethods[name]
-				if _, ok := methods[name]; !ok && !isDuration && docsNonMethods[name] == "" {
+				_, isBytes := byteMethods[name]
+				if _, ok := methods[name]; !ok && !isDuration && !isBytes && docsNonMethods[name] == "" {
 					t.Errorf("%s:%d (%s): the table shows .%s, which entry does not support: remove it, or add it to render/ast.go's methods", docsPath, r.line, r.kind, name)
 				}
 			}

@@ -563,6 +563,9 @@ func (st *state) eval(x *expr) (value, error) {
 		}
 		return st.made(x, v)
 	case opUnit:
+		if _, ok := byteMethods[x.val.s]; ok {
+			return st.byteSize(x)
+		}
 		return st.duration(x)
 	case opSafe:
 		v, err := st.eval(x.args[0])

@@ -45,6 +45,7 @@ func FuzzExecute(f *testing.F) {
 	f.Add([]byte(`<% ENV["L"].to_s.split(",").each do |a| %><% ENV["L"].to_s.split(",").each do |b| %><%= a %><%= b %><% end %><% end %>`), "L=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z")
 	f.Add([]byte(`<%= Integer(ENV["N"]) * Integer(ENV["N"]) %>`), "N=99999999999999999999")
 	f.Add([]byte(`<%= ENV["S"] * ENV.fetch("N", "3").to_i %>`), "S=ab\nN=1000000000")
+	f.Add([]byte(`max_size: <%= Integer(ENV["N"]).megabytes %> <%= ENV.fetch("F", "1.5").to_f.exabytes %>`), "N=99999999999999999999\nF=1e300")
 	for _, s := range deepSeeds() {
 		f.Add([]byte(s), "A=a")
 	}

@@ -58,6 +58,9 @@ func FuzzParse(f *testing.F) {
 		// Command calls, and/or/not, raise.
 		"<%= format \"%s-%s\", 1, 2 %><% x = File.exist? 'x' %><%= ENV.fetch 'X', 'd' %><%= Rails.root.join 'log', 'x' %><%= 'a,b'.split ',' %>",
 		"<%= ENV['A'] or ENV['X'] and not nil %><% raise 'x' unless ENV['X'] %><% raise ArgumentError, \"bad #{1}\" if false %><%= (sprintf '%d', 1) %>",
+		// Byte sizes (ActiveSupport), on Integers, Floats, durations; .bytes on a String.
+		"<%= 256.megabytes %><%= 1.5.kilobytes %><%= ENV.fetch('MB', 64).to_i.megabytes %><%= 8.exabytes - 1 %><%= 1.hour.kilobyte %><%= 'a'.bytes %>",
+		"max_size: <%= 256.megabytes %>\nnamespace: <%= Rails.env %>\n<%= (1.gigabyte / 1.megabyte).inspect %><%= nil&.megabytes %><%= 1.megabytes(2) %>",
 		// Commands (run by a fake: see runNoCommands).
 		"<%= `hostname`.strip %><%= %x(echo #{ENV['X']} (a)) %><%= %x[a].chomp %><%= %x{b} %><%= %x<c> %><%= %x|d| %><%= `e \\` f` %>",
 	} {

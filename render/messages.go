@@ -26,17 +26,20 @@ func unknownMethodHint(name string) string {
 	if h, ok := methodHints[name]; ok {
 		return h
 	}
-	names := make([]string, 0, len(methods)+len(durationMethods))
+	names := make([]string, 0, len(methods)+len(durationMethods)+len(byteMethods))
 	for n := range methods {
 		names = append(names, n)
 	}
 	for n := range durationMethods {
 		names = append(names, n)
 	}
-	if close := closest(name, names); len(close) > 0 {
-		return "did you mean ." + strings.Join(close, " or .") + "? entry supports " + methodList + " and durations (5.minutes)"
+	for n := range byteMethods {
+		names = append(names, n)
 	}
-	return "entry supports " + methodList + " and durations (5.minutes)"
+	if close := closest(name, names); len(close) > 0 {
+		return "did you mean ." + strings.Join(close, " or .") + "? entry supports " + methodList + " and durations (5.minutes) and byte sizes (256.megabytes)"
+	}
+	return "entry supports " + methodList + " and durations (5.minutes) and byte sizes (256.megabytes)"
 }
 
 // closest returns the names at the smallest edit distance from name, if

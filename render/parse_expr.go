@@ -279,7 +279,8 @@ func (p *parser) parsePostfix() *expr {
 			x = p.optionsAccess(start, nameAt, x, name)
 			continue
 		}
-		if _, isDuration := durationMethods[name]; !ok && isDuration {
+		_, isDuration := durationMethods[name]
+		if _, isBytes := byteMethods[name]; !ok && (isDuration || isBytes) {
 			x = p.parseDuration(start, nameAt, x, name)
 			if safe != nil {
 				safe.args = append(safe.args, x)

@@ -15,11 +15,13 @@ require 'base64'
 require 'pathname'
 require_relative 'activesupport'
 
-# ActiveSupport's durations (5.minutes), without the rest of ActiveSupport
-# (its to_json would escape <, > and &, as a plain ERB run does not).
+# ActiveSupport's durations (5.minutes) and byte sizes (256.megabytes),
+# without the rest of ActiveSupport (its to_json would escape <, > and &,
+# as a plain ERB run does not).
 require 'active_support'
 require 'active_support/core_ext/integer/time'
 require 'active_support/core_ext/numeric/time'
+require 'active_support/core_ext/numeric/bytes'
 
 # Rails.env, Rails.root and Rails.application.credentials, as config
 # templates use them without Rails.
