@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -380,5 +381,65 @@ func checkCronSchedulesRecipe(t *testing.T, recipe string) {
 	now := aws.ToString(got.Target.EcsParameters.TaskDefinitionArn)
 	if want := fmt.Sprintf("%s:%d", strings.TrimSuffix(old, ":42"), 43); now != want || aws.ToString(got.Target.Input) != *tgt.Input {
 		t.Errorf("after entry deploy --schedules the schedule runs %s (input %s), want %s (input kept)", now, aws.ToString(got.Target.Input), want)
+	}
+}
+
+// The JSON events docs/cron.md names are those of docs/supervise.md's
+// table (all of its cron_ events but cron_scheduled, which is no run's),
+// and a crontab run with --log-format json writes them with the job and
+// its outcome.
+func TestCronDocsEventNames(t *testing.T) {
+	cronDoc, err := os.ReadFile("../../docs/cron.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	superviseDoc, err := os.ReadFile("../../docs/supervise.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventRE := regexp.MustCompile("`(cron_[a-z_]+)`")
+	named := map[string]bool{}
+	for _, m := range eventRE.FindAllStringSubmatch(string(cronDoc), -1) {
+		named[m[1]] = true
+	}
+	table := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(cron_[a-z_]+)` \\|").FindAllStringSubmatch(string(superviseDoc), -1) {
+		table[m[1]] = true
+	}
+	for e := range named {
+		if !table[e] {
+			t.Errorf("docs/cron.md names the event %s, which docs/supervise.md's table of events lacks", e)
+		}
+	}
+	for e := range table {
+		if !named[e] && e != "cron_scheduled" {
+			t.Errorf("docs/cron.md does not name the cron event %s of docs/supervise.md", e)
+		}
+	}
+
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"crontab": "# good\n* * * * * *  true\n# bad\n* * * * * *  exit 3\n# slow\n* * * * * *  sleep 30\n"})
+	e := startEntry(t, dir, nil, false, "cron", "run", "--log-format", "json", "crontab")
+	for _, w := range []string{
+		`"event":"cron_run",`, `"event":"cron_ok",`, `"job":"good",`, `"event":"cron_failed",`, `"exit_code":3,`,
+		`"event":"cron_skipped",`, `"job":"slow","due":`,
+	} {
+		e.waitFor(w, testtool.Patience)
+	}
+	e.signal(syscall.SIGTERM)
+	if code := e.wait(testtool.Patience); code != 0 {
+		t.Fatalf("entry cron run exited %d\n%s%s", code, e.stdout.String(), e.stderr.String())
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(e.stdout.String()+e.stderr.String(), "\n") {
+		var ev struct{ Event, Job, Outcome string }
+		if json.Unmarshal([]byte(line), &ev) == nil && strings.HasPrefix(ev.Event, "cron_") {
+			seen[ev.Event+" "+ev.Job+" "+ev.Outcome] = true
+		}
+	}
+	for _, w := range []string{"cron_ok good ok", "cron_failed bad failed", "cron_skipped slow skipped", "cron_stopped slow stopped"} {
+		if !seen[w] {
+			t.Errorf("no event %q in:\n%s%s", w, e.stdout.String(), e.stderr.String())
+		}
 	}
 }
