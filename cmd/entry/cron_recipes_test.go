@@ -443,3 +443,77 @@ func TestCronDocsEventNames(t *testing.T) {
 		}
 	}
 }
+
+// The transcript of docs/cron.md "Running a job now" is what entry ctl run
+// prints and exits with, against a role whose crontab has the jobs it
+// names (db-cleanup succeeds, reports exits 3). Durations may differ.
+func TestCronDocsCtlRunTranscript(t *testing.T) {
+	data, err := os.ReadFile("../../docs/cron.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Running a job now\n")
+	if !ok {
+		t.Fatal("docs/cron.md: no section \"Running a job now\"")
+	}
+	blocks := codeBlocks(section, "")
+	if len(blocks) == 0 {
+		t.Fatal("docs/cron.md \"Running a job now\": no transcript")
+	}
+	type step struct {
+		args []string
+		want []string
+		code int
+	}
+	var steps []*step
+	for _, line := range strings.Split(blocks[0].text, "\n") {
+		cmd, isCmd := strings.CutPrefix(line, "$ ")
+		switch {
+		case isCmd && cmd == "echo $?":
+			if len(steps) == 0 {
+				t.Fatalf("transcript: echo $? before any command")
+			}
+			steps = append(steps, &step{}) // its output is the exit code
+		case isCmd:
+			cmd, _, _ = strings.Cut(cmd, "#")
+			words := strings.Fields(cmd)
+			if len(words) < 4 || strings.Join(words[:2], " ") != "docker exec" || words[3] != "entry" {
+				t.Fatalf("transcript: %q is not docker exec CONTAINER entry ...", line)
+			}
+			steps = append(steps, &step{args: words[4:]})
+		case len(steps) > 0 && steps[len(steps)-1].args == nil:
+			code, err := strconv.Atoi(line)
+			if err != nil {
+				t.Fatalf("transcript: echo $? printed %q", line)
+			}
+			steps[len(steps)-2].code = code
+		case len(steps) > 0:
+			steps[len(steps)-1].want = append(steps[len(steps)-1].want, line)
+		}
+	}
+
+	dir := t.TempDir()
+	sock, env := ctlEnv(t)
+	writeFiles(t, dir, map[string]string{
+		"entry.yml": "roles:\n  job:\n    cron: {crontab: crontab}\n",
+		"crontab":   "# db-cleanup\n@every 1h  echo cleaning\n# reports\n@every 1h  echo no report; exit 3\n",
+	})
+	r := startEntry(t, dir, env, false, "role=job")
+	waitSocket(t, r, sock)
+	duration := regexp.MustCompile(`[0-9]+\\\.[0-9]+s`)
+	ran := 0
+	for _, s := range steps {
+		if s.args == nil {
+			continue
+		}
+		ran++
+		res := runEntry(t, dir, env, s.args...)
+		pattern := duration.ReplaceAllString(regexp.QuoteMeta(strings.Join(s.want, "\n")), `[0-9.]+(µs|ms|s)`)
+		if got := strings.TrimSuffix(res.stdout+res.stderr, "\n"); res.code != s.code || !regexp.MustCompile("^"+pattern+"$").MatchString(got) {
+			t.Errorf("entry %s: exit %d, printed\n%s\ndocs/cron.md shows exit %d,\n%s", strings.Join(s.args, " "), res.code, got, s.code, strings.Join(s.want, "\n"))
+		}
+	}
+	if ran != 2 {
+		t.Errorf("transcript: %d commands, want the 2 runs", ran)
+	}
+}
