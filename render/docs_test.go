@@ -180,8 +180,8 @@ var docsNonMethods = map[string]string{
 	"credentials":                "Rails.application.credentials",
 	"method":                     "the lines row's `.method at a line start`",
 	"Etc.nprocessors":            "parseIdentifier (fNprocessors)",
-	"Socket.gethostname":         "parseIdentifier (Socket.gethostname)",
 	"Concurrent.processor_count": "parseIdentifier (fNprocessors)",
+	"Socket.gethostname":         "parseIdentifier (fHostname)",
 	"new":                        "raise ArgumentError.new(\"m\"), read by parseRaise",
 }
 

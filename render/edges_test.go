@@ -140,6 +140,7 @@ func TestIntegerArgumentsMatchRuby(t *testing.T) {
 		`(-`+big+`..-`+big+` + 1).to_a`, `(5..1).to_a`, `(1...1).to_a`,
 		`[1, 2].fetch(5)`, `[1, 2].fetch(-3)`, `[].fetch(0)`, `[1, 2].fetch(2.5)`, `[1, 2].fetch(-1)`,
 		`[1, 2] * 2`, `[[1], "a"] * 2`,
+		`"é".ljust(6, "😀ab")`, `"é".rjust(7, "😀ab")`, `"abc".rjust(2, "x")`, `"ab".ljust(5, "\xff")`,
 	)
 	compareExprsWithRuby(t, exprs)
 }

@@ -56,9 +56,12 @@ type hash struct {
 	keys, vals []value
 }
 
-func (h *hash) get(k value) (value, bool) {
+func (h *hash) get(k value) (value, bool) { return h.getAt(k, 0) }
+
+// getAt is get inside a walk depth levels deep.
+func (h *hash) getAt(k value, depth int) (value, bool) {
 	for i := range h.keys {
-		if eql(h.keys[i], k) {
+		if h.keys[i].k == k.k && equalAt(h.keys[i], k, depth) {
 			return h.vals[i], true
 		}
 	}
@@ -149,7 +152,9 @@ func (v value) toS() string {
 }
 
 // equal is Ruby's ==: numbers compare by value across Integer and Float.
-func equal(a, b value) bool {
+func equal(a, b value) bool { return equalAt(a, b, 0) }
+
+func equalAt(a, b value, depth int) bool {
 	if a.k == kDuration || b.k == kDuration { // compared by seconds, either side
 		if a.k == kDuration {
 			a = durationValue(a)
@@ -174,8 +179,9 @@ func equal(a, b value) bool {
 		if len(a.a) != len(b.a) {
 			return false
 		}
+		checkDepth(depth)
 		for i := range a.a {
-			if !equal(a.a[i], b.a[i]) {
+			if !equalAt(a.a[i], b.a[i], depth+1) {
 				return false
 			}
 		}
@@ -183,9 +189,10 @@ func equal(a, b value) bool {
 		if len(a.h.keys) != len(b.h.keys) {
 			return false
 		}
+		checkDepth(depth)
 		for i, k := range a.h.keys {
-			w, ok := b.h.get(k)
-			if !ok || !equal(a.h.vals[i], w) {
+			w, ok := b.h.getAt(k, depth+1)
+			if !ok || !equalAt(a.h.vals[i], w, depth+1) {
 				return false
 			}
 		}
@@ -260,7 +267,11 @@ func (st *state) run(nodes []*node) error {
 			if err != nil {
 				return err
 			}
-			st.out = append(st.out, v.toS()...)
+			s, err := st.outputString(n.x.pos, v)
+			if err != nil {
+				return err
+			}
+			st.out = append(st.out, s...)
 			if len(st.out) > maxOutput {
 				return st.errorf(n.x.pos, "output larger than %d MiB", maxOutput>>20)
 			}
@@ -366,7 +377,9 @@ func (st *state) eval(x *expr) (value, error) {
 			if err != nil {
 				return value{}, err
 			}
-			b.WriteString(v.toS())
+			if _, err := st.walk(x, func() value { b.WriteString(v.toS()); return value{} }); err != nil {
+				return value{}, err
+			}
 			if b.Len() > maxOutput {
 				return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
 			}
@@ -435,7 +448,7 @@ func (st *state) eval(x *expr) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
-		return boolValue(equal(a, b) == (x.op == opEq)), nil
+		return st.walk(x, func() value { return boolValue(equal(a, b) == (x.op == opEq)) })
 	case opCond:
 		c, err := st.eval(x.args[0])
 		if err != nil {
@@ -462,11 +475,13 @@ func (st *state) eval(x *expr) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
-		h := &hash{}
-		for i := 0; i+1 < len(a); i += 2 {
-			h.set(a[i], a[i+1])
-		}
-		return value{k: kHash, h: h}, nil
+		return st.walk(x, func() value {
+			h := &hash{}
+			for i := 0; i+1 < len(a); i += 2 {
+				h.set(a[i], a[i+1])
+			}
+			return value{k: kHash, h: h}
+		})
 	case opRange:
 		ab, err := st.evalArgs(x.args)
 		if err != nil {
@@ -478,13 +493,13 @@ func (st *state) eval(x *expr) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
-		return st.index(x, recv, args)
+		return st.walkErr(x, func() (value, error) { return st.index(x, recv, args) })
 	case opBin:
 		ab, err := st.evalArgs(x.args)
 		if err != nil {
 			return value{}, err
 		}
-		return st.binary(x, ab[0], ab[1])
+		return st.walkErr(x, func() (value, error) { return st.binary(x, ab[0], ab[1]) })
 	case opNeg:
 		v, err := st.eval(x.args[0])
 		if err != nil {
@@ -513,8 +528,8 @@ func (st *state) eval(x *expr) (value, error) {
 			if err != nil {
 				return value{}, err
 			}
-			if caseEq(v, subj) {
-				return value{k: kTrue}, nil
+			if eq, err := st.walk(x, func() value { return boolValue(caseEq(v, subj)) }); err != nil || eq.truthy() {
+				return eq, err
 			}
 		}
 		return value{k: kFalse}, nil
@@ -540,9 +555,13 @@ func (st *state) eval(x *expr) (value, error) {
 		}
 		return value{}, nil
 	case opBlock:
-		return st.callBlock(x)
+		return st.walkErr(x, func() (value, error) { return st.callBlock(x) })
 	case opFunc:
-		return st.function(x)
+		v, err := st.walkErr(x, func() (value, error) { return st.function(x) })
+		if err != nil {
+			return value{}, err
+		}
+		return st.made(x, v)
 	case opUnit:
 		return st.duration(x)
 	case opSafe:

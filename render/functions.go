@@ -320,6 +320,9 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 		if next >= len(args) {
 			return value{}, st.errorf(x.pos, "too few arguments (Ruby raises ArgumentError here)")
 		}
+		if b.Len() > maxOutput {
+			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+		}
 		a := args[next]
 		next++
 		switch verb {
@@ -369,6 +372,9 @@ func (st *state) format(x *expr, f string, args []value) (value, error) {
 			fmt.Fprintf(&b, "%"+spec+string(verb), n.f)
 		}
 	}
+	if b.Len() > maxOutput {
+		return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
+	}
 	return strValue(b.String()), nil
 }
 
@@ -379,12 +385,7 @@ func padText(b *strings.Builder, s, spec string, cut bool) {
 	left := strings.Contains(spec, "-")
 	w, prec, hasPrec := strings.Cut(strings.TrimLeft(spec, "-+ 0#"), ".")
 	if p, _ := strconv.Atoi(prec); cut && hasPrec {
-		i := 0
-		for n := 0; n < p && i < len(s); n++ {
-			_, size := utf8.DecodeRuneInString(s[i:])
-			i += size
-		}
-		s = s[:i]
+		s = cutChars(s, p)
 	}
 	width, _ := strconv.Atoi(w)
 	chars := 1 // %c: one character, even a surrogate's three bytes

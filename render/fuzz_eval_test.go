@@ -48,6 +48,18 @@ func FuzzExecute(f *testing.F) {
 	for _, s := range deepSeeds() {
 		f.Add([]byte(s), "A=a")
 	}
+	// The edges of issue 22 §4: %c, big Integer arguments, JSON.parse's
+	// Unicode, the string cap, values nested past the depth limit.
+	for _, n := range []string{"-1", "-2", "-3", "55296", "1114112", "2147483648", "99999999999999999999", "x"} {
+		f.Add([]byte(`<%= format("%3c|%-2c", Integer(ENV["N"]), ENV["N"].to_i) %><%= "abc"[Integer(ENV["N"])] %><%= [1, 2].first(Integer(ENV["N"]).abs) %>`), "N="+n)
+		f.Add([]byte(`<%= "x" * Integer(ENV["N"]) %><%= "x".ljust(Integer(ENV["N"]), "é") %><%= [1] * Integer(ENV["N"]) %><%= (Integer(ENV["N"])..Integer(ENV["N"]) + 2).to_a %><%= [1, 2].fetch(Integer(ENV["N"]), 0) %>`), "N="+n)
+	}
+	for _, j := range []string{`"\ud800"`, `"\udc00x"`, `["\ud83d\ude00"]`, "\"\xff\"", `{"a": [1, 2.5, null]}`} {
+		f.Add([]byte(`<%= JSON.parse(ENV["J"]).inspect %>`), "J="+j)
+	}
+	f.Add([]byte(`<%= (("%9999d" * 110) % ([1] * 110)).size %>`), "")
+	f.Add([]byte(`<% a = [] %><% b = [] %><% 10050.times do |i| %><% a = [a] %><% b = [b] %><% end %><%= a.flatten.size %><%= [a].include?(b) %>`), "")
+	f.Add([]byte(`<% a = [] %><% 10050.times do |i| %><% a = [a] %><% end %><%= a %>`), "")
 	f.Fuzz(func(t *testing.T, src []byte, vars string) {
 		if len(src) > 16<<10 || len(vars) > 4<<10 {
 			return // bounded: the fuzzer looks for wrong answers, not slow big ones (see the Big benchmarks)

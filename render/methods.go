@@ -50,7 +50,8 @@ func (st *state) call(x *expr) (value, error) {
 // method calls a built-in method and pays for what it made: no method
 // can make a String past maxOutput, and a big result costs as much as
 // touching it would.
-func (st *state) method(x *expr, recv value, args []value) (value, error) {
+func (st *state) method(x *expr, recv value, args []value) (_ value, err error) {
+	defer st.catchTooDeep(x.pos, &err)
 	if recv.k == kDuration {
 		return st.durationMethod(x, recv, args)
 	}
@@ -453,13 +454,13 @@ func (st *state) builtin(x *expr, recv value, args []value) (value, error) {
 				return value{}, st.errorf(x.pos, "zero width padding (Ruby raises ArgumentError here)")
 			}
 		}
-		if n > maxOutput {
+		if n > maxOutput || justifiedLen(recv.s, n, pad) > maxOutput {
 			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
 		}
 		if err := st.charge(x.pos, n>>8); err != nil {
 			return value{}, err
 		}
-		return strValue(justify(recv.s, n, []rune(pad), x.method == mLjust)), nil
+		return strValue(justify(recv.s, n, pad, x.method == mLjust)), nil
 	case mKeys, mValues:
 		if recv.k == kHash {
 			if x.method == mKeys {
@@ -562,24 +563,29 @@ func (w *walk) more(made int) bool {
 	return w.visits+made <= w.limit
 }
 
-// flatten is Array#flatten, stopping where w runs out.
+// flatten is Array#flatten, stopping where w runs out. As Ruby's, it
+// has no depth limit: the Arrays being walked are a stack of its own.
 func flatten(a []value, w *walk) []value {
 	var out []value
-	flattenTo(&out, a, 0, w)
-	return out
-}
-
-func flattenTo(out *[]value, a []value, depth int, w *walk) {
-	for _, e := range a {
-		if !w.more(len(*out)) {
-			return
+	stack := [][]value{a}
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if len(*top) == 0 {
+			stack = stack[:len(stack)-1]
+			continue
 		}
-		if e.k == kArr && depth < maxDepth {
-			flattenTo(out, e.a, depth+1, w)
+		e := (*top)[0]
+		*top = (*top)[1:]
+		if !w.more(len(out)) {
+			break
+		}
+		if e.k == kArr {
+			stack = append(stack, e.a)
 		} else {
-			*out = append(*out, e)
+			out = append(out, e)
 		}
 	}
+	return out
 }
 
 // join is Array#join: nested arrays are joined with the same separator.
@@ -603,7 +609,8 @@ func (st *state) joinTo(b *strings.Builder, a []value, sep string, depth int, w 
 		if i > 0 {
 			b.WriteString(sep)
 		}
-		if e.k == kArr && depth < maxDepth {
+		if e.k == kArr {
+			checkDepth(depth)
 			st.joinTo(b, e.a, sep, depth+1, w)
 		} else {
 			b.WriteString(e.toS())
@@ -627,7 +634,7 @@ func (st *state) flattenCharged(x *expr, a []value) (value, error) {
 func (st *state) made(x *expr, v value) (value, error) {
 	cost := 0
 	switch v.k {
-	case kStr:
+	case kStr, kPath:
 		if len(v.s) > maxOutput {
 			return value{}, st.errorf(x.pos, "string longer than %d MiB", maxOutput>>20)
 		}
@@ -645,7 +652,9 @@ func (st *state) made(x *expr, v value) (value, error) {
 
 // compare is Ruby's <=> for sorting: numbers with numbers, strings with
 // strings, arrays element by element.
-func compare(a, b value) (int, bool) {
+func compare(a, b value) (int, bool) { return compareAt(a, b, 0) }
+
+func compareAt(a, b value, depth int) (int, bool) {
 	switch {
 	case isNum(a) && isNum(b):
 		c := numCmp(a, b)
@@ -653,8 +662,9 @@ func compare(a, b value) (int, bool) {
 	case a.k == kStr && b.k == kStr:
 		return strings.Compare(a.s, b.s), true
 	case a.k == kArr && b.k == kArr:
+		checkDepth(depth)
 		for i := 0; i < len(a.a) && i < len(b.a); i++ {
-			if c, ok := compare(a.a[i], b.a[i]); !ok || c != 0 {
+			if c, ok := compareAt(a.a[i], b.a[i], depth+1); !ok || c != 0 {
 				return c, ok
 			}
 		}
@@ -890,17 +900,40 @@ func stringToF(s string) float64 {
 
 // justify is String#ljust (left) and #rjust: pad with pad's characters,
 // repeated and cut, to n characters.
-func justify(s string, n int, pad []rune, left bool) string {
+func justify(s string, n int, pad string, left bool) string {
+	fill := padding(n-utf8.RuneCountInString(s), pad)
+	if left {
+		return s + fill
+	}
+	return fill + s
+}
+
+// padding is missing characters of pad, repeated and cut.
+func padding(missing int, pad string) string {
+	if missing <= 0 {
+		return ""
+	}
+	chars := utf8.RuneCountInString(pad)
+	return strings.Repeat(pad, missing/chars) + cutChars(pad, missing%chars)
+}
+
+// cutChars is the first n characters of s.
+func cutChars(s string, n int) string {
+	i := 0
+	for ; n > 0 && i < len(s); n-- {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return s[:i]
+}
+
+// justifiedLen is the length in bytes of justify(s, n, pad), counted
+// before it is made; n is at most maxOutput.
+func justifiedLen(s string, n int, pad string) int {
 	missing := n - utf8.RuneCountInString(s)
 	if missing <= 0 {
-		return s
+		return len(s)
 	}
-	fill := make([]rune, missing)
-	for i := range fill {
-		fill[i] = pad[i%len(pad)]
-	}
-	if left {
-		return s + string(fill)
-	}
-	return string(fill) + s
+	chars := utf8.RuneCountInString(pad)
+	return len(s) + missing/chars*len(pad) + len(cutChars(pad, missing%chars))
 }

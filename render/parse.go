@@ -15,9 +15,9 @@ import (
 // Ruby's own parser stops at 10,000 ("nesting too deep").
 const maxNesting = 1000
 
-// maxDepth bounds the nesting of values that methods walk recursively
-// (inspect, to_json, flatten, join) and of JSON.parse's input, as Ruby's
-// JSON does (max_nesting 100).
+// maxDepth bounds the nesting of to_json's values and of JSON.parse's
+// input, as Ruby's JSON does (max_nesting 100); see maxValueDepth for the
+// other walks.
 const maxDepth = 100
 
 // A parseError carries an *Error out of the recursive descent.

@@ -172,6 +172,16 @@ func isASCII(s string) bool {
 func inspectString(b *strings.Builder, s string) {
 	b.WriteByte('"')
 	for i := 0; i < len(s); {
+		// A run of printable ASCII that needs no escape is written as it is.
+		j := i
+		for j < len(s) && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' && s[j] != '\\' && s[j] != '#' {
+			j++
+		}
+		if j > i {
+			b.WriteString(s[i:j])
+			i = j
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		c := s[i]
 		switch {

@@ -235,7 +235,7 @@ func (t *Template) Execute(w io.Writer, env func(name string) (string, bool), op
 	if t.nslots > 0 {
 		st.vars = make([]value, t.nslots)
 	}
-	if err := st.run(t.nodes); err != nil {
+	if err := st.runAll(t.nodes); err != nil {
 		return err
 	}
 	_, err := w.Write(st.out)

@@ -133,10 +133,7 @@ func inspectTo(b *strings.Builder, v value, depth int) {
 	case kPath:
 		b.WriteString("#<Pathname:" + v.s + ">")
 	case kArr:
-		if depth > maxDepth {
-			b.WriteString("[...]")
-			return
-		}
+		checkDepth(depth)
 		b.WriteByte('[')
 		for i, e := range v.a {
 			if b.Len() > maxOutput {
@@ -149,10 +146,7 @@ func inspectTo(b *strings.Builder, v value, depth int) {
 		}
 		b.WriteByte(']')
 	case kHash:
-		if depth > maxDepth {
-			b.WriteString("{...}")
-			return
-		}
+		checkDepth(depth)
 		b.WriteByte('{')
 		for i, k := range v.h.keys {
 			if b.Len() > maxOutput {

@@ -49,7 +49,10 @@ type JobRun struct {
 
 // A JobOutcome is how a run ended, or that a due run was skipped.
 type JobOutcome struct {
-	Outcome string `json:"outcome"` // ok, failed or skipped
+	// Outcome is ok, failed (a non-zero exit), killed (by a signal),
+	// timed_out (stopped past the job's timeout), stopped (by entry's
+	// stop), not_started or skipped: the words of the cron_* events.
+	Outcome string `json:"outcome"`
 	// ExitCode is the run's exit code (128+N for signal N); nil for a
 	// skipped run or one that could not start.
 	ExitCode *int `json:"exit_code,omitempty"`

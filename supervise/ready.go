@@ -168,9 +168,11 @@ func (s *Supervisor) watchReady(p *proc) {
 	deadline := began.Add(timeout)
 	go func() {
 		wait, complained := readyFirst, false
+		var last error // the last check that failed on its own, not cut short by the deadline
 		for {
 			cctx, ccancel := context.WithTimeout(ctx, max(min(time.Until(deadline), readyCheckTimeout), readyFirst))
 			err := s.check(cctx, p)
+			cut := cctx.Err() != nil
 			ccancel()
 			if ctx.Err() != nil {
 				return
@@ -179,9 +181,14 @@ func (s *Supervisor) watchReady(p *proc) {
 				s.send(event{kind: evReady, p: p, gen: gen})
 				return
 			}
+			if !cut || last == nil {
+				last = err
+			}
 			left := time.Until(deadline)
 			if left <= 0 {
-				s.send(event{kind: evReadyTimeout, p: p, gen: gen, err: err})
+				// A check cut short by the deadline says less than the
+				// one before it ("connection refused", "exited with 1").
+				s.send(event{kind: evReadyTimeout, p: p, gen: gen, err: last})
 				return
 			}
 			s.send(event{kind: evNotReady, p: p, gen: gen, err: err})
@@ -208,7 +215,7 @@ func (s *Supervisor) readyTimedOut(p *proc, err error) {
 	p.readyCancel = nil
 	p.readyErr = err
 	why := fmt.Sprintf("not ready after %s (ready_timeout): %v", p.ReadyTimeout, err)
-	s.log.eventf(p.Name, "%s", why)
+	s.emit(Fields{Event: "not_ready", Process: p.Name, Pid: pidOf(p), Duration: time.Since(p.startedAt)}, "%s", why)
 	s.readyDone(p, fmt.Errorf("not ready after %s: %v", p.ReadyTimeout, err))
 	if s.stopping {
 		return
@@ -226,7 +233,7 @@ func (s *Supervisor) failDependants(p *proc, why, short string) {
 		}
 		q.state, q.failed, q.failure = stDone, true, short
 		q.last = ExitStatus{Code: 1}
-		s.log.eventf(q.Name, "cannot start: %s", why)
+		s.emit(Fields{Event: "start_failed", Process: q.Name, Exit: &ExitStatus{Code: 1}}, "cannot start: %s", why)
 		s.failDependants(q, q.Name+" did not start", q.Name+" did not start")
 		if q.Essential && !s.stopping {
 			s.cause = q

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/entryhq/entry/assets"
@@ -439,7 +440,7 @@ func (s *assetsStep) Check(env *prehook.Env) []error {
 	}
 	for _, m := range s.cfg.Manifests {
 		base := filepath.Base(m.Dst)
-		if strings.HasPrefix(base, ".sprockets-manifest") && !sprocketsManifestName.MatchString(base) {
+		if strings.HasPrefix(base, ".sprockets-manifest") && !sprocketsManifestName().MatchString(base) {
 			errs = append(errs, fmt.Errorf("assets: manifest dst %s: Sprockets reads only .sprockets-manifest-<32 hex digits>.json, so it would never load this file; fetch it to %s (a fixed name that sorts first; see docs/assets.md)",
 				m.Dst, filepath.Join(filepath.Dir(m.Dst), ".sprockets-manifest-"+strings.Repeat("0", 32)+".json")))
 		}
@@ -448,8 +449,11 @@ func (s *assetsStep) Check(env *prehook.Env) []error {
 }
 
 // sprocketsManifestName is the only manifest name Sprockets 4 reads
-// (Sprockets::ManifestUtils::MANIFEST_RE).
-var sprocketsManifestName = regexp.MustCompile(`^\.sprockets-manifest-[0-9a-f]{32}\.json$`)
+// (Sprockets::ManifestUtils::MANIFEST_RE); compiled on first use, as {32}
+// makes a large program that no other entry process needs.
+var sprocketsManifestName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\.sprockets-manifest-[0-9a-f]{32}\.json$`)
+})
 
 // Plan describes the fetch without touching the network.
 func (s *assetsStep) Plan(env *prehook.Env) []string {

@@ -102,7 +102,7 @@ var freeText = []string{
 	"region", "cluster", "service", "image", "container", "migrate", "migrate-container", "timeout",
 	"poll-interval", "keep", "log-grace", "rule", "schedule", "event-bus", "schedule-group", "bucket",
 	"prefix", "key", "env", "sha", "endpoint", "name", "content-type", "count", "from", "recipient",
-	"unencrypted-regex", "stop-timeout", "stop-signal",
+	"unencrypted-regex", "stop-timeout", "stop-signal", "metrics",
 }
 
 // positionalWords are the fixed first arguments of commands that take one.

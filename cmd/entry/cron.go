@@ -196,7 +196,7 @@ func newCronService(p config.Process) (supervise.Service, error) {
 		return nil, fmt.Errorf("crontab: %w (crontab: names a file relative to the working directory)", errors.Unwrap(err))
 	}
 	for _, w := range tab.Warnings {
-		prehook.StderrLogger("cron: warning: %s", w)
+		entryEvent(supervise.Fields{Event: "note"}, "cron: warning: %s", w)
 	}
 	svc := &cron.Service{Crontab: tab, StopTimeout: p.StopTimeout}
 	if svc.StopTimeout == 0 {

@@ -89,7 +89,9 @@ roles:
       max_restarts: 1
     cron: {crontab: crontab, essential: false}
 `,
-		"crontab": "# entry: name=nightly\n* * * * * * touch cron-ran; exit 5\n",
+		// The variable below every job draws a warning while the role is
+		// prepared: JSON as well.
+		"crontab": "# entry: name=nightly\n* * * * * * touch cron-ran; exit 5\nLATE=1\n",
 	})
 	r := startEntry(t, dir, nil, true, "role=web")
 	if code := r.wait(60 * time.Second); code != 3 {
@@ -122,6 +124,9 @@ roles:
 	if !found {
 		t.Errorf("the hook's stdout line is not labelled hook:greet:\n%s", out)
 	}
+	findEvent(t, stderr, "note", func(o map[string]any) bool {
+		return strings.HasPrefix(o["line"].(string), "cron: warning: crontab:3: LATE= applies to no job")
+	})
 	wantFields(t, findEvent(t, stderr, "hook_started", nil), map[string]any{"hook": "greet", "step": "hooks"})
 	wantFields(t, findEvent(t, stderr, "hook_ok", nil), map[string]any{"hook": "greet", "exit_code": 0.0, "duration_ms": nil})
 
@@ -303,4 +308,26 @@ func checkDocFilters(t *testing.T, events []map[string]any) {
 			t.Errorf("pattern %q matches no event entry wrote:\n%s", p, dumpObjs(events))
 		}
 	}
+}
+
+// As PID 1 in json format, an after: target that never becomes ready is a
+// not_ready event, and the process waiting for it a start_failed one with
+// exit code 1; the role's last line carries entry's exit code.
+func TestJSONNotReadyEventsAsPID1(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"entry.yml": `control_socket: none
+log_format: json
+roles:
+  job:
+    redis: {command: sleep 1000, ready: "test -f never", ready_timeout: 1s}
+    sidekiq: {command: echo ran, after: [redis]}
+`})
+	r := startEntry(t, dir, nil, true, "role=job")
+	if code := r.wait(60 * time.Second); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, r.stderr.String())
+	}
+	stderr := jsonLines(t, "stderr", r.stderr.String())
+	wantFields(t, findEvent(t, stderr, "not_ready", nil), map[string]any{"process": "redis", "pid": nil, "duration_ms": 1000.0})
+	wantFields(t, findEvent(t, stderr, "start_failed", nil), map[string]any{"process": "sidekiq", "exit_code": 1.0})
+	wantFields(t, stderr[len(stderr)-1], map[string]any{"event": "role_stopped", "exit_code": 1.0})
 }

@@ -405,6 +405,13 @@ func newS3Recorder(t *testing.T, upstream string) (*s3Recorder, string) {
 	return rec, srv.URL
 }
 
+// seen returns the actions recorded so far.
+func (rec *s3Recorder) seen() map[string]bool {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return maps.Clone(rec.actions)
+}
+
 // s3Action is the IAM action S3 authorises a request as.
 func s3Action(r *http.Request) string {
 	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -450,17 +457,14 @@ func iamAssets(t *testing.T, srv *miniotest.Server, policies map[string]docPolic
 				t.Fatalf("push %d with the documented CI policy: exit %d %s", i+1, r.code, r.stderr)
 			}
 		}
-		return rec.actions
+		return rec.seen()
 	}
 	assetsPutObject(t, srv, bucket, prefix+"/production/0123abc/manifest.json", manifest, nil)
 	env := creds(policies["assets-fetch"].text)
 	if r := runEntry(t, dir, append(env, "RAILS_ENV=production", "ENTRY_REVISION=0123abc"), "assets", "fetch"); r.code != 0 {
 		t.Fatalf("fetch with the documented task policy: exit %d %s", r.code, r.stderr)
 	}
-	needed := map[string]bool{}
-	for a := range rec.actions {
-		needed[a] = true
-	}
+	needed := rec.seen()
 	// A missing manifest is named as missing with the documented policy.
 	missing := append(env, "RAILS_ENV=production", "ENTRY_REVISION=fedcba9")
 	if r := runEntry(t, dir, missing, "assets", "fetch"); r.code != 1 || !strings.Contains(r.stderr, "assets: no manifest at") {

@@ -126,6 +126,9 @@ func planStart(fs *flagSet, sf *startFlags) (*startPlan, error) {
 	}
 	p.target, err = chooseTarget(cfg, fs, sf, p.env)
 	add(err)
+	if !sf.check && p.target.role != nil {
+		setStartLog(sf.logFormat, p.target.role.Name) // for the warnings of preparing the role
+	}
 	metrics, err := metricsAddress(fs, sf.metrics, cfg)
 	add(err)
 	if p.target.role != nil {

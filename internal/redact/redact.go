@@ -7,6 +7,7 @@ package redact
 import (
 	"net/url"
 	"regexp"
+	"sync"
 )
 
 // Mask is what a password is replaced with, as url.URL.Redacted writes it.
@@ -18,7 +19,7 @@ const Mask = "xxxxx"
 func URL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return wholeUserinfo.ReplaceAllString(s, "${1}"+Mask+"@")
+		return wholeUserinfo().ReplaceAllString(s, "${1}"+Mask+"@")
 	}
 	if u.User == nil {
 		return s
@@ -28,15 +29,21 @@ func URL(s string) string {
 
 // wholeUserinfo is userinfo for a string that is one URL: the password may
 // hold anything but the path's /.
-var wholeUserinfo = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*://[^/?#:@]*:)[^/?#]*@`)
+// The patterns are compiled on first use: most entry processes never
+// print a URL, and a compiled pattern is heap every process would keep.
+var wholeUserinfo = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*://[^/?#:@]*:)[^/?#]*@`)
+})
 
 // userinfo matches the user:password@ part of a URL in free text. The
 // password runs to the last @ before the path, as url.Parse reads it, so a
 // password holding an unescaped @ is masked whole.
-var userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^/\s?#:@"']*:)[^/\s?#"']*@`)
+var userinfo = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^/\s?#:@"']*:)[^/\s?#"']*@`)
+})
 
 // Text masks the password of every scheme://user:password@ in s: a command
 // line, an error message.
 func Text(s string) string {
-	return userinfo.ReplaceAllString(s, "${1}"+Mask+"@")
+	return userinfo().ReplaceAllString(s, "${1}"+Mask+"@")
 }

@@ -142,4 +142,29 @@ var mutants = []mutant{
 		New: `return perEnv, filepath.Join("config", "master.key")`,
 		Bug: "per-environment credentials decrypted with the master key",
 	},
+	// This session's capabilities (issues 20, 22, 23).
+	{
+		Package: "./deploy", File: "deploy/images.go",
+		Old: "\tif len(missing) > 0 {\n\t\treturn fmt.Errorf(\"%s; nothing was changed\"",
+		New: "\tif len(missing) > 0 && false {\n\t\treturn fmt.Errorf(\"%s; nothing was changed\"",
+		Bug: "a typo'd ECR tag is registered and rolled out, found only by a failed rollout",
+	},
+	{
+		Package: "./supervise", File: "supervise/ctl.go",
+		Old: "\t\tif s.starting(p) {",
+		New: "\t\tif false && s.starting(p) {",
+		Bug: "ctl signal puma USR2 right after a restart kills puma before its handlers are set",
+	},
+	{
+		Package: "./render", File: "render/shell.go",
+		Old: "\ttimer := time.AfterFunc(timeout, func() { kill(true) })",
+		New: "\ttimer := time.AfterFunc(timeout*1000, func() { kill(true) })",
+		Bug: "a template's hung `command` holds start-up for hours instead of 10 s",
+	},
+	{
+		Package: "./render", File: "render/depth.go",
+		Old: "\tif depth > maxValueDepth {",
+		New: "\tif depth > maxValueDepth*1000 {",
+		Bug: "a value nested 500,000 deep overflows the Go stack and crashes PID 1",
+	},
 }

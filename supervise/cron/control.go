@@ -227,7 +227,7 @@ func (sc *scheduler) recordEnd(e runEnd) {
 		}
 		return
 	case e.notStarted:
-		o.Outcome, o.Detail = "failed", "cannot start: "+r.spawnErr.Error()
+		o.Outcome, o.Detail = "not_started", "cannot start: "+r.spawnErr.Error()
 		sc.setLast(r.state.job.Name, o)
 		return // onStart has been told
 	default:
@@ -235,20 +235,36 @@ func (sc *scheduler) recordEnd(e runEnd) {
 		o.ExitCode = &code
 		ms := o.At.Sub(r.started).Milliseconds()
 		o.DurationMS = &ms
-		o.Outcome = "ok"
-		switch {
-		case r.stopSent != 0 && !r.killed && (e.exit.Signal == r.stopSent || code == 128+int(r.stopSent)):
-			o.Outcome, o.Detail = "failed", "stopped ("+signame.String(r.stopSent)+")"
-		case e.exit.Signal != 0:
-			o.Outcome, o.Detail = "failed", fmt.Sprintf("killed by %s", signame.String(e.exit.Signal))
-		case code != 0:
-			o.Outcome, o.Detail = "failed", fmt.Sprintf("exited with %d", code)
-		default:
-			o.Detail = "exited with 0"
-		}
+		o.Outcome, o.Detail = outcomeOf(r, e.exit)
 	}
 	sc.setLast(r.state.job.Name, o)
 	if r.onEnd != nil {
 		r.onEnd(o)
 	}
+}
+
+// outcomeOf names how a run that started ended, with the words of the
+// cron_* events (finish): ok, failed (a non-zero exit), killed (a signal
+// entry did not send as a stop), timed_out (stopped past the job's
+// timeout), stopped (by entry's stop); and says it for people.
+func outcomeOf(r *run, exit supervise.ExitStatus) (outcome, detail string) {
+	switch {
+	case r.stopSent != 0 && !r.killed && (exit.Signal == r.stopSent || exit.Code == 128+int(r.stopSent)):
+		detail = "stopped (" + signame.String(r.stopSent) + ")"
+		if r.timedOut {
+			return "timed_out", detail + " past its timeout"
+		}
+		return "stopped", detail
+	case exit.Signal != 0:
+		detail = "killed by " + signame.String(exit.Signal)
+		if r.timedOut {
+			return "timed_out", detail + " past its timeout"
+		}
+		return "killed", detail
+	case exit.Code != 0:
+		return "failed", fmt.Sprintf("exited with %d", exit.Code)
+	case r.timedOut:
+		return "timed_out", "exited with 0 past its timeout"
+	}
+	return "ok", "exited with 0"
 }
