@@ -32,7 +32,7 @@ var notEntryYML = []struct{ doc, first, why string }{
 	{"docs/supervise.md", "- alert: CronJobFailed", "Prometheus alerting rules"},
 }
 
-// Every entry.yml shown in README.md and docs/*.md passes `entry config
+// Every entry.yml shown in README.md, docs/*.md and examples/*/README.md passes `entry config
 // check` for each of its roles, with no warning. Programs and files the
 // snippet names are stubbed (see checkEntryYML).
 func TestDocsEntryYMLCheck(t *testing.T) {
@@ -40,7 +40,11 @@ func TestDocsEntryYMLCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs = append([]string{"../../README.md"}, docs...)
+	readmes, err := filepath.Glob("../../examples/*/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs = append(append([]string{"../../README.md"}, docs...), readmes...)
 	used := map[int]bool{}
 	n := 0
 	for _, path := range docs {
@@ -50,6 +54,11 @@ func TestDocsEntryYMLCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := strings.Split(string(data), "\n")
+		for i, l := range lines {
+			if strings.TrimSpace(l) == "```yml" {
+				t.Errorf("%s:%d: write ```yaml, which this test reads", doc, i+1)
+			}
+		}
 		for _, b := range codeBlocks(string(data), "yaml") {
 			text, fragment, err := entryYMLBlock(lines, b)
 			if err != nil {
