@@ -32,9 +32,9 @@ var notEntryYML = []struct{ doc, first, why string }{
 	{"docs/supervise.md", "- alert: CronJobFailed", "Prometheus alerting rules"},
 }
 
-// Every entry.yml shown in README.md, docs/*.md and examples/*/README.md passes `entry config
-// check` for each of its roles, with no warning. Programs and files the
-// snippet names are stubbed (see checkEntryYML).
+// Every entry.yml shown in README.md, docs/*.md and examples/*/README.md
+// passes `entry config check` for each of its roles, with no warning.
+// Programs and files the snippet names are stubbed (see checkEntryYML).
 func TestDocsEntryYMLCheck(t *testing.T) {
 	docs, err := filepath.Glob("../../docs/*.md")
 	if err != nil {
