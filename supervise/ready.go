@@ -215,7 +215,7 @@ func (s *Supervisor) readyTimedOut(p *proc, err error) {
 	p.readyCancel = nil
 	p.readyErr = err
 	why := fmt.Sprintf("not ready after %s (ready_timeout): %v", p.ReadyTimeout, err)
-	s.emit(Fields{Event: "not_ready", Process: p.Name, Pid: pidOf(p), Duration: time.Since(p.startedAt)}, "%s", why)
+	s.emit(Fields{Event: "not_ready", Process: p.Name, Pid: pidOf(p), Duration: p.ReadyTimeout}, "%s", why)
 	s.readyDone(p, fmt.Errorf("not ready after %s: %v", p.ReadyTimeout, err))
 	if s.stopping {
 		return

@@ -61,25 +61,48 @@ func StartContained(t testing.TB, cmd *exec.Cmd, asPID1 bool) int {
 	})
 	pid := cmd.Process.Pid
 	for range depth {
-		pid = firstChild(t, pid, cmd.Args)
+		child, ok := firstChild(t, pid, cmd.Args)
+		if !ok {
+			// The program came and went before it was seen (a --help,
+			// a quick failure): there is nothing left to signal. cmd's
+			// own process is not reaped before the cleanup, so its pid
+			// cannot have been reused.
+			return cmd.Process.Pid
+		}
+		pid = child
 	}
 	return pid
 }
 
 // firstChild waits (generously: the machine may be busy) for pid's first
-// child and returns it.
-func firstChild(t testing.TB, pid int, args []string) int {
+// child and returns it; ok is false when pid ended first.
+func firstChild(t testing.TB, pid int, args []string) (child int, ok bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 		if f := strings.Fields(string(data)); len(f) > 0 {
 			child, _ := strconv.Atoi(f[0])
-			return child
+			return child, true
+		}
+		if ended(pid) {
+			return 0, false
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: process %d started no child within 30s", strings.Join(args, " "), pid)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// ended tells whether pid has exited: it is gone, or a zombie.
+func ended(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which is in parentheses and may
+	// itself hold ") ".
+	i := strings.LastIndexByte(string(data), ')')
+	return i < 0 || i+2 >= len(data) || data[i+2] == 'Z' || data[i+2] == 'X'
 }
