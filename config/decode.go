@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -19,7 +20,9 @@ var errorsEOF = io.EOF
 
 // durationSyntax matches what time.ParseDuration accepts, so that a value
 // it refuses anyway is one too large for it.
-var durationSyntax = regexp.MustCompile(`^[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$`)
+var durationSyntax = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$`)
+}) // compiled on first use: an error path
 
 // decodeStrict decodes node n into out (a pointer), refusing unknown and
 // duplicate keys and reporting every problem with its line and its dotted
@@ -182,7 +185,7 @@ func scalarDecode(n *yaml.Node, v reflect.Value, where, want string) error {
 	if v.Type() == durationType {
 		d, err := time.ParseDuration(n.Value)
 		switch {
-		case err != nil && durationSyntax.MatchString(n.Value):
+		case err != nil && durationSyntax().MatchString(n.Value):
 			return &Error{Line: n.Line, Msg: fmt.Sprintf("%s: %q is too large (at most %s)", where, n.Value, time.Duration(math.MaxInt64).Truncate(time.Hour))}
 		case err != nil:
 			return &Error{Line: n.Line, Msg: fmt.Sprintf("%s: %q is not a duration (write it like 25s, 2m or 1h30m)", where, n.Value)}
@@ -248,12 +251,12 @@ func withFile(name string, err error) error {
 	return &Error{File: name, Msg: err.Error()}
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: (?:unmarshal errors:\s*)?line (\d+): (.*)$`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: (?:unmarshal errors:\s*)?line (\d+): (.*)$`) }) // compiled on first use: an error path
 
 // yamlError turns a yaml.v3 syntax error into "file:line: message".
 func yamlError(name string, err error) error {
 	msg := strings.TrimSpace(err.Error())
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &Error{File: name, Line: line, Msg: "YAML syntax: " + m[2]}
 	}

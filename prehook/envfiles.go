@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/entryhq/entry/internal/readcap"
 
@@ -97,8 +98,11 @@ func parseEnvFile(name string, data []byte) (map[string]string, error) {
 const noEquals = "not a NAME=value line, an export NAME=value line or a # comment"
 
 var (
-	envBadChar      = regexp.MustCompile(`(?s)^unexpected character ("(?:[^"\\]|\\.)*") in variable name near ("(?:[^"\\]|\\.)*")$`)
-	envUnterminated = regexp.MustCompile(`(?s)^unterminated quoted value (.*)$`)
+	// Compiled on first use: they read godotenv's errors only.
+	envBadChar = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)^unexpected character ("(?:[^"\\]|\\.)*") in variable name near ("(?:[^"\\]|\\.)*")$`)
+	})
+	envUnterminated = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)^unterminated quoted value (.*)$`) })
 )
 
 // envSyntaxError turns godotenv's error into a line (0 if unknown) and
@@ -108,7 +112,7 @@ var (
 func envSyntaxError(data []byte, err error) (int, string) {
 	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")) // as godotenv does
 	msg := err.Error()
-	if m := envBadChar.FindStringSubmatch(msg); m != nil {
+	if m := envBadChar().FindStringSubmatch(msg); m != nil {
 		char, err1 := strconv.Unquote(m[1])
 		near, err2 := strconv.Unquote(m[2])
 		if err1 == nil && err2 == nil && bytes.HasSuffix(data, []byte(near)) {
@@ -119,7 +123,7 @@ func envSyntaxError(data []byte, err error) (int, string) {
 			return line, fmt.Sprintf("unexpected character %q in a variable name (names are letters, digits, _ and .)", char)
 		}
 	}
-	if m := envUnterminated.FindStringSubmatch(msg); m != nil {
+	if m := envUnterminated().FindStringSubmatch(msg); m != nil {
 		quoted := []byte(m[1])
 		if i := bytes.LastIndex(data, quoted); i >= 0 {
 			return lineAt(data, i), fmt.Sprintf("a quoted value is not closed (its closing %s is missing)", quoted[:1])

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -126,7 +127,7 @@ func (m *metadata) macBytes() ([]byte, error) {
 
 // macLine matches the line every vault ends with (without its indent or
 // dotenv prefix).
-var macLine = regexp.MustCompile(`^mac: [A-Za-z0-9+/]{43}=[ \t]*$`)
+var macLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^mac: [A-Za-z0-9+/]{43}=[ \t]*$`) }) // compiled on first use, not at start
 
 // endsWithMAC reports whether the last line of data is the mac line: in
 // YAML indented under entry_secrets, in dotenv after the metadata prefix.
@@ -135,10 +136,10 @@ func endsWithMAC(f Format, data []byte) bool {
 	last := bytes.TrimRight(data[bytes.LastIndexByte(data, '\n')+1:], "\r")
 	if f == Dotenv {
 		rest, ok := bytes.CutPrefix(last, []byte(dotenvMetaPrefix))
-		return ok && macLine.Match(rest)
+		return ok && macLine().Match(rest)
 	}
 	rest := bytes.TrimLeft(last, " \t")
-	return len(rest) < len(last) && macLine.Match(rest)
+	return len(rest) < len(last) && macLine().Match(rest)
 }
 
 // looksLikeVault reports whether data carries any sign of being a vault.
