@@ -323,7 +323,7 @@ func secretsEncrypt(args []string) int {
 	if out != "" {
 		dst = out
 	}
-	if err := writeFileAtomic(dst, vault, 0o644, true, ""); err != nil {
+	if err := atomicfile.WriteFile(dst, vault, 0o644, true, ""); err != nil {
 		return secretsFail(dst, err)
 	}
 	return exitOK
@@ -387,7 +387,7 @@ func secretsDecrypt(args []string) int {
 		}
 		return exitOK
 	}
-	if err := writeFileAtomic(out, plain, 0o600, false, ""); err != nil {
+	if err := atomicfile.WriteFile(out, plain, 0o600, false, ""); err != nil {
 		return secretsFail(out, err)
 	}
 	return exitOK
@@ -478,7 +478,7 @@ func secretsEdit(args []string) int {
 		fmt.Fprintf(os.Stderr, "entry: secrets: %s: no changes\n", file)
 		return exitOK
 	}
-	if err := writeFileAtomic(file, vault, 0o644, true, ""); err != nil {
+	if err := atomicfile.WriteFile(file, vault, 0o644, true, ""); err != nil {
 		return secretsFail(file, err)
 	}
 	fmt.Fprintf(os.Stderr, "entry: secrets: %s: %d %s changed\n", file, changed, plural(changed, "value", "values"))
@@ -620,7 +620,7 @@ func secretsRecipients(args []string) int {
 		msg = fmt.Sprintf("removed %d %s; %d can decrypt. The removed keys could read the secrets until now: run 'entry secrets rotate %s' and change the secrets themselves",
 			len(keys), plural(len(keys), "recipient", "recipients"), remaining, file)
 	}
-	if err := writeFileAtomic(file, vault, 0o644, true, ""); err != nil {
+	if err := atomicfile.WriteFile(file, vault, 0o644, true, ""); err != nil {
 		return secretsFail(file, err)
 	}
 	fmt.Fprintf(os.Stderr, "entry: secrets: %s: %s\n", file, msg)
@@ -650,7 +650,7 @@ func secretsRotate(args []string) int {
 	if err != nil {
 		return secretsFail(file, err)
 	}
-	if err := writeFileAtomic(file, vault, 0o644, true, ""); err != nil {
+	if err := atomicfile.WriteFile(file, vault, 0o644, true, ""); err != nil {
 		return secretsFail(file, err)
 	}
 	fmt.Fprintf(os.Stderr, "entry: secrets: %s: %d values re-encrypted under a new data key\n", file, v.Len())
@@ -678,7 +678,7 @@ func newSecretsStep(cfg *config.File) (prehook.Step, error) {
 				return nil, fmt.Errorf("%s: %s: %v", cfg.Path, where, err)
 			}
 		}
-		if _, _, err := lookupOwner(v.Owner); err != nil {
+		if _, _, err := atomicfile.LookupOwner(v.Owner); err != nil {
 			return nil, fmt.Errorf("%s: %s: %v", cfg.Path, where, err)
 		}
 	}
@@ -816,11 +816,11 @@ func (s *secretsStep) checkDsts(env *prehook.Env) []error {
 		{Path: s.cfg.KeyFile, What: "the age key file (secrets.key_file)"},
 		{Path: env.Get(secrets.EnvKeyFile), What: "the age key file (" + secrets.EnvKeyFile + ")"},
 	}
-	jobs, _ := (&renderStep{templates: s.templates}).jobs() // render reports its own problems
+	jobs := prehook.RenderTargets(s.templates) // render reports its own problems
 	for _, j := range jobs {
 		common = append(common,
-			secrets.Guarded{Path: j.src, What: "a template (render.templates)"},
-			secrets.Guarded{Path: j.dst, What: "the output of template " + j.src + " (render.templates)"})
+			secrets.Guarded{Path: j.Src, What: "a template (render.templates)"},
+			secrets.Guarded{Path: j.Dst, What: "the output of template " + j.Src + " (render.templates)"})
 	}
 	var errs []error
 	for i, v := range vaults {
@@ -842,8 +842,8 @@ func (s *secretsStep) checkDsts(env *prehook.Env) []error {
 	}
 	for _, j := range jobs {
 		for i, v := range vaults {
-			if v.Src != "" && secrets.SamePath(j.dst, v.Src) {
-				errs = append(errs, fmt.Errorf("%s: render.templates: %s would render over %s, the vault of secrets.vaults[%d]; give the template another dst; nothing was written", s.configPath, j.src, j.dst, i))
+			if v.Src != "" && secrets.SamePath(j.Dst, v.Src) {
+				errs = append(errs, fmt.Errorf("%s: render.templates: %s would render over %s, the vault of secrets.vaults[%d]; give the template another dst; nothing was written", s.configPath, j.Src, j.Dst, i))
 			}
 		}
 	}
@@ -934,7 +934,7 @@ func (s *secretsStep) run(ctx context.Context, env *prehook.Env, log prehook.Log
 				return fmt.Errorf("%s: %v", d.v.Dst, err)
 			}
 		}
-		if err := writeFileAtomic(d.v.Dst, d.plain, vaultMode(d.v), false, d.v.Owner); err != nil {
+		if err := atomicfile.WriteFile(d.v.Dst, d.plain, vaultMode(d.v), false, d.v.Owner); err != nil {
 			return fmt.Errorf("%s: %v", d.v.Dst, err)
 		}
 	}

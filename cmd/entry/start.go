@@ -370,7 +370,7 @@ func buildPipeline(cfg *config.File, env *prehook.Env, check bool) (*prehook.Pip
 		// before anything runs (exit 2), not only when the step runs.
 		problems = append(problems, secrets.(*secretsStep).checkDsts(env)...)
 	}
-	render, err := newRenderStep(cfg)
+	render, err := prehook.NewRenderStep(cfg)
 	if err != nil {
 		problems = append(problems, err)
 	}
