@@ -233,10 +233,3 @@ func configName(cfg *config.File) string {
 	}
 	return cfg.Path
 }
-
-// RenderTargets lists the files the templates would render, for the
-// secrets step's checks; problems are left to the render step.
-func RenderTargets(templates []config.Template) []RenderJob {
-	jobs, _ := (&renderStep{templates: templates}).jobs()
-	return jobs
-}
