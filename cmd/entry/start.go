@@ -376,7 +376,7 @@ func buildPipeline(cfg *config.File, env *prehook.Env, check bool) (*prehook.Pip
 	if err != nil {
 		problems = append(problems, err)
 	}
-	assets, err := newAssetsStep(cfg)
+	assets, err := prehook.NewAssetsStep(cfg)
 	if err != nil {
 		problems = append(problems, err)
 	}
