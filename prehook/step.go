@@ -5,8 +5,9 @@ import (
 )
 
 // A Step is one stage of the start-up pipeline. The domain packages
-// (secrets, render, assets) are wrapped as Steps by the command; this
-// package runs them in order and knows nothing else of them.
+// (secrets, render, assets) are wrapped as Steps in this package's
+// *_step.go files; the pipeline runs them in order and knows nothing else
+// of them.
 type Step interface {
 	// Name is the step's name in logs and errors: "render", "secrets", ...
 	Name() string

@@ -352,7 +352,7 @@ assets:
 	if err != nil {
 		t.Fatal(err)
 	}
-	step, err := newAssetsStep(cfg)
+	step, err := prehook.NewAssetsStep(cfg)
 	if err != nil || step == nil {
 		t.Fatalf("step %v, err %v", step, err)
 	}
@@ -380,7 +380,7 @@ fetch s3://other/production/fromconfig/settings.json -> config/settings-producti
 
 	// Another variable, other skip list.
 	cfg.Assets.EnvVar, cfg.Assets.SkipEnvs = "APP_ENV", []string{"review"}
-	step, _ = newAssetsStep(cfg)
+	step, _ = prehook.NewAssetsStep(cfg)
 	if got := plan("APP_ENV=review"); got != "bypassed: APP_ENV=review is in assets.skip_envs" {
 		t.Errorf("APP_ENV=review: %s", got)
 	}
@@ -389,7 +389,7 @@ fetch s3://other/production/fromconfig/settings.json -> config/settings-producti
 	}
 
 	// Nothing configured: no step at all.
-	if step, err := newAssetsStep(&config.File{}); step != nil || err != nil {
+	if step, err := prehook.NewAssetsStep(&config.File{}); step != nil || err != nil {
 		t.Errorf("empty section: step %v, err %v", step, err)
 	}
 }

@@ -303,8 +303,8 @@ func TestRenderStartupCommandEnvironment(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"app.yml.erb": "rev: <%= `echo \"$FROM_DOTENV\"`.strip %>\n"})
 	env := prehook.EnvFromList([]string{"PATH=" + os.Getenv("PATH")})
 	env.Set("FROM_DOTENV", "built")
-	jobs := []renderJob{{src: filepath.Join(dir, "app.yml.erb"), dst: filepath.Join(dir, "app.yml")}}
-	if err := renderJobs(jobs, env, false, prehook.StderrLogger); err != nil {
+	jobs := []prehook.RenderJob{{Src: filepath.Join(dir, "app.yml.erb"), Dst: filepath.Join(dir, "app.yml")}}
+	if err := prehook.RenderJobs(jobs, env, false, prehook.StderrLogger); err != nil {
 		t.Fatal(err)
 	}
 	if got := readFile(t, dir, "app.yml"); got != "rev: built\n" {

@@ -545,7 +545,7 @@ func TestSecretsStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step, err := newSecretsStep(cfg)
+	step, err := prehook.NewSecretsStep(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -598,7 +598,7 @@ func TestSecretsStep(t *testing.T) {
 	assertNoTempFiles(t, f.dir)
 
 	// With no vault configured the step still removes the key.
-	empty, _ := newSecretsStep(&config.File{})
+	empty, _ := prehook.NewSecretsStep(&config.File{})
 	env = prehook.EnvFromList([]string{"ENTRY_AGE_KEY=" + keyOnly(f.key), "ENTRY_AGE_KEY_FILE=/k"})
 	if err := empty.Run(context.Background(), env, logf); err != nil || len(env.List()) != 0 {
 		t.Errorf("empty step: %v %v", err, env.List())
@@ -623,7 +623,7 @@ func TestSecretsStepFailureWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step, _ := newSecretsStep(cfg)
+	step, _ := prehook.NewSecretsStep(cfg)
 	var logs []string
 	logf := func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }
 	env := prehook.EnvFromList([]string{"ENTRY_AGE_KEY=" + keyOnly(f.key)})
@@ -649,7 +649,7 @@ func TestSecretsStepFailureWritesNothing(t *testing.T) {
 	// Wrong key, and no key at all.
 	env = prehook.EnvFromList(nil)
 	cfg.Secrets.Vaults = cfg.Secrets.Vaults[:1]
-	step, _ = newSecretsStep(cfg)
+	step, _ = prehook.NewSecretsStep(cfg)
 	if err := step.Run(context.Background(), env, logf); err == nil || err.Error() != "secrets: key: no age key: set ENTRY_AGE_KEY, ENTRY_AGE_KEY_FILE or ENTRY_AGE_KEY_SSM in the container's environment, or secrets.key_file or secrets.key_ssm in entry.yml" {
 		t.Errorf("no key: %v", err)
 	}
@@ -664,7 +664,7 @@ func TestSecretsStepFailureWritesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := newSecretsStep(cfg); err == nil || err.Error() != c.want {
+		if _, err := prehook.NewSecretsStep(cfg); err == nil || err.Error() != c.want {
 			t.Errorf("%q: %v, want %s", c.yml, err, c.want)
 		}
 	}
@@ -739,7 +739,7 @@ func TestSecretsStepSymlinkedDst(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		step, err := newSecretsStep(cfg)
+		step, err := prehook.NewSecretsStep(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -777,7 +777,7 @@ func TestSecretsStepExpandsPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step, _ := newSecretsStep(cfg)
+	step, _ := prehook.NewSecretsStep(cfg)
 	env := prehook.EnvFromList([]string{"VAULT=secrets", "ENTRY_AGE_KEY=" + keyOnly(f.key)})
 	if plan := step.Plan(env); len(plan) != 3 || plan[1] != "decrypt config/secrets.yml.enc -> run/secrets.yml (mode 0600)" {
 		t.Errorf("plan: %q", plan)
@@ -808,7 +808,7 @@ func TestSecretsStepOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step, err := newSecretsStep(cfg)
+	step, err := prehook.NewSecretsStep(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

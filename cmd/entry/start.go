@@ -362,23 +362,25 @@ type checkedStep interface {
 // returns every problem found; with check, also those of checkedSteps.
 func buildPipeline(cfg *config.File, env *prehook.Env, check bool) (*prehook.Pipeline, []error) {
 	var problems []error
-	secrets, err := newSecretsStep(cfg)
+	var steps []prehook.Step
+	secrets, err := prehook.NewSecretsStep(cfg)
 	if err != nil {
 		problems = append(problems, err)
 	} else {
 		// A vault written over a file it must not replace is refused
 		// before anything runs (exit 2), not only when the step runs.
-		problems = append(problems, secrets.(*secretsStep).checkDsts(env)...)
+		problems = append(problems, secrets.CheckDsts(env)...)
+		steps = append(steps, secrets)
 	}
-	render, err := newRenderStep(cfg)
+	render, err := prehook.NewRenderStep(cfg)
 	if err != nil {
 		problems = append(problems, err)
 	}
-	assets, err := newAssetsStep(cfg)
+	assets, err := prehook.NewAssetsStep(cfg)
 	if err != nil {
 		problems = append(problems, err)
 	}
-	steps := []prehook.Step{secrets, render, assets}
+	steps = append(steps, render, assets)
 	if len(cfg.Hooks) > 0 {
 		hooks := hooksStep(cfg.Hooks)
 		// A hook whose program is missing is a config error: say so before

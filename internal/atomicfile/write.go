@@ -1,4 +1,4 @@
-package main
+package atomicfile
 
 import (
 	"fmt"
@@ -9,23 +9,21 @@ import (
 	"strings"
 
 	"github.com/google/renameio/v2"
-
-	"github.com/entryhq/entry/internal/atomicfile"
 )
 
-// writeFileAtomic writes data to path through a temporary file in the same
+// WriteFile writes data to path through a temporary file in the same
 // directory, fsynced and renamed into place (renameio): on failure the old
 // file stays and no temporary file is left. Missing parent directories are
 // created. keepMode keeps an existing file's permissions instead of mode;
-// owner is "", USER, USER:GROUP or :GROUP (see lookupOwner). A path that is
+// owner is "", USER, USER:GROUP or :GROUP (see LookupOwner). A path that is
 // a symbolic link keeps the link: the file it points to is written, in its
-// own directory (atomicfile.Target).
-func writeFileAtomic(path string, data []byte, mode os.FileMode, keepMode bool, owner string) error {
-	uid, gid, err := lookupOwner(owner)
+// own directory (Target).
+func WriteFile(path string, data []byte, mode os.FileMode, keepMode bool, owner string) error {
+	uid, gid, err := LookupOwner(owner)
 	if err != nil {
 		return err
 	}
-	if path, err = atomicfile.Target(path); err != nil {
+	if path, err = Target(path); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -63,10 +61,10 @@ func checkOwner(owner string) error {
 	return nil
 }
 
-// lookupOwner resolves an owner to ids; -1 leaves one unchanged, and ""
+// LookupOwner resolves an owner to ids; -1 leaves one unchanged, and ""
 // changes neither. A user without a group gets the user's primary group, as
 // chown(1) does with "user:".
-func lookupOwner(owner string) (uid, gid int, err error) {
+func LookupOwner(owner string) (uid, gid int, err error) {
 	if owner == "" {
 		return -1, -1, nil
 	}
