@@ -130,7 +130,34 @@ func TestCommandEnvironment(t *testing.T) {
 func TestCommandTimeout(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	src := "a\n<%= `sleep 600 & echo $! > " + pidFile + "; wait` %>"
-	got, err := renderWith(t, src, map[string]string{"PATH": os.Getenv("PATH")}, Options{CommandTimeout: 300 * time.Millisecond})
+	// The render must end long before the sleep would: a timeout that does
+	// not fire is a hang, caught here at the test's patience.
+	type result struct {
+		got string
+		err error
+	}
+	done := make(chan result, 1)
+	t.Cleanup(func() { // when the timeout failed to fire: leave no sleep behind
+		if data, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+				if pgid, err := syscall.Getpgid(pid); err == nil && pgid != syscall.Getpgrp() {
+					syscall.Kill(-pgid, syscall.SIGKILL)
+				}
+			}
+		}
+	})
+	go func() {
+		got, err := renderWith(t, src, map[string]string{"PATH": os.Getenv("PATH")}, Options{CommandTimeout: 300 * time.Millisecond})
+		done <- result{got, err}
+	}()
+	var got string
+	var err error
+	select {
+	case r := <-done:
+		got, err = r.got, r.err
+	case <-time.After(testtool.Patience):
+		t.Fatalf("the render still runs after %v: the 300ms command timeout did not fire", testtool.Patience)
+	}
 	want := "t.erb:2:5: `sleep 600 & echo $! > " + pidFile + "; wait`: still running after 300ms: killed it and its process group (a template's command must finish quickly; pass slow values in environment variables)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %q, %v; want error %s", got, err, want)
