@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/entryhq/entry/internal/suggest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -141,31 +142,11 @@ func unknownKeyMsg(key, where string, fields map[string]int) string {
 func closest(key string, known []string) string {
 	best, bestDist := "", 3
 	for _, k := range known {
-		if d := editDistance(key, k); d < bestDist {
+		if d := suggest.Distance(key, k); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func checkDuplicateKeys(n *yaml.Node, where string) error {

@@ -3,6 +3,8 @@ package render
 import (
 	"sort"
 	"strings"
+
+	"github.com/entryhq/entry/internal/suggest"
 )
 
 // This file holds the hints of refusals that name what the template most
@@ -50,7 +52,7 @@ func closest(name string, names []string) []string {
 	best := limit + 1
 	var out []string
 	for _, n := range names {
-		switch d := editDistance(name, n); {
+		switch d := suggest.Distance(name, n); {
 		case d > limit:
 		case d < best:
 			best, out = d, []string{n}
@@ -60,27 +62,6 @@ func closest(name string, names []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // unknownNameHint says what a lowercase name that is no local variable
