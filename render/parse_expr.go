@@ -946,15 +946,7 @@ func (p *parser) parseEnv(start int) *expr {
 		case "fetch":
 			return p.parseFetch(start, nameAt)
 		case "key?":
-			var args []*expr
-			switch {
-			case p.peek() == '(':
-				args = p.parseCall(')')
-			case p.argStart():
-				args = p.commandArgs(start, nameAt, "ENV.key?")
-			default:
-				p.fail(nameAt, "write ENV.key?(\"NAME\") with parentheses")
-			}
+			args := p.envArgs(start, nameAt, "ENV.key?", `ENV.key?("NAME")`)
 			if len(args) != 1 {
 				p.fail(nameAt, "ENV.key? takes one name")
 			}
@@ -966,16 +958,21 @@ func (p *parser) parseEnv(start int) *expr {
 	return nil
 }
 
-func (p *parser) parseFetch(start, nameAt int) *expr {
-	var args []*expr
+// envArgs reads the arguments of ENV.fetch or ENV.key? (named what), in
+// parentheses or as a command call; without either it asks for usage.
+func (p *parser) envArgs(start, nameAt int, what, usage string) []*expr {
 	switch {
 	case p.peek() == '(':
-		args = p.parseCall(')')
+		return p.parseCall(')')
 	case p.argStart():
-		args = p.commandArgs(start, nameAt, "ENV.fetch")
-	default:
-		p.fail(nameAt, "write ENV.fetch(\"NAME\", default) with parentheses")
+		return p.commandArgs(start, nameAt, what)
 	}
+	p.fail(nameAt, "write %s with parentheses", usage)
+	return nil
+}
+
+func (p *parser) parseFetch(start, nameAt int) *expr {
+	args := p.envArgs(start, nameAt, "ENV.fetch", `ENV.fetch("NAME", default)`)
 	if len(args) < 1 || len(args) > 2 {
 		p.fail(nameAt, "ENV.fetch takes a name and an optional default")
 	}
