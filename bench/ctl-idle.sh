@@ -12,17 +12,11 @@ cd "$(dirname "$0")/.."
 before=${1:-fc2dfd2}
 rounds=${2:-5}
 idle=${3:-10}
-work=$(mktemp -d)
-cleanup() { # entry (unshare's child) first: unshare does not pass TERM on
-  local j
-  for j in $(jobs -p); do kill -TERM $(cat /proc/"$j"/task/*/children 2>/dev/null) "$j" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_work
 
-git archive "$before" | tar -x -C "$work" --one-top-level=before
-(cd "$work/before" && CGO_ENABLED=0 go build -o "$work/entry-before" ./cmd/entry)
-CGO_ENABLED=0 go build -o "$work/entry-after" ./cmd/entry
+bench_build "$before" "$work/entry-before"
+bench_build . "$work/entry-after"
 printf 'roles:\n  idle:\n    a: sleep 100000\n    b: sleep 100000\n    c: sleep 100000\n' >"$work/entry.yml"
 
 # switches PID: voluntary + involuntary context switches of every thread.

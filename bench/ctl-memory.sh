@@ -15,17 +15,11 @@ procs=${2:-3}
 requests=${3:-10000}
 rounds=${4:-3}
 settle=${5:-3}
-work=$(mktemp -d)
-cleanup() {
-  local j
-  for j in $(jobs -p); do kill -TERM $(cat /proc/"$j"/task/*/children 2>/dev/null) "$j" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_work
 
-git archive "$before" | tar -x -C "$work" --one-top-level=before
-(cd "$work/before" && CGO_ENABLED=0 go build -o "$work/entry-before" ./cmd/entry)
-CGO_ENABLED=0 go build -o "$work/entry-after" ./cmd/entry
+bench_build "$before" "$work/entry-before"
+bench_build . "$work/entry-after"
 {
   printf 'roles:\n  idle:\n'
   for ((i = 0; i < procs; i++)); do printf '    p%d: sleep 100000\n' "$i"; done

@@ -17,17 +17,11 @@ cd "$(dirname "$0")/.."
 before=${1:-a9e81f2}
 rounds=${2:-7}
 idle=${3:-30}
-work=$(mktemp -d)
-cleanup() {
-  local j
-  for j in $(jobs -p); do kill -TERM $(cat /proc/"$j"/task/*/children 2>/dev/null) "$j" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_work
 
-git archive "$before" | tar -x -C "$work" --one-top-level=before
-(cd "$work/before" && CGO_ENABLED=0 go build -o "$work/entry-before" ./cmd/entry)
-CGO_ENABLED=0 go build -o "$work/entry-after" ./cmd/entry
+bench_build "$before" "$work/entry-before"
+bench_build . "$work/entry-after"
 ls -l "$work/entry-before" "$work/entry-after" | awk '{print "# binary", $NF, $5, "bytes"}'
 port=$((20000 + RANDOM % 20000))
 mkdir -p "$work/plain" "$work/cron" "$work/metrics"

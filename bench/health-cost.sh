@@ -10,14 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
 command -v supervisord >/dev/null || { echo "supervisord missing: apt-get install supervisor" >&2; exit 1; }
-work=$(mktemp -d)
-cleanup() {
-  local j
-  for j in $(jobs -p); do kill -TERM $(cat /proc/"$j"/task/*/children 2>/dev/null) "$j" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-CGO_ENABLED=0 go build -o "$work/entry" ./cmd/entry
+. bench/lib.sh
+bench_work
+bench_build . "$work/entry"
 printf 'roles:\n  idle:\n    a: sleep 100000\n    b: sleep 100000\n    c: sleep 100000\n' >"$work/entry.yml"
 cat >"$work/supervisord.conf" <<CONF
 [supervisord]

@@ -16,25 +16,14 @@ cd "$(dirname "$0")/.."
 rounds=${1:?usage: bench/idle-memory.sh ROUNDS REV...}
 shift
 [ $# -ge 1 ] || { echo "usage: bench/idle-memory.sh ROUNDS REV..." >&2; exit 2; }
-work=$(mktemp -d)
-cleanup() {
-  local j
-  for j in $(jobs -p); do kill -TERM $(cat /proc/"$j"/task/*/children 2>/dev/null) "$j" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_work
 
 names=()
 for rev in "$@"; do
   name=${rev//\//_}
   [ "$rev" = . ] && name=worktree
-  if [ "$rev" = . ]; then
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/entry-$name" ./cmd/entry
-  else
-    mkdir -p "$work/src-$name"
-    git archive "$rev" | tar -x -C "$work/src-$name"
-    (cd "$work/src-$name" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/entry-$name" ./cmd/entry)
-  fi
+  bench_build "$rev" "$work/entry-$name"
   names+=("$name")
 done
 mkdir -p "$work/two"
