@@ -12,10 +12,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/entryhq/entry/internal/readcap"
 	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"github.com/entryhq/entry/internal/readcap"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -195,6 +196,14 @@ func (f *File) validateLogFormat() error {
 		return nil
 	}
 	return &Error{Msg: fmt.Sprintf("log_format %q: want prefix, raw or json", f.LogFormat)}
+}
+
+// Name names the file in messages: its path, or what stood in for it.
+func (f *File) Name() string {
+	if f.Path == "" {
+		return "the config (no entry.yml found)"
+	}
+	return f.Path
 }
 
 // DefaultRoleName is the role started when none is named: default_role, else

@@ -20,7 +20,7 @@ import (
 // NewAssetsStep returns the start-up step that fetches the assets manifest
 // for cfg.Assets, or nil when nothing is configured.
 func NewAssetsStep(cfg *config.File) (Step, error) {
-	step, err := NewAssetsStepFrom(cfg.Assets, configName(cfg))
+	step, err := NewAssetsStepFrom(cfg.Assets, cfg.Name())
 	if step == nil || err != nil {
 		return nil, err // a nil *AssetsStep must not become a non-nil Step
 	}
@@ -273,7 +273,7 @@ func (s *AssetsStep) Run(ctx context.Context, env *Env, log Logger) error {
 		log("assets: bypassed: %s", p.bypass)
 		return nil
 	}
-	client, err := assets.NewClient(ctx, clientOptions(s.cfg))
+	client, err := assets.NewClient(ctx, AssetsOptions(s.cfg))
 	if err != nil {
 		return err
 	}
@@ -303,6 +303,7 @@ func (s *AssetsStep) Run(ctx context.Context, env *Env, log Logger) error {
 	return nil
 }
 
-func clientOptions(a config.Assets) assets.Options {
+// AssetsOptions are the S3 client options of entry.yml's assets section.
+func AssetsOptions(a config.Assets) assets.Options {
 	return assets.Options{Region: a.Region, Endpoint: a.Endpoint, PathStyle: a.PathStyle}
 }

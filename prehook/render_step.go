@@ -52,7 +52,7 @@ func NewRenderStep(cfg *config.File) (Step, error) {
 		return nil, nil
 	}
 	for i, t := range r.Templates {
-		where := fmt.Sprintf("%s: render.templates[%d]", configName(cfg), i)
+		where := fmt.Sprintf("%s: render.templates[%d]", cfg.Name(), i)
 		switch {
 		case t.Src == "":
 			return nil, fmt.Errorf("%s: src is missing (the template, such as docker/config/database.yml.erb)", where)
@@ -224,12 +224,4 @@ func renderErrors(errs []error, what string) error {
 		msg += fmt.Sprintf(" (and %d more templates failed to %s; see 'entry render --check')", len(errs)-1, what)
 	}
 	return errors.New(msg + "; nothing was written")
-}
-
-// configName names the config file in errors.
-func configName(cfg *config.File) string {
-	if cfg.Path == "" {
-		return "the config (no entry.yml found)"
-	}
-	return cfg.Path
 }

@@ -100,10 +100,6 @@ func (af *assetsFlags) apply(fs *flagSet, a *config.Assets) error {
 	return nil
 }
 
-func clientOptions(a config.Assets) assets.Options {
-	return assets.Options{Region: a.Region, Endpoint: a.Endpoint, PathStyle: a.PathStyle}
-}
-
 func runAssetsPush(args []string) int {
 	fs, af := newAssetsFlags("push")
 	var ifAbsent, keepExisting bool
@@ -150,7 +146,7 @@ func runAssetsPush(args []string) int {
 		objects[i] = obj
 	}
 	ctx := context.Background()
-	client, err := assets.NewClient(ctx, clientOptions(a))
+	client, err := assets.NewClient(ctx, prehook.AssetsOptions(a))
 	if err != nil {
 		return fail(exitFailure, "%v", err)
 	}
@@ -204,12 +200,12 @@ func runAssetsFetch(args []string) int {
 	default:
 		return fail(exitUsage, "assets fetch: want no arguments (fetch what entry.yml lists) or s3://BUCKET/KEY DST, got %d arguments", len(pos))
 	}
-	step, err := prehook.NewAssetsStepFrom(a, configName(cfg))
+	step, err := prehook.NewAssetsStepFrom(a, cfg.Name())
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
 	if step == nil {
-		return fail(exitUsage, "assets fetch: nothing to fetch: %s has no assets.manifests or assets.fetch (or give s3://BUCKET/KEY DST)", configName(cfg))
+		return fail(exitUsage, "assets fetch: nothing to fetch: %s has no assets.manifests or assets.fetch (or give s3://BUCKET/KEY DST)", cfg.Name())
 	}
 	step.EnvOverride, step.ShaOverride = af.env, af.sha
 	step.Direct = len(fs.Args()) == 2

@@ -310,7 +310,7 @@ func chooseTarget(cfg *config.File, fs *flagSet, sf *startFlags, env *prehook.En
 		}
 		if role := cfg.Roles.Get(args[0]); role != nil {
 			if len(args) > 1 {
-				return target{}, fmt.Errorf("%s is a role of %s, but more words follow (%s): entry starts one role, named alone (entry %s), and runs a command after -- (entry -- %s)", args[0], configName(cfg), strings.Join(args[1:], " "), args[0], strings.Join(args, " "))
+				return target{}, fmt.Errorf("%s is a role of %s, but more words follow (%s): entry starts one role, named alone (entry %s), and runs a command after -- (entry -- %s)", args[0], cfg.Name(), strings.Join(args[1:], " "), args[0], strings.Join(args, " "))
 			}
 			return target{role: role}, nil
 		}
@@ -327,22 +327,15 @@ func chooseTarget(cfg *config.File, fs *flagSet, sf *startFlags, env *prehook.En
 	if name := cfg.DefaultRoleName(); name != "" {
 		return roleTarget(cfg, name, "default role")
 	}
-	return target{}, fmt.Errorf("nothing to run: %s configures no roles and no command was given (add roles to entry.yml, see docs/config.md, or run entry -- CMD)", configName(cfg))
+	return target{}, fmt.Errorf("nothing to run: %s configures no roles and no command was given (add roles to entry.yml, see docs/config.md, or run entry -- CMD)", cfg.Name())
 }
 
 func roleTarget(cfg *config.File, name, from string) (target, error) {
 	role := cfg.Roles.Get(name)
 	if role == nil {
-		return target{}, fmt.Errorf("%s: role %q is not configured in %s (roles: %s)", from, name, configName(cfg), rolesList(cfg))
+		return target{}, fmt.Errorf("%s: role %q is not configured in %s (roles: %s)", from, name, cfg.Name(), rolesList(cfg))
 	}
 	return target{role: role}, nil
-}
-
-func configName(cfg *config.File) string {
-	if cfg.Path == "" {
-		return "the config (no entry.yml found)"
-	}
-	return cfg.Path
 }
 
 func rolesList(cfg *config.File) string {
