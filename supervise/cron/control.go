@@ -246,10 +246,11 @@ func (sc *scheduler) recordEnd(e runEnd) {
 // outcomeOf names how a run that started ended, with the words of the
 // cron_* events (finish): ok, failed (a non-zero exit), killed (a signal
 // entry did not send as a stop), timed_out (stopped past the job's
-// timeout), stopped (by entry's stop); and says it for people.
+// timeout, however it then ended), stopped (by entry's stop); and says
+// it for people. ctl status and the cron_* events both use it.
 func outcomeOf(r *run, exit supervise.ExitStatus) (outcome, detail string) {
 	switch {
-	case r.stopSent != 0 && !r.killed && (exit.Signal == r.stopSent || exit.Code == 128+int(r.stopSent)):
+	case stoppedAsAsked(r, exit):
 		detail = "stopped (" + signame.String(r.stopSent) + ")"
 		if r.timedOut {
 			return "timed_out", detail + " past its timeout"
@@ -261,10 +262,17 @@ func outcomeOf(r *run, exit supervise.ExitStatus) (outcome, detail string) {
 			return "timed_out", detail + " past its timeout"
 		}
 		return "killed", detail
+	case r.timedOut:
+		return "timed_out", fmt.Sprintf("exited with %d past its timeout", exit.Code)
 	case exit.Code != 0:
 		return "failed", fmt.Sprintf("exited with %d", exit.Code)
-	case r.timedOut:
-		return "timed_out", "exited with 0 past its timeout"
 	}
 	return "ok", "exited with 0"
+}
+
+// stoppedAsAsked tells whether the run ended by the stop signal entry sent
+// it: "killed" is for SIGKILL at the stop timeout and signals from
+// elsewhere.
+func stoppedAsAsked(r *run, exit supervise.ExitStatus) bool {
+	return r.stopSent != 0 && !r.killed && (exit.Signal == r.stopSent || exit.Code == 128+int(r.stopSent))
 }

@@ -400,31 +400,23 @@ func (sc *scheduler) finish(e runEnd) {
 	took := sc.clock.Now().Sub(r.started).Round(100 * time.Microsecond)
 	exit := e.exit
 	f := supervise.Fields{Job: st.job.Name, Due: r.due, Pid: r.child.Pid(), Exit: &exit, Duration: took}
-	f.Event, f.Outcome = "cron_failed", "failed"
-	// A run ended by the stop signal entry sent stopped as asked: "killed"
-	// is for SIGKILL at the stop timeout and signals from elsewhere.
-	if r.stopSent != 0 && !r.killed && (e.exit.Signal == r.stopSent || e.exit.Code == 128+int(r.stopSent)) {
-		f.Event, f.Outcome = "cron_stopped", "stopped"
-		if r.timedOut {
-			f.Event, f.Outcome = "cron_failed", "timed_out"
-		}
+	f.Outcome, _ = outcomeOf(r, exit)
+	switch f.Outcome {
+	case "ok":
+		f.Event = "cron_ok"
+	case "stopped":
+		f.Event = "cron_stopped"
+	default:
+		f.Event = "cron_failed"
+	}
+	switch {
+	case stoppedAsAsked(r, exit):
 		sc.event(f, "%s: pid %d stopped (%s) after %s", st.job.Name, r.child.Pid(), signame.String(r.stopSent), took)
-		return
+	case exit.Signal != 0:
+		sc.event(f, "%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signame.String(exit.Signal), took, exit.Code)
+	default:
+		sc.event(f, "%s: pid %d exited with code %d after %s", st.job.Name, r.child.Pid(), exit.Code, took)
 	}
-	if r.timedOut {
-		f.Outcome = "timed_out"
-	}
-	if e.exit.Signal != 0 {
-		if !r.timedOut {
-			f.Outcome = "killed"
-		}
-		sc.event(f, "%s: pid %d killed by %s after %s (exit code %d)", st.job.Name, r.child.Pid(), signame.String(e.exit.Signal), took, e.exit.Code)
-		return
-	}
-	if e.exit.Code == 0 && !r.timedOut {
-		f.Event, f.Outcome = "cron_ok", "ok"
-	}
-	sc.event(f, "%s: pid %d exited with code %d after %s", st.job.Name, r.child.Pid(), e.exit.Code, took)
 }
 
 // event writes one of the scheduler's events, with its fields when the
