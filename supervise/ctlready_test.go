@@ -218,17 +218,28 @@ func TestCtlAllInAfterOrder(t *testing.T) {
 	if err := os.WriteFile(flag, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Each shell marks that its TERM trap is set, so that a stop finds it
+	// set even on a busy machine (else sh dies of the SIGTERM itself).
+	trapped := func(name string) string {
+		return "trap 'exit 0' TERM; touch " + filepath.Join(dir, name+".up") + "; while :; do sleep 0.05; done"
+	}
+	awaitTraps := func() {
+		t.Helper()
+		for _, name := range []string{"db", "web", "side"} {
+			up := filepath.Join(dir, name+".up")
+			testtool.Eventually(t, name+"'s trap", func() bool { _, err := os.Stat(up); return err == nil })
+			os.Remove(up)
+		}
+	}
 	db := fileReady(t, "db", flag)
-	web := Process{Name: "web", Shell: loopForever, After: []string{"db"}, Essential: true}
-	side := Process{Name: "side", Shell: loopForever}
+	db.Shell = trapped("db")
+	web := Process{Name: "web", Shell: trapped("web"), After: []string{"db"}, Essential: true}
+	side := Process{Name: "side", Shell: trapped("side")}
 	sock, stop := serveRole(t, Role{Name: "web", Processes: []Process{db, web, side}})
-	testtool.Eventually(t, "web started", func() bool { return procStatus(t, sock, "web").State == "running" })
+	awaitTraps()
 
-	// A process stopped before its shell has set its trap ends by the
-	// SIGTERM itself (on a busy machine): either answer is a stop.
-	const stopped = `(stopped: exited with 0|stopped \(SIGTERM\))`
 	resp, err := Call(sock, Request{Cmd: "stop", Name: "all"}, testtool.Patience)
-	if want := `^db: ` + stopped + `\nweb: ` + stopped + `\nside: ` + stopped + `$`; err != nil || !regexp.MustCompile(want).MatchString(resp.Message) || resp.Error != "" {
+	if want := "db: stopped: exited with 0\nweb: stopped: exited with 0\nside: stopped: exited with 0"; err != nil || resp.Message != want || resp.Error != "" {
 		t.Fatalf("stop all: %+v %v\nwant %q", resp, err, want)
 	}
 	for _, name := range []string{"db", "web", "side"} {
@@ -261,8 +272,9 @@ func TestCtlAllInAfterOrder(t *testing.T) {
 	if err != nil || !regexp.MustCompile(`^db: already running \(pid \d+\)\nweb: already running \(pid \d+\)\nside: already running \(pid \d+\)$`).MatchString(resp.Message) {
 		t.Errorf("start all again: %+v %v", resp, err)
 	}
+	awaitTraps()
 	resp, err = Call(sock, Request{Cmd: "restart", Name: "all"}, testtool.Patience)
-	if err != nil || !regexp.MustCompile(`^db: `+stopped+`\nweb: `+stopped+`\nside: `+stopped+`\ndb: restarted \(pid \d+\), ready after [0-9.]+m?s\nweb: restarted \(pid \d+\)\nside: restarted \(pid \d+\)$`).MatchString(resp.Message) {
+	if err != nil || !regexp.MustCompile(`^db: stopped: exited with 0\nweb: stopped: exited with 0\nside: stopped: exited with 0\ndb: restarted \(pid \d+\), ready after [0-9.]+m?s\nweb: restarted \(pid \d+\)\nside: restarted \(pid \d+\)$`).MatchString(resp.Message) {
 		t.Errorf("restart all: %+v %v", resp, err)
 	}
 	resp, err = Call(sock, Request{Cmd: "signal", Name: "all", Signal: "HUP"}, testtool.Patience)
